@@ -1,0 +1,49 @@
+"""The one error hierarchy of cdt. The library raises these; only the CLI turns them into exits."""
+
+from __future__ import annotations
+
+
+class CdtError(Exception):
+    """A user-facing error: a message key and its parameters, translated when shown."""
+
+    def __init__(self, key: str, **params):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        from cdt.i18n import t
+
+        return t(self.key, **self.params)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(CdtError):
+    """Nothing matches what the user named."""
+
+
+class Ambiguous(CdtError):
+    """Several things match what the user named; ``candidates`` holds them."""
+
+    def __init__(self, key: str, candidates: list, **params):
+        super().__init__(key, **params)
+        self.candidates = candidates
+
+
+class InvalidInput(CdtError):
+    """Input breaks a rule of the domain (a date in the future, a sixth member, …)."""
+
+
+class StoreError(CdtError):
+    """The database file cannot be used (missing, in use, from a newer cdt, not ours)."""
+
+
+class ReadOnlyRow(CdtError):
+    """The row belongs to another file (a commune's row seen at the district)."""
+
+
+class FileRefused(CdtError):
+    """An incoming file (pack, spreadsheet) failed a safety or consistency check."""
