@@ -1,0 +1,182 @@
+"""The ``cdt`` command: global options, the command tree, and errors turned into messages.
+
+The language is chosen before the command tree is built, so help texts are in it too.
+Library errors (``CdtError``) become one line on stderr and exit 1; usage errors exit 2; any
+other exception is written to a log file and the user sees one line saying where.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cdt.i18n import LANGUAGES, set_language, t
+
+
+def _configure_streams() -> None:
+    """UTF-8 output even on a legacy Windows code page; never crash on an unencodable letter."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _language_from_argv(argv: list[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--":
+            break
+    return None
+
+
+def build_app() -> typer.Typer:
+    """The Typer app with every command group, help texts in the current language."""
+    _translate_typer_panels()
+    app = typer.Typer(
+        name="cdt",
+        help=t("app.help"),
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        db: Annotated[Optional[Path], typer.Option("--db", help=t("opt.db"), show_default=False)] = None,
+        lang: Annotated[Optional[str], typer.Option("--lang", help=t("opt.lang"), show_default=False)] = None,
+    ) -> None:
+        if lang is not None:
+            if lang.strip().lower()[:2] not in LANGUAGES:
+                raise typer.BadParameter(t("opt.lang_bad", value=lang), param_hint="--lang")
+            set_language(lang)
+        from cdt.commands.common import State
+
+        ctx.obj = State(db=db)
+
+    from cdt.commands import register_all
+
+    register_all(app)
+    return app
+
+
+def _translate_typer_panels() -> None:
+    """Typer's rich help prints panel titles in English; give them the current language."""
+    try:
+        from typer import rich_utils
+    except ImportError:  # typer without rich: plain help, nothing to translate
+        return
+    rich_utils.ARGUMENTS_PANEL_TITLE = t("help.arguments")
+    rich_utils.OPTIONS_PANEL_TITLE = t("help.options")
+    rich_utils.COMMANDS_PANEL_TITLE = t("help.commands")
+    rich_utils.REQUIRED_LONG_STRING = t("help.required")
+    rich_utils.DEFAULT_STRING = t("help.default")
+    rich_utils.ENVVAR_STRING = t("help.envvar")
+
+
+def _usage_message(error) -> str:
+    """Click's usage errors in the user's language, keeping the option names."""
+    import click
+
+    if isinstance(error, click.exceptions.NoSuchOption):
+        return t("usage.no_such_option", name=error.option_name)
+    if isinstance(error, click.exceptions.MissingParameter):
+        param = error.param
+        name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else ""
+        if param is not None and param.param_type_name == "argument":
+            name = (param.human_readable_name or "").upper()
+        return t("usage.missing", name=name)
+    if isinstance(error, click.exceptions.BadParameter):
+        param = error.param
+        name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else (error.param_hint or "")
+        if isinstance(name, (list, tuple)):
+            name = "/".join(name)
+        return t("usage.bad_value", name=name, detail=error.message)
+    if isinstance(error, click.exceptions.NoArgsIsHelpError):
+        return ""
+    message = error.format_message()
+    if message.startswith("No such command"):
+        return t("usage.no_such_command", detail=message.split("'")[1] if "'" in message else message)
+    if message.startswith("Got unexpected extra argument"):
+        return t("usage.extra_argument", detail=message.split("(")[-1].rstrip(")"))
+    return t("usage.generic", detail=message)
+
+
+def _log_crash() -> Path | None:
+    from cdt.store import default_db_path
+
+    log = Path(os.environ.get("CDT_LOG") or default_db_path().with_name("cdt-errors.log"))
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"--- cdt {' '.join(sys.argv[1:])}\n{traceback.format_exc()}\n")
+        return log
+    except OSError:
+        return None
+
+
+def run(argv: list[str]) -> int:
+    """Run the command line and return the exit code (no sys.exit: usable from tests)."""
+    import click
+
+    from cdt.errors import CdtError
+
+    set_language(_language_from_argv(argv))
+    app = build_app()
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="cdt", standalone_mode=False)
+        return 0
+    except CdtError as error:
+        _error_line(error.message)
+        return 1
+    except click.exceptions.NoArgsIsHelpError as error:
+        click.echo(error.ctx.get_help() if error.ctx else "", err=False)
+        return 2
+    except click.exceptions.UsageError as error:
+        message = _usage_message(error)
+        if message:
+            _error_line(message)
+            hint = error.ctx.command_path if error.ctx else "cdt"
+            typer.echo(t("usage.hint", command=hint), err=True)
+        return 2
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        _error_line(t("error.aborted"))
+        return 1
+    except KeyboardInterrupt:
+        _error_line(t("error.aborted"))
+        return 130
+    except BrokenPipeError:
+        return 0
+    except click.exceptions.ClickException as error:
+        _error_line(t("usage.generic", detail=error.format_message()))
+        return error.exit_code
+    except Exception:  # noqa: BLE001 — the last line of defence: never show a traceback
+        if os.environ.get("CDT_DEBUG"):
+            raise
+        log = _log_crash()
+        _error_line(t("error.unexpected", log=str(log) if log else "-"))
+        return 1
+
+
+def _error_line(message: str) -> None:
+    typer.echo(f"{t('error.prefix')}: {message}", err=True)
+
+
+def main() -> None:
+    """Console entry point (``cdt`` and ``python -m cdt``)."""
+    _configure_streams()
+    sys.exit(run(sys.argv[1:]))

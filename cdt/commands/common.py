@@ -1,0 +1,158 @@
+"""What every command shares: the open store, output in table/JSON/CSV, and asking which one."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+import typer
+
+from cdt.i18n import t
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@dataclass
+class State:
+    """Global options, carried on the Typer context."""
+
+    db: Optional[Path] = None
+    _store: Any = field(default=None, repr=False)
+
+
+def db_path(ctx: typer.Context) -> Path:
+    """The database path chosen by --db, CDT_DB or the per-user default."""
+    from cdt.store import resolve_db_path
+
+    return resolve_db_path(ctx.obj.db if ctx.obj else None)
+
+
+def store(ctx: typer.Context):
+    """The open store of this invocation (opened once, closed when the command ends)."""
+    state: State = ctx.obj
+    if state._store is None:
+        from cdt.store import Store
+
+        state._store = Store.open(db_path(ctx))
+        ctx.call_on_close(state._store.close)
+    return state._store
+
+
+def console(stderr: bool = False):
+    """A rich console on the current stdout/stderr (so test runners capture it)."""
+    from rich.console import Console
+
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False)
+
+
+def say(message: str) -> None:
+    """A confirmation line for the user."""
+    typer.echo(message)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: UTF-8 JSON, indented, nothing else on stdout."""
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def display_date(iso: Optional[str]) -> str:
+    """ISO date → dd/mm/yyyy, the way Vietnamese documents write it."""
+    if not iso:
+        return ""
+    try:
+        return date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+def number(value: Any) -> str:
+    """An integer with the Vietnamese thousands separator: 17.000."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return f"{int(value):,}".replace(",", ".")
+
+
+# Columns whose cells read wrongly when wrapped (a phone split over two lines is two numbers).
+_NO_WRAP = {"ref", "code", "date", "decision_date", "phone", "household", "left_on", "joined_on", "people",
+            "members", "size", "households", "working_age", "attendees"}
+
+
+def print_table(title: str, columns: list[tuple[str, str]], rows: Iterable[dict],
+                render: Optional[dict[str, Callable[[Any], str]]] = None, empty: str = "",
+                show_header: bool = True) -> None:
+    """A rich table: columns are (key, heading); render maps a key to a formatter."""
+    from rich.table import Table
+
+    rows = list(rows)
+    if not rows:
+        say(empty or t("list.empty"))
+        return
+    table = Table(title=title, show_lines=False, header_style="bold", show_header=show_header)
+    for key, heading in columns:
+        justify = "right" if render and render.get(key) is number else "left"
+        table.add_column(heading, justify=justify, overflow="fold", no_wrap=key in _NO_WRAP)
+    for row in rows:
+        cells = []
+        for key, _ in columns:
+            value = row.get(key)
+            formatter = (render or {}).get(key)
+            cells.append(formatter(value) if formatter else ("" if value is None else str(value)))
+        table.add_row(*(escape(c) for c in cells))
+    console().print(table)
+
+
+def escape(text: str) -> str:
+    """Text from the database shown literally (no rich markup from a name like '[red]')."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def interactive() -> bool:
+    """True when a person can answer a question on this terminal."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def run(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a library action; when a name is ambiguous, ask which one (or explain, if no one can answer)."""
+    from cdt.errors import Ambiguous, InvalidInput
+
+    for _ in range(10):
+        try:
+            return action(*args, **kwargs)
+        except Ambiguous as error:
+            options = "; ".join(f"{i}) {label}" for i, (_, label) in enumerate(error.candidates, 1))
+            if not interactive():
+                raise InvalidInput("choice.ambiguous", message=error.message, options=options) from None
+            typer.echo(error.message)
+            for i, (_, label) in enumerate(error.candidates, 1):
+                typer.echo(f"  {i}) {label}")
+            choice = typer.prompt(t("choice.prompt"), type=typer.IntRange(1, len(error.candidates)))
+            chosen = error.candidates[choice - 1][0]
+            wanted = error.params.get("name")
+            args = tuple(_swap(a, wanted, chosen) for a in args)
+            kwargs = {k: _swap(v, wanted, chosen) for k, v in kwargs.items()}
+    raise InvalidInput("choice.too_many")
+
+
+def _swap(value: Any, wanted: Any, chosen: str) -> Any:
+    from cdt.text import clean
+
+    if isinstance(value, str) and clean(value) == wanted:
+        return chosen
+    if isinstance(value, list):
+        return [_swap(v, wanted, chosen) for v in value]
+    return value

@@ -1,0 +1,68 @@
+"""cdt hamlet: the commune's hamlets (thôn, xóm, bản, buôn, ấp, tổ dân phố, …)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 20
+app = typer.Typer(help=t("hamlet.help"), no_args_is_help=True)
+
+
+@app.command("add", help=t("hamlet.add.help"))
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help=t("hamlet.arg.name"), show_default=False)],
+    kind: Annotated[str, typer.Option("--kind", help=t("hamlet.opt.kind"), show_default=False)],
+    households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
+    working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.add_hamlet, common.store(ctx), name, kind, households, working_age)
+    common.say(t("hamlet.added", name=row["name"], kind=row["kind"]))
+
+
+@app.command("edit", help=t("hamlet.edit.help"))
+def edit(
+    ctx: typer.Context,
+    hamlet: Annotated[str, typer.Argument(help=t("hamlet.arg.hamlet"), show_default=False)],
+    name: Annotated[Optional[str], typer.Option("--name", help=t("hamlet.opt.new_name"), show_default=False)] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help=t("hamlet.opt.kind"), show_default=False)] = None,
+    households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
+    working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.edit_hamlet, common.store(ctx), hamlet, name=name, kind=kind,
+                     households=households, working_age=working_age)
+    common.say(t("hamlet.edited", name=row["name"]))
+
+
+@app.command("list", help=t("hamlet.list.help"))
+def list_(
+    ctx: typer.Context,
+    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+) -> None:
+    from cdt import register
+
+    rows = register.list_hamlets(common.store(ctx))
+    if format is common.Format.json:
+        common.print_json(rows)
+        return
+    yes_no = lambda v: t("word.yes") if v else t("word.no")  # noqa: E731
+    common.print_table(
+        t("hamlet.title"),
+        [("ref", t("col.ref")), ("name", t("col.name")), ("kind", t("col.kind")),
+         ("households", t("col.households")), ("working_age", t("col.working_age")), ("has_team", t("col.has_team"))],
+        rows, render={"households": common.number, "working_age": common.number, "has_team": yes_no},
+        empty=t("hamlet.none"),
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="hamlet")

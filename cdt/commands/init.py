@@ -1,0 +1,69 @@
+"""cdt init, cdt info: create the unit's file and say which file is in use."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 10
+
+
+def init(
+    ctx: typer.Context,
+    commune: Annotated[Optional[str], typer.Option("--commune", help=t("init.opt.commune"), show_default=False)] = None,
+    district: Annotated[Optional[str], typer.Option("--district", help=t("init.opt.district"), show_default=False)] = None,
+    province: Annotated[Optional[str], typer.Option("--province", help=t("init.opt.province"), show_default=False)] = None,
+    structure: Annotated[Optional[str], typer.Option("--structure", help=t("init.opt.structure"), show_default=False)] = None,
+) -> None:
+    chosen = [(level, value) for level, value in
+              (("commune", commune), ("district", district), ("province", province)) if value]
+    if len(chosen) != 1:
+        raise typer.BadParameter(t("init.one_level"), param_hint="--commune/--district/--province")
+    level, query = chosen[0]
+    if structure is not None and structure not in ("legacy", "2025"):
+        raise typer.BadParameter(t("init.bad_structure", value=structure), param_hint="--structure")
+    if level == "district" and structure == "2025":
+        raise typer.BadParameter(t("init.no_district_2025"), param_hint="--structure")
+    from cdt import register
+
+    path = common.db_path(ctx)
+    created = common.run(register.create_file, path, level, query, structure)
+    site = created.site
+    created.close()
+    common.say(t("init.done", level=t(f"level.{level}"), name=site.unit_name, code=site.unit_code,
+                 structure=t(f"structure.{site.structure}"), path=str(path)))
+
+
+def info(
+    ctx: typer.Context,
+    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+) -> None:
+    from cdt import register
+
+    data = register.info(common.store(ctx))
+    if format is common.Format.json:
+        common.print_json(data)
+        return
+    rows = [
+        (t("info.path"), data["path"]),
+        (t("info.unit"), f"{data['unit']['name']} ({data['unit']['code']})"),
+        (t("info.level"), t(f"level.{data['level']}")),
+        (t("info.structure"), t(f"structure.{data['structure']}")),
+        (t("info.district"), f"{data['district']['name'] or '—'}"),
+        (t("info.province"), f"{data['province']['name'] or '—'}"),
+        (t("info.schema"), str(data["schema_version"])),
+        (t("info.clock"), str(data["clock"])),
+        (t("info.db_id"), data["db_id"]),
+    ]
+    rows += [(t(f"table.{name}"), common.number(count)) for name, count in data["counts"].items()]
+    common.print_table(t("info.title"), [("k", ""), ("v", "")], [{"k": k, "v": v} for k, v in rows],
+                       show_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init", help=t("init.help"))(init)
+    app.command("info", help=t("info.help"))(info)

@@ -1,0 +1,110 @@
+"""cdt member: team members, their roles and affiliations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 40
+app = typer.Typer(help=t("member.help"), no_args_is_help=True)
+
+Role = Annotated[Optional[str], typer.Option("--role", help=t("member.opt.role"), show_default=False)]
+Affiliation = Annotated[Optional[str], typer.Option("--affiliation", help=t("member.opt.affiliation"), show_default=False)]
+Phone = Annotated[Optional[str], typer.Option("--phone", help=t("member.opt.phone"), show_default=False)]
+Gender = Annotated[Optional[str], typer.Option("--gender", help=t("member.opt.gender"), show_default=False)]
+BirthYear = Annotated[Optional[str], typer.Option("--birth-year", help=t("member.opt.birth_year"), show_default=False)]
+Joined = Annotated[Optional[str], typer.Option("--joined-on", help=t("member.opt.joined_on"), show_default=False)]
+
+
+@app.command("add", help=t("member.add.help"))
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help=t("member.arg.name"), show_default=False)],
+    team: Annotated[str, typer.Option("--team", help=t("member.opt.team"), show_default=False)],
+    role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
+    birth_year: BirthYear = None, joined_on: Joined = None,
+) -> None:
+    from cdt import register
+    from cdt.models import choice_label
+
+    row = common.run(register.add_member, common.store(ctx), name, team, role=role, affiliation=affiliation,
+                     phone=phone, gender=gender, birth_year=birth_year, joined_on=joined_on)
+    common.say(t("member.added", name=row["full_name"], role=choice_label("role", row["role"])))
+
+
+@app.command("edit", help=t("member.edit.help"))
+def edit(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help=t("member.arg.member"), show_default=False)],
+    name: Annotated[Optional[str], typer.Option("--name", help=t("member.opt.new_name"), show_default=False)] = None,
+    team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.move_team"), show_default=False)] = None,
+    role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
+    birth_year: BirthYear = None, joined_on: Joined = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.edit_member, common.store(ctx), member, team=team, full_name=name, role=role,
+                     affiliation=affiliation, phone=phone, gender=gender, birth_year=birth_year,
+                     joined_on=joined_on)
+    common.say(t("member.edited", name=row["full_name"]))
+
+
+@app.command("leave", help=t("member.leave.help"))
+def leave(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help=t("member.arg.member"), show_default=False)],
+    on: Annotated[Optional[str], typer.Option("--date", help=t("member.opt.left_on"), show_default=False)] = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.member_leave, common.store(ctx), member, on)
+    common.say(t("member.left", name=row["full_name"], date=common.display_date(row["left_on"])))
+
+
+@app.command("remove", help=t("member.remove.help"))
+def remove(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help=t("member.arg.member"), show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
+) -> None:
+    from cdt import register
+
+    store = common.store(ctx)
+    target = common.run(register.find_member, store, member)
+    if not yes and common.interactive():
+        typer.confirm(t("member.remove_confirm", name=target["full_name"]), abort=True)
+    removed = register.remove_member(store, target["id"])
+    common.say(t("member.removed", name=removed["full_name"]))
+
+
+@app.command("list", help=t("member.list.help"))
+def list_(
+    ctx: typer.Context,
+    team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.filter_team"), show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help=t("member.opt.all"))] = False,
+    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+) -> None:
+    from cdt import register
+    from cdt.models import choice_label
+
+    rows = common.run(register.list_members, common.store(ctx), team=team, include_left=all_)
+    if format is common.Format.json:
+        common.print_json(rows)
+        return
+    shown = [{**r, "role": choice_label("role", r["role"]), "gender": choice_label("gender", r["gender"]),
+              "trained": t("word.yes") if r["trained"] else "", "left_on": common.display_date(r["left_on"])}
+             for r in rows]
+    columns = [("ref", t("col.ref")), ("full_name", t("col.full_name")), ("team", t("col.team")),
+               ("role", t("col.role")), ("affiliation", t("col.affiliation")), ("phone", t("col.phone")),
+               ("trained", t("col.trained"))]
+    if all_:
+        columns.append(("left_on", t("col.left_on")))
+    common.print_table(t("member.title"), columns, shown, empty=t("member.none"))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="member")

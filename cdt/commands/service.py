@@ -1,0 +1,47 @@
+"""cdt service: the catalogue of platforms people are helped with (national + provincial)."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 70
+app = typer.Typer(help=t("service.help"), no_args_is_help=True)
+
+
+@app.command("list", help=t("service.list.help"))
+def list_(
+    ctx: typer.Context,
+    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+) -> None:
+    from cdt import register
+
+    rows = register.service_catalogue(common.store(ctx))
+    if format is common.Format.json:
+        common.print_json(rows)
+        return
+    shown = [{**r, "aliases": ", ".join(r["aliases"]),
+              "scope": t("service.national") if r["national"] else t("service.local")} for r in rows]
+    common.print_table(t("service.title"), [("code", t("col.code")), ("name", t("col.name")),
+                                           ("aliases", t("col.aliases")), ("scope", t("col.scope"))], shown)
+
+
+@app.command("add", help=t("service.add.help"))
+def add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help=t("service.arg.code"), show_default=False)],
+    name: Annotated[str, typer.Option("--name", help=t("service.opt.name"), show_default=False)],
+    alias: Annotated[Optional[List[str]], typer.Option("--alias", help=t("service.opt.alias"), show_default=False)] = None,
+) -> None:
+    from cdt import register
+
+    row = register.add_service(common.store(ctx), code, name, alias or [])
+    common.say(t("service.added", code=row["code"], name=row["name"]))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="service")

@@ -1,0 +1,67 @@
+"""cdt training: trainings (tập huấn) and who attended them."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 50
+app = typer.Typer(help=t("training.help"), no_args_is_help=True)
+
+
+@app.command("add", help=t("training.add.help"))
+def add(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help=t("training.arg.topic"), show_default=False)],
+    date: Annotated[str, typer.Option("--date", help=t("training.opt.date"), show_default=False)],
+    organiser: Annotated[Optional[str], typer.Option("--organiser", help=t("training.opt.organiser"), show_default=False)] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help=t("training.opt.mode"), show_default=False)] = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.add_training, common.store(ctx), topic, date, organiser, mode)
+    common.say(t("training.added", topic=row["topic"], date=common.display_date(row["date"])))
+    common.say(row["ref"])
+
+
+@app.command("attend", help=t("training.attend.help"))
+def attend(
+    ctx: typer.Context,
+    training: Annotated[str, typer.Argument(help=t("training.arg.training"), show_default=False)],
+    member: Annotated[List[str], typer.Option("--member", help=t("training.opt.member"), show_default=False)],
+) -> None:
+    from cdt import register
+
+    session, new = common.run(register.attend, common.store(ctx), training, member)
+    common.say(t("training.attended", count=len(new), topic=session["topic"],
+                 already=len(set(member)) - len(new) if len(member) > len(new) else 0))
+
+
+@app.command("list", help=t("training.list.help"))
+def list_(
+    ctx: typer.Context,
+    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+) -> None:
+    from cdt import register
+    from cdt.models import choice_label
+
+    rows = register.list_trainings(common.store(ctx))
+    if format is common.Format.json:
+        common.print_json(rows)
+        return
+    shown = [{**r, "mode": choice_label("mode", r["mode"]), "names": ", ".join(r["attendee_names"])} for r in rows]
+    common.print_table(
+        t("training.title"),
+        [("ref", t("col.ref")), ("date", t("col.date")), ("topic", t("col.topic")),
+         ("organiser", t("col.organiser")), ("mode", t("col.mode")), ("attendees", t("col.attendees")),
+         ("names", t("col.names"))],
+        shown, render={"date": common.display_date, "attendees": common.number}, empty=t("training.none"),
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="training")

@@ -1,0 +1,95 @@
+"""cdt visit: household visits (lượt hỗ trợ) — who went, which household, how many people, what for."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 60
+app = typer.Typer(help=t("visit.help"), no_args_is_help=True)
+
+Services = Annotated[Optional[List[str]], typer.Option("--service", help=t("visit.opt.service"), show_default=False)]
+Members = Annotated[Optional[List[str]], typer.Option("--member", help=t("visit.opt.member"), show_default=False)]
+Notes = Annotated[Optional[str], typer.Option("--notes", help=t("visit.opt.notes"), show_default=False)]
+
+
+@app.command("log", help=t("visit.log.help"))
+def log(
+    ctx: typer.Context,
+    team: Annotated[str, typer.Option("--team", help=t("visit.opt.team"), show_default=False)],
+    household: Annotated[str, typer.Option("--household", help=t("visit.opt.household"), show_default=False)],
+    people: Annotated[str, typer.Option("--people", help=t("visit.opt.people"), show_default=False)],
+    service: Annotated[List[str], typer.Option("--service", help=t("visit.opt.service"), show_default=False)],
+    date: Annotated[Optional[str], typer.Option("--date", help=t("visit.opt.date"), show_default=False)] = None,
+    member: Members = None,
+    notes: Notes = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.log_visit, common.store(ctx), team, household, people, service, date,
+                     member or [], notes)
+    common.say(t("visit.logged", household=row["household"], date=common.display_date(row["date"]),
+                 people=row["people"], ref=row["id"][: register.REF_LENGTH]))
+
+
+@app.command("edit", help=t("visit.edit.help"))
+def edit(
+    ctx: typer.Context,
+    visit: Annotated[str, typer.Argument(help=t("visit.arg.ref"), show_default=False)],
+    team: Annotated[Optional[str], typer.Option("--team", help=t("visit.opt.team"), show_default=False)] = None,
+    household: Annotated[Optional[str], typer.Option("--household", help=t("visit.opt.household"), show_default=False)] = None,
+    people: Annotated[Optional[str], typer.Option("--people", help=t("visit.opt.people"), show_default=False)] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help=t("visit.opt.date"), show_default=False)] = None,
+    service: Services = None,
+    member: Members = None,
+    notes: Notes = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.edit_visit, common.store(ctx), visit, team=team, household=household,
+                     people=people, date=date, services=service or [], members=member or [], notes=notes)
+    common.say(t("visit.edited", ref=row["id"][: register.REF_LENGTH]))
+
+
+@app.command("remove", help=t("visit.remove.help"))
+def remove(
+    ctx: typer.Context,
+    visit: Annotated[str, typer.Argument(help=t("visit.arg.ref"), show_default=False)],
+) -> None:
+    from cdt import register
+
+    row = common.run(register.remove_visit, common.store(ctx), visit)
+    common.say(t("visit.removed", household=row["household"], date=common.display_date(row["date"])))
+
+
+@app.command("list", help=t("visit.list.help"))
+def list_(
+    ctx: typer.Context,
+    month: Annotated[Optional[str], typer.Option("--month", help=t("visit.opt.month"), show_default=False)] = None,
+    team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.filter_team"), show_default=False)] = None,
+    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+) -> None:
+    from cdt import register
+    from cdt.models import parse_month
+
+    period = parse_month(month) if month else None
+    rows = common.run(register.list_visits, common.store(ctx), month=period, team=team)
+    if format is common.Format.json:
+        common.print_json(rows)
+        return
+    shown = [{**r, "services": ", ".join(r["services"]), "members": ", ".join(r["members"])} for r in rows]
+    common.print_table(
+        t("visit.title"),
+        [("ref", t("col.ref")), ("date", t("col.date")), ("team", t("col.team")),
+         ("household", t("col.household")), ("people", t("col.people")), ("services", t("col.services")),
+         ("members", t("col.members_present"))],
+        shown, render={"date": common.display_date, "people": common.number}, empty=t("visit.none"),
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="visit")

@@ -1,0 +1,349 @@
+"""The shape and rules of every record a clerk enters (commands and spreadsheet import alike).
+
+Validators accept what people type — Vietnamese or English words, dd/mm/yyyy or ISO dates, phone
+numbers with spaces or +84 — and store one canonical form. Messages are Vietnamese by default.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from cdt.errors import InvalidInput
+from cdt.i18n import t
+from cdt.text import clean, fold, has_control_chars
+
+MAX_NAME = 120
+MAX_TEXT = 500
+
+HAMLET_KINDS = ("thôn", "xóm", "bản", "buôn", "ấp", "làng", "tổ dân phố", "khu phố", "khối phố")
+ROLES = ("leader", "deputy", "member")
+GENDERS = ("male", "female")
+TRAINING_MODES = ("in_person", "online", "onetouch", "bdhvs")
+TEAM_STATUSES = ("active", "dissolved")
+
+# What people type (folded: no case, no diacritics) → the stored code.
+_ROLE_WORDS = {
+    "leader": "leader", "to truong": "leader", "truong": "leader", "tt": "leader",
+    "deputy": "deputy", "to pho": "deputy", "pho": "deputy", "tp": "deputy",
+    "member": "member", "thanh vien": "member", "tv": "member",
+}
+_GENDER_WORDS = {"male": "male", "m": "male", "nam": "male", "female": "female", "f": "female", "nu": "female"}
+_MODE_WORDS = {
+    "in_person": "in_person", "in person": "in_person", "truc tiep": "in_person",
+    "online": "online", "truc tuyen": "online",
+    "onetouch": "onetouch", "one touch": "onetouch",
+    "bdhvs": "bdhvs", "binh dan hoc vu so": "bdhvs",
+}
+_KIND_WORDS = {fold(kind): kind for kind in HAMLET_KINDS}
+_KIND_WORDS.update({"hamlet": "thôn", "village": "làng", "tdp": "tổ dân phố", "residential group": "tổ dân phố"})
+
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+_HOUSEHOLD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,29}$")
+_PHONE_STRIP = re.compile(r"[\s.\-()]")
+
+
+def label(field: str) -> str:
+    """The field's name as a clerk reads it ('households' -> 'số hộ')."""
+    return t(f"field.{field}")
+
+
+def choice_label(kind: str, code: str | None) -> str:
+    """A stored code shown in the current language ('leader' -> 'tổ trưởng')."""
+    return t(f"{kind}.{code}") if code else ""
+
+
+# -- parsing helpers (also used by the command layer for options like --date) ---------------------
+
+
+def parse_date(value: Any, *, field: str = "date", not_future: bool = False) -> str | None:
+    """A date typed as dd/mm/yyyy, yyyy-mm-dd (or an Excel date) → ISO text; None stays None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value
+    else:
+        text = clean(str(value))
+        parsed = None
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt).date()
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            raise ValueError(t("input.bad_date", value=text))
+    if parsed.year < 1945:
+        raise ValueError(t("input.date_too_old", value=parsed.strftime("%d/%m/%Y")))
+    if not_future and parsed > date.today():
+        raise ValueError(t("input.date_future", value=parsed.strftime("%d/%m/%Y")))
+    return parsed.isoformat()
+
+
+def parse_month(value: str) -> tuple[int, int]:
+    """'2026-10' or '10/2026' → (2026, 10)."""
+    text = clean(value or "")
+    for pattern in (r"^(\d{4})-(\d{1,2})$", r"^(\d{1,2})/(\d{4})$"):
+        match = re.match(pattern, text)
+        if match:
+            a, b = match.groups()
+            year, month = (int(a), int(b)) if len(a) == 4 else (int(b), int(a))
+            if 1 <= month <= 12 and 1945 <= year <= 9999:
+                return year, month
+    raise InvalidInput("input.bad_month", value=text)
+
+
+def normalise_phone(value: Any) -> str | None:
+    """A Vietnamese phone number → '0xxxxxxxxx'; accepts spaces, dots, +84, and Excel's lost 0."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _PHONE_STRIP.sub("", clean(str(value)))
+    if text.startswith("+84"):
+        text = "0" + text[3:]
+    elif text.startswith("84") and len(text) == 11:
+        text = "0" + text[2:]
+    elif text.isdigit() and len(text) == 9 and text[0] in "35789":
+        text = "0" + text  # a number typed into Excel loses its leading zero
+    mobile = len(text) == 10 and text[0] == "0" and text[1] in "35789"
+    landline = len(text) == 11 and text.startswith("02")
+    if not text.isdigit() or not (mobile or landline):
+        raise ValueError(t("input.bad_phone", value=str(value)))
+    return text
+
+
+def _word(value: Any, words: dict[str, str], message: str, allowed: str) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    code = words.get(fold(str(value)))
+    if code is None:
+        raise ValueError(t(message, value=clean(str(value)), allowed=allowed))
+    return code
+
+
+def parse_role(value: Any) -> str | None:
+    return _word(value, _ROLE_WORDS, "input.bad_role", "tổ trưởng, tổ phó, thành viên")
+
+
+def parse_gender(value: Any) -> str | None:
+    return _word(value, _GENDER_WORDS, "input.bad_gender", "nam, nữ")
+
+
+def parse_mode(value: Any) -> str | None:
+    return _word(value, _MODE_WORDS, "input.bad_mode", "trực tiếp, trực tuyến, OneTouch, Bình dân học vụ số")
+
+
+def parse_kind(value: Any) -> str | None:
+    return _word(value, _KIND_WORDS, "input.bad_kind", ", ".join(HAMLET_KINDS))
+
+
+def _text(value: Any, *, required: bool, limit: int = MAX_NAME) -> str | None:
+    if value is None:
+        if required:
+            raise ValueError(t("input.empty"))
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    raw = str(value)
+    if has_control_chars(raw):
+        raise ValueError(t("input.control_chars"))
+    text = clean(raw)
+    if not text:
+        if required:
+            raise ValueError(t("input.empty"))
+        return None
+    if len(text) > limit:
+        raise ValueError(t("input.too_long", limit=limit))
+    return text
+
+
+def _int(value: Any, *, low: int, high: int, required: bool = False) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValueError(t("input.empty"))
+        return None
+    try:
+        number = float(str(value).replace(".", "").replace(",", "")) if isinstance(value, str) else float(value)
+    except ValueError:
+        raise ValueError(t("input.not_number", value=clean(str(value)))) from None
+    if not number.is_integer():
+        raise ValueError(t("input.not_whole", value=value))
+    number = int(number)
+    if not low <= number <= high:
+        raise ValueError(t("input.out_of_range", value=number, low=low, high=high))
+    return number
+
+
+class Record(BaseModel):
+    """Base of input models: unknown fields are refused, values are parsed before typing."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class HamletIn(Record):
+    name: str
+    kind: str
+    households: Optional[int] = None
+    working_age: Optional[int] = None
+
+    _name = field_validator("name", mode="before")(lambda v: _text(v, required=True))
+    _kind = field_validator("kind", mode="before")(lambda v: parse_kind(v) or _text(v, required=True))
+    _households = field_validator("households", mode="before")(lambda v: _int(v, low=0, high=100_000))
+    _working = field_validator("working_age", mode="before")(lambda v: _int(v, low=0, high=500_000))
+
+
+class TeamIn(Record):
+    hamlet_id: str
+    decision_number: Optional[str] = None
+    decision_date: Optional[str] = None
+    founded_on: Optional[str] = None
+
+    _number = field_validator("decision_number", mode="before")(lambda v: _text(v, required=False, limit=60))
+    _decided = field_validator("decision_date", mode="before")(
+        lambda v: parse_date(v, field="decision_date", not_future=True)
+    )
+    _founded = field_validator("founded_on", mode="before")(lambda v: parse_date(v, not_future=True))
+
+
+class MemberIn(Record):
+    team_id: str
+    full_name: str
+    role: str = "member"
+    gender: Optional[str] = None
+    birth_year: Optional[int] = None
+    phone: Optional[str] = None
+    affiliation: Optional[str] = None
+    joined_on: Optional[str] = None
+    left_on: Optional[str] = None
+
+    _name = field_validator("full_name", mode="before")(lambda v: _text(v, required=True))
+    _role = field_validator("role", mode="before")(lambda v: parse_role(v) or "member")
+    _gender = field_validator("gender", mode="before")(parse_gender)
+    _birth = field_validator("birth_year", mode="before")(
+        lambda v: _int(v, low=1920, high=date.today().year - 10)
+    )
+    _phone = field_validator("phone", mode="before")(normalise_phone)
+    _affiliation = field_validator("affiliation", mode="before")(lambda v: _text(v, required=False))
+    _joined = field_validator("joined_on", mode="before")(lambda v: parse_date(v, not_future=True))
+    _left = field_validator("left_on", mode="before")(lambda v: parse_date(v, not_future=True))
+
+
+class TrainingIn(Record):
+    topic: str
+    date: str
+    organiser: Optional[str] = None
+    mode: Optional[str] = None
+
+    _topic = field_validator("topic", mode="before")(lambda v: _text(v, required=True, limit=200))
+    _date = field_validator("date", mode="before")(lambda v: parse_date(v) or _text(None, required=True))
+    _organiser = field_validator("organiser", mode="before")(lambda v: _text(v, required=False, limit=200))
+    _mode = field_validator("mode", mode="before")(parse_mode)
+
+
+def parse_household(value: Any) -> str:
+    """A household register code; refuses names and numbers shaped like citizen IDs."""
+    text = _text(value, required=True, limit=30)
+    if not _HOUSEHOLD.match(text):
+        raise ValueError(t("input.bad_household", value=text))
+    if text.isdigit() and len(text) in (9, 12):
+        raise ValueError(t("input.household_looks_like_id", value=text))
+    return text.upper()
+
+
+class VisitIn(Record):
+    date: str
+    team_id: str
+    household: str
+    people: int
+    services: list[str]
+    members: list[str] = []
+    notes: Optional[str] = None
+
+    _date = field_validator("date", mode="before")(
+        lambda v: parse_date(v, not_future=True) or date.today().isoformat()
+    )
+    _household = field_validator("household", mode="before")(parse_household)
+    _people = field_validator("people", mode="before")(lambda v: _int(v, low=1, high=200, required=True))
+    _notes = field_validator("notes", mode="before")(lambda v: _text(v, required=False, limit=MAX_TEXT))
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(t("input.no_service"))
+        return sorted(set(value))
+
+
+class ServiceIn(Record):
+    code: str
+    name: str
+    aliases: list[str] = []
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code(cls, value: Any) -> str:
+        text = fold(_text(value, required=True, limit=30)).replace(" ", "-")
+        if not re.match(r"^[a-z0-9][a-z0-9_-]*$", text):
+            raise ValueError(t("input.bad_service_code", value=value))
+        return text
+
+    _name = field_validator("name", mode="before")(lambda v: _text(v, required=True))
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _aliases(cls, value: Any) -> list[str]:
+        return [a for a in (_text(v, required=False) for v in (value or [])) if a]
+
+
+class TargetIn(Record):
+    indicator: str
+    year: int
+    value: float
+    percent: bool = False
+
+    _indicator = field_validator("indicator", mode="before")(lambda v: _text(v, required=True, limit=60))
+    _year = field_validator("year", mode="before")(lambda v: _int(v, low=2000, high=2100, required=True))
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value(cls, value: Any) -> float:
+        try:
+            number = float(str(value).replace(",", ".")) if value is not None else None
+        except ValueError:
+            number = None
+        if number is None or number < 0 or number != number:
+            raise ValueError(t("input.not_number", value=value))
+        return number
+
+
+def problems(error: ValidationError) -> list[tuple[str, str]]:
+    """A pydantic error as (field label, Vietnamese message) pairs."""
+    found = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item.get("loc") else ""
+        original = (item.get("ctx") or {}).get("error")
+        if isinstance(original, Exception):
+            message = str(original)
+        elif item.get("type") == "missing":
+            message = t("input.empty")
+        elif item.get("type") == "extra_forbidden":
+            message = t("input.unknown_field")
+        else:
+            message = t("input.invalid_value")
+        found.append((label(field) if field else "", message))
+    return found
+
+
+def validate(model: type[Record], **data: Any) -> Record:
+    """Build a model or raise InvalidInput with one line: 'field: message; field: message'."""
+    try:
+        return model(**data)
+    except ValidationError as error:
+        detail = "; ".join(f"{field}: {message}" if field else message for field, message in problems(error))
+        raise InvalidInput("input.invalid", detail=detail) from None

@@ -1,0 +1,566 @@
+"""The store: one SQLite file per unit (commune, district or province), the same schema everywhere.
+
+This module owns the connection, the schema and its numbered migrations, the logical clock, the
+history chain and every write to domain rows (DESIGN.md §1–2). Domain rules live in
+``register.py``; merging in ``merge.py``; reporting in ``report.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from cdt import __version__
+from cdt.errors import CdtError, NotFound, ReadOnlyRow, StoreError
+
+# "CDT1": marks a SQLite file as ours, so a stray SQLite file is never taken for a store.
+APPLICATION_ID = 0x43445431
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 3000
+
+# Per domain table: its data columns, in the order the row hash reads them.
+# Every domain row also has id, origin, rev, deleted and hash (see DESIGN.md §2).
+DATA_COLUMNS: dict[str, tuple[str, ...]] = {
+    "hamlet": ("name", "kind", "households", "working_age"),
+    "team": ("hamlet_id", "decision_number", "decision_date", "founded_on", "status", "dissolved_on"),
+    "member": (
+        "team_id", "full_name", "gender", "birth_year", "phone", "role", "affiliation",
+        "joined_on", "left_on",
+    ),
+    "training": ("topic", "date", "organiser", "mode"),
+    "training_attendance": ("training_id", "member_id"),
+    "visit": ("date", "team_id", "household", "people", "services", "members", "notes"),
+    "service": ("code", "name", "aliases"),
+    "target": ("indicator", "year", "value", "percent"),
+}
+DOMAIN_TABLES = tuple(DATA_COLUMNS)
+# Fields cleared when a member is removed: an erasure travels upward with the tombstone.
+PERSONAL_FIELDS = {"member": ("full_name", "gender", "birth_year", "phone", "affiliation")}
+
+
+def _domain_table(name: str, columns: str) -> str:
+    return f"""CREATE TABLE {name} (
+    id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    hash TEXT NOT NULL,
+{columns}
+)"""
+
+
+# Each migration is a list of statements; the list index + 1 is the schema version it produces.
+# Never edit a migration that has shipped: add a new one.
+MIGRATIONS: list[list[str]] = [
+    # 1: the register, history, and the district's bookkeeping tables.
+    [
+        """CREATE TABLE site (
+    db_id TEXT PRIMARY KEY,
+    level TEXT NOT NULL,
+    structure TEXT NOT NULL,
+    province_code TEXT,
+    province_name TEXT,
+    district_code TEXT,
+    district_name TEXT,
+    commune_code TEXT,
+    commune_name TEXT,
+    schema_version INTEGER NOT NULL,
+    clock INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    packed_at TEXT,
+    cdt_version TEXT
+)""",
+        """CREATE TABLE history (
+    origin TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    chain TEXT NOT NULL,
+    PRIMARY KEY (origin, rev)
+)""",
+        "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        _domain_table("hamlet", "    name TEXT NOT NULL,\n    kind TEXT NOT NULL,\n"
+                      "    households INTEGER,\n    working_age INTEGER"),
+        _domain_table("team", "    hamlet_id TEXT NOT NULL,\n    decision_number TEXT,\n"
+                      "    decision_date TEXT,\n    founded_on TEXT,\n    status TEXT NOT NULL,\n"
+                      "    dissolved_on TEXT"),
+        _domain_table("member", "    team_id TEXT NOT NULL,\n    full_name TEXT NOT NULL,\n"
+                      "    gender TEXT,\n    birth_year INTEGER,\n    phone TEXT,\n    role TEXT NOT NULL,\n"
+                      "    affiliation TEXT,\n    joined_on TEXT,\n    left_on TEXT"),
+        _domain_table("training", "    topic TEXT NOT NULL,\n    date TEXT NOT NULL,\n"
+                      "    organiser TEXT,\n    mode TEXT"),
+        _domain_table("training_attendance", "    training_id TEXT NOT NULL,\n    member_id TEXT NOT NULL"),
+        _domain_table("visit", "    date TEXT NOT NULL,\n    team_id TEXT NOT NULL,\n"
+                      "    household TEXT NOT NULL,\n    people INTEGER NOT NULL,\n"
+                      "    services TEXT NOT NULL,\n    members TEXT NOT NULL,\n    notes TEXT"),
+        _domain_table("service", "    code TEXT NOT NULL,\n    name TEXT NOT NULL,\n    aliases TEXT NOT NULL"),
+        "CREATE INDEX team_hamlet ON team (hamlet_id)",
+        "CREATE INDEX member_team ON member (team_id)",
+        "CREATE INDEX attendance_training ON training_attendance (training_id)",
+        "CREATE INDEX attendance_member ON training_attendance (member_id)",
+        "CREATE INDEX visit_date ON visit (date, team_id)",
+        "CREATE INDEX visit_team ON visit (team_id)",
+        """CREATE TABLE merge_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_name TEXT NOT NULL,
+    sha256 TEXT,
+    db_id TEXT,
+    level TEXT,
+    unit_code TEXT,
+    unit_name TEXT,
+    packed_at TEXT,
+    clock INTEGER,
+    schema_version INTEGER,
+    counts TEXT,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    merged_at TEXT NOT NULL,
+    cdt_version TEXT
+)""",
+        """CREATE TABLE origin (
+    db_id TEXT PRIMARY KEY,
+    level TEXT NOT NULL,
+    structure TEXT NOT NULL,
+    province_code TEXT,
+    district_code TEXT,
+    commune_code TEXT,
+    unit_name TEXT,
+    clock INTEGER NOT NULL DEFAULT 0,
+    packed_at TEXT,
+    merged_at TEXT
+)""",
+        """CREATE TABLE conflict (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    row_data TEXT NOT NULL,
+    source TEXT,
+    detected_at TEXT NOT NULL,
+    resolved_at TEXT,
+    resolution TEXT
+)""",
+    ],
+    # 2: yearly targets (indicator, year, value) for the progress columns of the reports.
+    [
+        _domain_table("target", "    indicator TEXT NOT NULL,\n    year INTEGER NOT NULL,\n"
+                      "    value REAL NOT NULL,\n    percent INTEGER NOT NULL DEFAULT 0"),
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def tables_at(version: int) -> tuple[str, ...]:
+    """Domain tables that exist at a schema version (older packs lack the newer ones)."""
+    return DOMAIN_TABLES if version >= 2 else tuple(t for t in DOMAIN_TABLES if t != "target")
+
+
+def now() -> str:
+    """Local wall-clock time for display fields only; nothing is ever ordered by it."""
+    return datetime.now().replace(microsecond=0).isoformat()
+
+
+def new_id() -> str:
+    """A random row or file identity."""
+    return str(uuid.uuid4())
+
+
+def row_hash(table: str, row: dict) -> str:
+    """Hash of a row's data columns and tombstone flag in canonical JSON (DESIGN.md §2)."""
+    values = [row.get(column) for column in DATA_COLUMNS[table]]
+    values.append(1 if row.get("deleted") else 0)
+    canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def chain_link(previous: str, rev: int, written: list[tuple[str, str, str]]) -> str:
+    """The next history chain value: sha256(previous ‖ rev ‖ sorted (table, id, hash))."""
+    body = json.dumps(sorted(written), separators=(",", ":"))
+    return hashlib.sha256(f"{previous}|{rev}|{body}".encode("utf-8")).hexdigest()
+
+
+def default_db_path() -> Path:
+    """The per-user data folder's database: %LOCALAPPDATA%\\cdt on Windows, XDG elsewhere."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "cdt" / "cdt.db"
+
+
+def resolve_db_path(option: str | Path | None) -> Path:
+    """The database in use: --db, else CDT_DB, else the per-user data folder."""
+    chosen = option or os.environ.get("CDT_DB") or default_db_path()
+    return Path(chosen).expanduser()
+
+
+@dataclass
+class Site:
+    """The one row of ``site``: what this file is."""
+
+    db_id: str
+    level: str
+    structure: str
+    province_code: str | None
+    province_name: str | None
+    district_code: str | None
+    district_name: str | None
+    commune_code: str | None
+    commune_name: str | None
+    schema_version: int
+    clock: int
+    created_at: str
+    packed_at: str | None
+    cdt_version: str | None
+
+    @property
+    def unit_code(self) -> str | None:
+        return {"commune": self.commune_code, "district": self.district_code}.get(
+            self.level, self.province_code
+        )
+
+    @property
+    def unit_name(self) -> str | None:
+        return {"commune": self.commune_name, "district": self.district_name}.get(
+            self.level, self.province_name
+        )
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with cdt's settings: rollback journal, full sync, explicit transactions."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    # Rollback journal, not WAL: older SQLite builds bundled with Python on Windows have WAL bugs
+    # with concurrent writers, and a clerk's file has one writer (DESIGN.md §4).
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA trusted_schema = OFF")
+    return conn
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+def read_header(path: Path) -> bytes:
+    """The first 100 bytes of a file (the SQLite header), or fewer for a short file."""
+    with open(path, "rb") as handle:
+        return handle.read(100)
+
+
+def looks_like_store(header: bytes) -> bool:
+    """True when a file header is SQLite's and carries cdt's application id."""
+    return (
+        len(header) >= 100
+        and header[:16] == SQLITE_HEADER
+        and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+    )
+
+
+def apply_migrations(conn: sqlite3.Connection, start: int, stop: int = SCHEMA_VERSION) -> None:
+    """Run migrations start+1 … stop on an open transaction, and record the new version."""
+    for version in range(start + 1, stop + 1):
+        for statement in MIGRATIONS[version - 1]:
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {stop}")
+    if start > 0:
+        conn.execute("UPDATE site SET schema_version = ?", (stop,))
+
+
+class Store:
+    """An open cdt database file."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+        self.site = self._read_site()
+
+    # -- opening and creating ------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        level: str,
+        structure: str,
+        province: tuple[str | None, str | None] = (None, None),
+        district: tuple[str | None, str | None] = (None, None),
+        commune: tuple[str | None, str | None] = (None, None),
+        db_id: str | None = None,
+        clock: int = 0,
+        schema_version: int = SCHEMA_VERSION,
+    ) -> "Store":
+        """Create a new store file; refuses to touch an existing file."""
+        path = Path(path)
+        if path.exists():
+            raise StoreError("store.exists", path=str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = connect(path)
+        except sqlite3.Error as error:
+            raise StoreError("store.cannot_create", path=str(path), reason=str(error)) from error
+        try:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute("BEGIN IMMEDIATE")
+            apply_migrations(conn, 0, schema_version)
+            conn.execute(
+                "INSERT INTO site (db_id, level, structure, province_code, province_name, district_code,"
+                " district_name, commune_code, commune_name, schema_version, clock, created_at, cdt_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (db_id or new_id(), level, structure, *province, *district, *commune,
+                 schema_version, clock, now(), __version__),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.close()
+            path.unlink(missing_ok=True)
+            raise
+        return cls(path, conn)
+
+    @classmethod
+    def open(cls, path: Path, *, migrate: bool = True) -> "Store":
+        """Open an existing store, migrating an older schema forward after copying the file aside."""
+        path = Path(path)
+        if not path.exists():
+            raise StoreError("store.missing", path=str(path))
+        if not path.is_file():
+            raise StoreError("store.not_a_file", path=str(path))
+        try:
+            header = read_header(path)
+        except OSError as error:
+            raise StoreError("store.cannot_read", path=str(path), reason=str(error)) from error
+        if not looks_like_store(header):
+            raise StoreError("store.not_cdt", path=str(path))
+        conn = connect(path)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError("store.too_new", path=str(path), version=version, ours=SCHEMA_VERSION)
+            if version < SCHEMA_VERSION and migrate:
+                cls._migrate_file(path, conn, version)
+            return cls(path, conn)
+        except sqlite3.DatabaseError as error:
+            conn.close()
+            if isinstance(error, sqlite3.OperationalError) and _is_locked(error):
+                raise StoreError("store.in_use", path=str(path)) from error
+            raise StoreError("store.corrupt", path=str(path), reason=str(error)) from error
+        except BaseException:
+            conn.close()
+            raise
+
+    @staticmethod
+    def _migrate_file(path: Path, conn: sqlite3.Connection, version: int) -> None:
+        backup = path.with_name(f"{path.name}.v{version}.bak")
+        target = sqlite3.connect(str(backup))
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            apply_migrations(conn, version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _read_site(self) -> Site:
+        row = self.conn.execute("SELECT * FROM site").fetchone()
+        if row is None:
+            raise StoreError("store.not_cdt", path=str(self.path))
+        return Site(**{key: row[key] for key in row.keys()})
+
+    def refresh(self) -> Site:
+        """Re-read the site row (after a write transaction moved the clock)."""
+        self.site = self._read_site()
+        return self.site
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        """Rows of a read-only query as dicts."""
+        return [dict(row) for row in self.conn.execute(sql, params)]
+
+    def rows(self, table: str, *, include_deleted: bool = False, **equal: Any) -> list[dict]:
+        """Rows of a domain table, live ones only unless asked, filtered by equal columns."""
+        self._check_table(table)
+        clauses = [] if include_deleted else ["deleted = 0"]
+        params: list[Any] = []
+        for column, value in equal.items():
+            if column not in DATA_COLUMNS[table] and column not in ("id", "origin"):
+                raise ValueError(f"unknown column {column} of {table}")
+            clauses.append(f"{column} = ?")
+            params.append(value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self.query(f"SELECT * FROM {table}{where}", tuple(params))
+
+    def get(self, table: str, row_id: str) -> dict | None:
+        """One row by id (tombstones included), or None."""
+        self._check_table(table)
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        return dict(row) if row else None
+
+    def count(self, table: str) -> int:
+        """Live rows in a domain table."""
+        self._check_table(table)
+        return self.conn.execute(f"SELECT count(*) FROM {table} WHERE deleted = 0").fetchone()[0]
+
+    def ids_starting(self, table: str, prefix: str) -> list[dict]:
+        """Live rows whose id starts with prefix (the short references shown in lists)."""
+        self._check_table(table)
+        prefix = prefix.lower().replace("%", "").replace("_", "")
+        return self.query(
+            f"SELECT * FROM {table} WHERE deleted = 0 AND id LIKE ? ESCAPE '\\'", (prefix + "%",)
+        )
+
+    @staticmethod
+    def _check_table(table: str) -> None:
+        if table not in DATA_COLUMNS:
+            raise ValueError(f"not a domain table: {table}")
+
+    # -- settings (local to this file, never merged) ------------------------------------------------
+
+    def settings(self) -> dict[str, str]:
+        return {row["key"]: row["value"] for row in self.conn.execute("SELECT key, value FROM setting")}
+
+    def put_setting(self, key: str, value: str) -> None:
+        with self._immediate():
+            self.conn.execute(
+                "INSERT INTO setting (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if _is_locked(error):
+                raise StoreError("store.in_use", path=str(self.path)) from error
+            raise
+        try:
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def write(self) -> Iterator["Transaction"]:
+        """One write transaction: rows written get rev = clock + 1; the clock and history move once."""
+        with self._immediate():
+            site = self._read_site()
+            tx = Transaction(self, site.db_id, site.clock + 1)
+            yield tx
+            if tx.written:
+                previous = self.conn.execute(
+                    "SELECT chain FROM history WHERE origin = ? ORDER BY rev DESC LIMIT 1", (site.db_id,)
+                ).fetchone()
+                link = chain_link(previous[0] if previous else "", tx.rev, tx.written_list())
+                self.conn.execute(
+                    "INSERT INTO history (origin, rev, chain) VALUES (?, ?, ?)", (site.db_id, tx.rev, link)
+                )
+                self.conn.execute("UPDATE site SET clock = ?", (tx.rev,))
+        self.refresh()
+
+
+class Transaction:
+    """Writes of one transaction; only rows this file created may change (DESIGN.md §2)."""
+
+    def __init__(self, store: Store, db_id: str, rev: int):
+        self.store = store
+        self.db_id = db_id
+        self.rev = rev
+        self.written: dict[tuple[str, str], str] = {}
+
+    def written_list(self) -> list[tuple[str, str, str]]:
+        return [(table, row_id, digest) for (table, row_id), digest in self.written.items()]
+
+    def _put(self, table: str, row: dict) -> None:
+        row["hash"] = row_hash(table, row)
+        row["rev"] = self.rev
+        columns = ("id", "origin", "rev", "deleted", "hash", *DATA_COLUMNS[table])
+        placeholders = ", ".join("?" for _ in columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+        self.store.conn.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+            f" ON CONFLICT(id) DO UPDATE SET {updates}",
+            tuple(row.get(c) for c in columns),
+        )
+        self.written[(table, row["id"])] = row["hash"]
+
+    def insert(self, table: str, values: dict) -> dict:
+        """Add a new row created by this file; returns it with its id."""
+        Store._check_table(table)
+        unknown = set(values) - set(DATA_COLUMNS[table])
+        if unknown:
+            raise ValueError(f"unknown columns for {table}: {sorted(unknown)}")
+        row = {column: values.get(column) for column in DATA_COLUMNS[table]}
+        row.update(id=new_id(), origin=self.db_id, deleted=0)
+        self._put(table, row)
+        return row
+
+    def _owned(self, table: str, row_id: str) -> dict:
+        row = self.store.get(table, row_id)
+        if row is None or row["deleted"]:
+            raise NotFound("store.row_missing", table=table, id=row_id[:8])
+        if row["origin"] != self.db_id:
+            raise ReadOnlyRow("store.read_only")
+        return row
+
+    def update(self, table: str, row_id: str, changes: dict) -> dict:
+        """Change data columns of a live row this file created."""
+        unknown = set(changes) - set(DATA_COLUMNS[table])
+        if unknown:
+            raise ValueError(f"unknown columns for {table}: {sorted(unknown)}")
+        row = self._owned(table, row_id)
+        row.update(changes)
+        self._put(table, row)
+        return row
+
+    def delete(self, table: str, row_id: str) -> dict:
+        """Tombstone a row this file created, clearing its personal fields."""
+        row = self._owned(table, row_id)
+        for field in PERSONAL_FIELDS.get(table, ()):
+            row[field] = "" if field == "full_name" else None
+        row["deleted"] = 1
+        self._put(table, row)
+        return row
+
+
+def open_store(path: str | Path | None) -> Store:
+    """Open the store at the resolved path (see resolve_db_path)."""
+    return Store.open(resolve_db_path(path))
+
+
+__all__ = [
+    "APPLICATION_ID", "CdtError", "DATA_COLUMNS", "DOMAIN_TABLES", "SCHEMA_VERSION", "Site", "Store",
+    "Transaction", "chain_link", "default_db_path", "open_store", "resolve_db_path", "row_hash",
+]
