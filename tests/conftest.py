@@ -1,0 +1,72 @@
+"""Shared fixtures: every test runs against a database in its own tmp_path, never the user's."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cdt import cli
+from cdt.i18n import set_language
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                 "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def _entry(args):
+    """The real entry point (error mapping included), wrapped so CliRunner can capture it."""
+    sys.exit(cli.run(list(args)))
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Point cdt at a database, log and data folder inside tmp_path; Vietnamese by default."""
+    monkeypatch.setenv("CDT_DB", str(tmp_path / "cdt.db"))
+    monkeypatch.setenv("CDT_LOG", str(tmp_path / "cdt-errors.log"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "data"))
+    monkeypatch.delenv("CDT_LANG", raising=False)
+    monkeypatch.delenv("CDT_DEBUG", raising=False)
+    set_language(None)
+    yield
+    set_language(None)
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "cdt.db"
+
+
+@pytest.fixture
+def cdt():
+    """Run `cdt ARGS…` in-process through the real entry point; returns exit code, stdout, stderr."""
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        runner = CliRunner()
+        result = runner.invoke(_entry, [str(a) for a in args], input=input, catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+@pytest.fixture
+def commune(cdt, db_path) -> Path:
+    """A fresh commune file: Thị trấn Hùng Sơn (05761), Đại Từ, Thái Nguyên, pre-2025 structure."""
+    result = cdt("init", "--commune", "05761", "--structure", "legacy")
+    assert result.exit_code == 0, result.output
+    return db_path
