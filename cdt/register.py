@@ -224,9 +224,7 @@ def add_team(
     )
     if any(t["status"] == "active" for t in store.rows("team", hamlet_id=place["id"])):
         raise InvalidInput("team.hamlet_has_team", hamlet=place["name"])
-    values = data.model_dump()
-    values["founded_on"] = values["founded_on"] or values["decision_date"] or date.today().isoformat()
-    values["status"] = "active"
+    values = new_team_values(data)
     with store.write() as tx:
         return tx.insert("team", values)
 
@@ -298,6 +296,26 @@ def team_detail(store: Store, text: str) -> dict:
 # -- members -------------------------------------------------------------------------------------
 
 
+def new_team_values(data: TeamIn) -> dict:
+    """The row of a newly founded team: founded on its decision date (else today), active."""
+    values = data.model_dump()
+    values["founded_on"] = values["founded_on"] or values["decision_date"] or date.today().isoformat()
+    values["status"] = "active"
+    return values
+
+
+def new_member_values(data: MemberIn) -> dict:
+    """The row of a new member: joined today unless a date was given."""
+    values = data.model_dump()
+    values["joined_on"] = values["joined_on"] or date.today().isoformat()
+    return values
+
+
+def check_team_rules(store: Store, team: dict, role: str, member_id: str | None = None) -> None:
+    """Raise InvalidInput if adding (or changing) a member breaks the team's size or one-leader rule."""
+    _check_team_rules(store, team, role, member_id)
+
+
 def _check_team_rules(store: Store, team: dict, role: str, member_id: str | None = None) -> None:
     active = [m for m in _active_members(store, team["id"]) if m["id"] != member_id]
     if member_id is None:
@@ -315,8 +333,7 @@ def add_member(store: Store, full_name: str, team: str, **fields: Any) -> dict:
     _require_commune(store)
     target = find_team(store, team)
     data = validate(MemberIn, team_id=target["id"], full_name=full_name, **fields)
-    values = data.model_dump()
-    values["joined_on"] = values["joined_on"] or date.today().isoformat()
+    values = new_member_values(data)
     _check_team_rules(store, target, values["role"])
     with store.write() as tx:
         return tx.insert("member", values)
