@@ -83,28 +83,61 @@ def _translate_typer_panels() -> None:
     rich_utils.REQUIRED_LONG_STRING = t("help.required")
     rich_utils.DEFAULT_STRING = t("help.default")
     rich_utils.ENVVAR_STRING = t("help.envvar")
+    _translate_help_option()
+
+
+def _translate_help_option() -> None:
+    """The --help line is hard-coded English in Typer's click; relabel it once per process."""
+    try:
+        from typer._click.core import Command
+    except ImportError:
+        from click import Command
+    original = getattr(Command.get_help_option, "__wrapped__", Command.get_help_option)
+
+    def get_help_option(self, ctx):
+        option = original(self, ctx)
+        if option is not None:
+            option.help = t("help.help_option")
+        return option
+
+    get_help_option.__wrapped__ = original
+    Command.get_help_option = get_help_option
+
+
+def click_exceptions():
+    """The click exception classes Typer raises: its own vendored copy (0.29+) or click itself."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
 
 
 def _usage_message(error) -> str:
     """Click's usage errors in the user's language, keeping the option names."""
-    import click
+    try:
+        return _translated_usage(error)
+    except Exception:  # noqa: BLE001 — a message must come out even if click's objects change shape
+        return t("usage.generic", detail=error.format_message())
 
-    if isinstance(error, click.exceptions.NoSuchOption):
+
+def _translated_usage(error) -> str:
+    exceptions = click_exceptions()
+
+    if isinstance(error, exceptions.NoSuchOption):
         return t("usage.no_such_option", name=error.option_name)
-    if isinstance(error, click.exceptions.MissingParameter):
+    if isinstance(error, exceptions.MissingParameter):
         param = error.param
         name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else ""
         if param is not None and param.param_type_name == "argument":
-            name = (param.human_readable_name or "").upper()
+            name = (getattr(param, "human_readable_name", None) or param.name or "").upper()
         return t("usage.missing", name=name)
-    if isinstance(error, click.exceptions.BadParameter):
+    if isinstance(error, exceptions.BadParameter):
         param = error.param
         name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else (error.param_hint or "")
         if isinstance(name, (list, tuple)):
             name = "/".join(name)
         return t("usage.bad_value", name=name, detail=error.message)
-    if isinstance(error, click.exceptions.NoArgsIsHelpError):
-        return ""
     message = error.format_message()
     if message.startswith("No such command"):
         return t("usage.no_such_command", detail=message.split("'")[1] if "'" in message else message)
@@ -128,9 +161,10 @@ def _log_crash() -> Path | None:
 
 def run(argv: list[str]) -> int:
     """Run the command line and return the exit code (no sys.exit: usable from tests)."""
-    import click
-
     from cdt.errors import CdtError
+
+    exceptions = click_exceptions()
+    no_args_is_help = getattr(exceptions, "NoArgsIsHelpError", ())
 
     set_language(_language_from_argv(argv))
     app = build_app()
@@ -141,19 +175,20 @@ def run(argv: list[str]) -> int:
     except CdtError as error:
         _error_line(error.message)
         return 1
-    except click.exceptions.NoArgsIsHelpError as error:
-        click.echo(error.ctx.get_help() if error.ctx else "", err=False)
-        return 2
-    except click.exceptions.UsageError as error:
+    except no_args_is_help:
+        return 2  # Typer has printed the help already
+    except exceptions.UsageError as error:
         message = _usage_message(error)
         if message:
             _error_line(message)
             hint = error.ctx.command_path if error.ctx else "cdt"
             typer.echo(t("usage.hint", command=hint), err=True)
         return 2
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
+    except SystemExit as done:  # Typer exits by itself on a closed pipe
+        return done.code if isinstance(done.code, int) else 1
+    except typer.Abort:
         _error_line(t("error.aborted"))
         return 1
     except KeyboardInterrupt:
@@ -161,7 +196,7 @@ def run(argv: list[str]) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except click.exceptions.ClickException as error:
+    except exceptions.ClickException as error:
         _error_line(t("usage.generic", detail=error.format_message()))
         return error.exit_code
     except Exception:  # noqa: BLE001 — the last line of defence: never show a traceback

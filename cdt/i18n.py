@@ -42,7 +42,7 @@ def catalogue(lang: str) -> dict[str, str]:
     return merged
 
 
-def t(key: str, **params) -> str:
+def t(key: str, /, **params) -> str:
     """The message for key in the current language, formatted with params.
 
     A key missing from English falls back to Vietnamese; a key missing everywhere is shown as is,

@@ -305,10 +305,9 @@ def new_team_values(data: TeamIn) -> dict:
 
 
 def new_member_values(data: MemberIn) -> dict:
-    """The row of a new member: joined today unless a date was given."""
-    values = data.model_dump()
-    values["joined_on"] = values["joined_on"] or date.today().isoformat()
-    return values
+    """The row of a new member. An unknown joining date stays unknown (NULL: a member since the team
+    began); defaulting to today would drop members recorded late from every earlier month's report."""
+    return data.model_dump()
 
 
 def check_team_rules(store: Store, team: dict, role: str, member_id: str | None = None) -> None:

@@ -140,12 +140,19 @@ def run(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             typer.echo(error.message)
             for i, (_, label) in enumerate(error.candidates, 1):
                 typer.echo(f"  {i}) {label}")
-            choice = typer.prompt(t("choice.prompt"), type=typer.IntRange(1, len(error.candidates)))
-            chosen = error.candidates[choice - 1][0]
+            chosen = error.candidates[_ask_number(len(error.candidates)) - 1][0]
             wanted = error.params.get("name")
             args = tuple(_swap(a, wanted, chosen) for a in args)
             kwargs = {k: _swap(v, wanted, chosen) for k, v in kwargs.items()}
     raise InvalidInput("choice.too_many")
+
+
+def _ask_number(count: int) -> int:
+    while True:
+        answer = typer.prompt(t("choice.prompt")).strip()
+        if answer.isdigit() and 1 <= int(answer) <= count:
+            return int(answer)
+        typer.echo(t("choice.out_of_range", count=count), err=True)
 
 
 def _swap(value: Any, wanted: Any, chosen: str) -> Any:
