@@ -136,18 +136,44 @@ MIGRATIONS: list[list[str]] = [
     packed_at TEXT,
     merged_at TEXT
 )""",
+        # Rows held back by a merge (merge.py): a fork's other branch (kind 'fork', keyed by the
+        # origin, the first divergent rev and the held branch's chain there), or a row whose id
+        # is already used by another origin or whose rev equals ours with other content
+        # (kind 'row', fork_rev = its rev, branch = its hash). id is a local number for people.
         """CREATE TABLE conflict (
-    id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    fork_rev INTEGER NOT NULL,
+    branch TEXT NOT NULL,
     table_name TEXT NOT NULL,
     row_id TEXT NOT NULL,
-    origin TEXT NOT NULL,
     rev INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    hash TEXT NOT NULL,
     row_data TEXT NOT NULL,
     source TEXT,
     detected_at TEXT NOT NULL,
     resolved_at TEXT,
-    resolution TEXT
+    resolution TEXT,
+    UNIQUE (kind, origin, fork_rev, branch, table_name, row_id)
+)""",
+        # History links of a held branch, so taking that branch later restores its chain.
+        """CREATE TABLE held_history (
+    origin TEXT NOT NULL,
+    fork_rev INTEGER NOT NULL,
+    branch TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    chain TEXT NOT NULL,
+    PRIMARY KEY (origin, rev, chain)
+)""",
+        # A person's choice between two branches of one origin (cdt conflicts resolve).
+        """CREATE TABLE branch_choice (
+    origin TEXT NOT NULL,
+    fork_rev INTEGER NOT NULL,
+    chain TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    PRIMARY KEY (origin, fork_rev)
 )""",
     ],
     # 2: yearly targets (indicator, year, value) for the progress columns of the reports.
@@ -174,9 +200,19 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _stored_form(value: Any) -> Any:
+    """A value as SQLite gives it back: True is 1, 500.0 in a REAL column is 500 when hashed,
+    so a hash recomputed from a stored row (merge.py checks every incoming row) matches."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def row_hash(table: str, row: dict) -> str:
     """Hash of a row's data columns and tombstone flag in canonical JSON (DESIGN.md §2)."""
-    values = [row.get(column) for column in DATA_COLUMNS[table]]
+    values = [_stored_form(row.get(column)) for column in DATA_COLUMNS[table]]
     values.append(1 if row.get("deleted") else 0)
     canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
