@@ -1,0 +1,509 @@
+"""The monthly report as plain data (docs/report-shape.md): indicators, completeness, targets.
+
+Every number comes from SQL over the domain tables (tombstones excluded), grouped by the unit a
+row belongs to. Which unit a row belongs to is decided in one place, ``_buckets``:
+
+- on a commune file a row belongs to a hamlet (visit → team → hamlet, member → team → hamlet);
+- on a district or province file a row belongs to the commune (or district) of the file that
+  created it: its ``origin``, looked up in the ``origin`` table that merge keeps (the file's own
+  rows use ``site``).
+
+The mapping is written into a temporary table ``report_bucket(bucket, unit, commune)`` that the
+queries join, so one query per table serves every level, and a district with a million visits is
+read once per query along the ``visit(date, …)`` index. Nothing here prints or writes files.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Any
+
+from cdt import units
+from cdt.errors import InvalidInput
+from cdt.store import Store, now
+
+SCHEMA = "cdt.report/1"
+
+STOCK_KEYS = ("teams", "teams_with_decision", "hamlets", "hamlets_covered", "members", "members_trained",
+              "households", "working_age")
+FLOW_KEYS = ("visits", "households_reached", "people_helped", "digital_citizens")
+PARTS = ("month", "ytd", "total")
+
+# Indicators a target may name; what a percent target of each is measured against.
+TARGET_INDICATORS = ("teams", "teams_with_decision", "hamlets", "hamlets_covered", "members",
+                     "members_trained", "visits", "households_reached", "people_helped", "digital_citizens")
+PERCENT_BASE = {
+    "teams": "hamlets", "hamlets_covered": "hamlets", "teams_with_decision": "teams",
+    "members_trained": "members", "households_reached": "households",
+    "people_helped": "working_age", "digital_citizens": "working_age",
+}
+# Flow indicators whose target counts everything up to the month's end (a person who became a
+# "digital citizen" stays one); the other flows count the year to date.
+CUMULATIVE_TARGETS = {"digital_citizens"}
+
+NO_DISTRICT_NOTE = "report.note_no_district"
+
+
+# -- the month ------------------------------------------------------------------------------------
+
+
+def last_full_month(today: date | None = None) -> tuple[int, int]:
+    """The month before today's: the default month of a report."""
+    today = today or date.today()
+    return (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+
+
+def period(year: int, month: int) -> dict[str, str]:
+    """Start and end of the month and the start of its year, as ISO dates."""
+    last = calendar.monthrange(year, month)[1]
+    return {"start": f"{year:04d}-{month:02d}-01", "end": f"{year:04d}-{month:02d}-{last:02d}",
+            "year_start": f"{year:04d}-01-01"}
+
+
+# -- which unit a row belongs to (the one place) -----------------------------------------------------
+
+
+def origins(store: Store) -> list[dict]:
+    """The merge bookkeeping: one dict per origin file seen (columns as the origin table has them)."""
+    return store.query("SELECT * FROM origin")
+
+
+def _unit_dict(unit: units.Unit | None, code: str | None = None, name: str | None = None,
+               level: str = "commune") -> dict:
+    if unit is not None:
+        return {"code": unit.code, "name": unit.name, "level": unit.level}
+    return {"code": code, "name": name or code, "level": level}
+
+
+def _commune_of_origin(store: Store) -> dict[str, tuple[str, str | None, str | None, str | None]]:
+    """origin db_id → (commune code, commune name, district code, structure) for commune files."""
+    site = store.site
+    found: dict[str, tuple] = {}
+    for row in origins(store):
+        if row.get("level") != "commune" or not row.get("commune_code"):
+            continue
+        structure = row.get("structure") or site.structure
+        district = row.get("district_code")
+        unit = units.get(row["commune_code"], level="commune", structure=structure) \
+            if structure in units.STRUCTURES else None
+        if unit is not None:
+            district = unit.district_code or district
+        found[row["db_id"]] = (unit.code if unit else row["commune_code"],
+                               unit.name if unit else row.get("unit_name"), district, structure)
+    if site.level == "commune" and site.commune_code:
+        found[site.db_id] = (site.commune_code, site.commune_name, site.district_code, site.structure)
+    return found
+
+
+def _buckets(store: Store, row_level: str) -> tuple[dict[str, tuple[str, str | None]], dict[str, dict]]:
+    """bucket → (unit code, commune code) and the units seen, for the given kind of row.
+
+    A bucket is a hamlet id on a commune file (rows = hamlets) and an origin db_id otherwise.
+    """
+    mapping: dict[str, tuple[str, str | None]] = {}
+    seen: dict[str, dict] = {}
+    if row_level == "hamlet":
+        commune = store.site.commune_code
+        for h in store.query("SELECT id, name FROM hamlet WHERE deleted = 0"):
+            mapping[h["id"]] = (h["id"], commune)
+        return mapping, seen
+    for db_id, (code, name, district, structure) in _commune_of_origin(store).items():
+        if row_level == "commune":
+            mapping[db_id] = (code, code)
+            seen.setdefault(code, {"code": code, "name": name or code, "level": "commune"})
+        elif district:
+            mapping[db_id] = (district, code)
+            unit = units.get(district, level="district", structure=structure) \
+                if structure in units.STRUCTURES else None
+            seen.setdefault(district, _unit_dict(unit, district, district, "district"))
+    return mapping, seen
+
+
+def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> None:
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_bucket"
+                 " (bucket TEXT PRIMARY KEY, unit TEXT NOT NULL, commune TEXT)")
+    conn.execute("DELETE FROM temp.report_bucket")
+    conn.executemany("INSERT INTO temp.report_bucket (bucket, unit, commune) VALUES (?, ?, ?)",
+                     [(bucket, unit, commune) for bucket, (unit, commune) in mapping.items()])
+
+
+# -- the queries ----------------------------------------------------------------------------------
+
+# A team is active at the month's end when founded by then and not dissolved by then.
+_ACTIVE_TEAM = ("t.deleted = 0 AND (t.founded_on IS NULL OR t.founded_on <= :end)"
+                " AND CASE WHEN t.dissolved_on IS NOT NULL THEN t.dissolved_on > :end"
+                " ELSE t.status <> 'dissolved' END")
+_ACTIVE_TEAM_OF_HAMLET = _ACTIVE_TEAM.replace("t.", "tt.")
+
+
+def _bucket_columns(by_hamlet: bool) -> dict[str, str]:
+    """The bucket expression of each table: hamlet ids on a commune file, origins above."""
+    if by_hamlet:
+        return {"hamlet": "h.id", "team": "t.hamlet_id", "member": "t.hamlet_id", "visit": "t.hamlet_id"}
+    return {"hamlet": "h.origin", "team": "t.origin", "member": "m.origin", "visit": "v.origin"}
+
+
+def _dc_list(codes: list[str]) -> str:
+    # Service codes are validated identifiers; bound as parameters would not fit an IN list of
+    # unknown length inside json_each, so quote them the SQL way.
+    return ", ".join("'" + code.replace("'", "''") + "'" for code in codes) or "NULL"
+
+
+def _measure(store: Store, *, by_hamlet: bool, grouped: bool, params: dict, dc_codes: list[str]) -> dict:
+    """Indicators per unit (grouped) or for the whole file (one entry under '*')."""
+    col = _bucket_columns(by_hamlet)
+    unit = "coalesce(b.unit, '')" if grouped else "'*'"
+    out: dict[str, dict] = {}
+
+    def entry(key: str) -> dict:
+        return out.setdefault(key, _empty())
+
+    q = store.conn.execute
+    for row in q(f"""
+        SELECT {unit} AS unit, count(*) AS hamlets,
+               coalesce(sum(h.households), 0) AS households, coalesce(sum(h.working_age), 0) AS working_age,
+               coalesce(sum(EXISTS (SELECT 1 FROM team tt WHERE tt.hamlet_id = h.id AND {_ACTIVE_TEAM_OF_HAMLET})), 0)
+                   AS covered
+        FROM hamlet h LEFT JOIN temp.report_bucket b ON b.bucket = {col['hamlet']}
+        WHERE h.deleted = 0 GROUP BY 1""", params):
+        e = entry(row["unit"])
+        e.update(hamlets=row["hamlets"], households=row["households"], working_age=row["working_age"],
+                 hamlets_covered=row["covered"])
+
+    for row in q(f"""
+        SELECT {unit} AS unit, count(*) AS teams,
+               coalesce(sum(trim(coalesce(t.decision_number, '')) <> ''), 0) AS decided
+        FROM team t LEFT JOIN temp.report_bucket b ON b.bucket = {col['team']}
+        WHERE {_ACTIVE_TEAM} GROUP BY 1""", params):
+        entry(row["unit"]).update(teams=row["teams"], teams_with_decision=row["decided"])
+
+    # Active members: joined by the month's end, not left by then, in a team active then.
+    for row in q(f"""
+        SELECT {unit} AS unit, count(*) AS members,
+               coalesce(sum(EXISTS (SELECT 1 FROM training_attendance a JOIN training tr ON tr.id = a.training_id
+                                    WHERE a.member_id = m.id AND a.deleted = 0 AND tr.deleted = 0
+                                      AND tr.date <= :end)), 0) AS trained
+        FROM member m JOIN team t ON t.id = m.team_id
+        LEFT JOIN temp.report_bucket b ON b.bucket = {col['member']}
+        WHERE m.deleted = 0 AND (m.joined_on IS NULL OR m.joined_on <= :end)
+          AND (m.left_on IS NULL OR m.left_on > :end) AND {_ACTIVE_TEAM}
+        GROUP BY 1""", params):
+        entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
+
+    # Households are codes of one commune's register: distinct per commune, not across communes.
+    household = "coalesce(b.commune, v.origin) || char(31) || v.household"
+    team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
+    dc = f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(v.services) THEN v.services ELSE '[]' END)" \
+         f" WHERE value IN ({_dc_list(dc_codes)}))"
+    for row in q(f"""
+        SELECT {unit} AS unit,
+               sum(v.date >= :start) AS visits_month, sum(v.date >= :year_start) AS visits_ytd,
+               count(*) AS visits_total,
+               count(DISTINCT CASE WHEN v.date >= :start THEN {household} END) AS hh_month,
+               count(DISTINCT CASE WHEN v.date >= :year_start THEN {household} END) AS hh_ytd,
+               count(DISTINCT {household}) AS hh_total,
+               sum(CASE WHEN v.date >= :start THEN v.people ELSE 0 END) AS people_month,
+               sum(CASE WHEN v.date >= :year_start THEN v.people ELSE 0 END) AS people_ytd,
+               sum(v.people) AS people_total,
+               sum(CASE WHEN v.date >= :start AND {dc} THEN v.people ELSE 0 END) AS dc_month,
+               sum(CASE WHEN v.date >= :year_start AND {dc} THEN v.people ELSE 0 END) AS dc_ytd,
+               sum(CASE WHEN {dc} THEN v.people ELSE 0 END) AS dc_total
+        FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
+        WHERE v.deleted = 0 AND v.date <= :end
+        GROUP BY 1""", params):
+        e = entry(row["unit"])
+        e["visits"] = _flow(row["visits_month"], row["visits_ytd"], row["visits_total"])
+        e["households_reached"] = _flow(row["hh_month"], row["hh_ytd"], row["hh_total"])
+        e["people_helped"] = _flow(row["people_month"], row["people_ytd"], row["people_total"])
+        e["digital_citizens"] = _flow(row["dc_month"], row["dc_ytd"], row["dc_total"])
+
+    for row in q(f"""
+        SELECT {unit} AS unit, j.value AS code,
+               sum(CASE WHEN v.date >= :start THEN v.people ELSE 0 END) AS m,
+               sum(CASE WHEN v.date >= :year_start THEN v.people ELSE 0 END) AS y,
+               sum(v.people) AS total
+        FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']},
+             json_each(CASE WHEN json_valid(v.services) THEN v.services ELSE '[]' END) j
+        WHERE v.deleted = 0 AND v.date <= :end
+        GROUP BY 1, 2""", params):
+        entry(row["unit"])["people_by_service"][str(row["code"])] = _flow(row["m"], row["y"], row["total"])
+    return out
+
+
+def _flow(month: Any, ytd: Any, total: Any) -> dict:
+    return {"month": int(month or 0), "ytd": int(ytd or 0), "total": int(total or 0)}
+
+
+def _empty() -> dict:
+    values: dict[str, Any] = {key: 0 for key in STOCK_KEYS}
+    values.update({key: _flow(0, 0, 0) for key in FLOW_KEYS})
+    values["people_by_service"] = {}
+    return values
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def _finish(values: dict, service_codes: list[str]) -> dict:
+    """Fill derived keys (percentages) and give every row the same service codes, in order."""
+    by_service = values.get("people_by_service") or {}
+    values["people_by_service"] = {code: by_service.get(code, _flow(0, 0, 0)) for code in service_codes}
+    values["hamlets_covered_pct"] = _ratio(values["hamlets_covered"], values["hamlets"])
+    values["members_trained_pct"] = _ratio(values["members_trained"], values["members"])
+    values["households_reached_pct"] = {
+        part: _ratio(values["households_reached"][part], values["households"]) for part in PARTS}
+    return values
+
+
+# -- the report -------------------------------------------------------------------------------------
+
+
+def _check_level(store: Store, level: str | None) -> str:
+    site = store.site
+    wanted = level or site.level
+    if wanted == "district" and site.structure == units.NEW:
+        raise InvalidInput("report.no_district_2025")
+    if wanted != site.level:
+        raise InvalidInput(f"report.level_mismatch_{wanted}", file_level=_level_word(site.level))
+    return wanted
+
+
+def _level_word(level: str) -> str:
+    from cdt.i18n import t
+
+    return t(f"level.{level}")
+
+
+def _site_unit(store: Store) -> tuple[dict, dict | None, dict | None, units.Unit | None]:
+    site = store.site
+    structure = site.structure if site.structure in units.STRUCTURES else units.LEGACY
+    unit = units.get(site.unit_code, level=site.level, structure=structure) if site.unit_code else None
+    own = {"code": site.unit_code, "name": site.unit_name, "level": site.level, "structure": site.structure}
+    province = {"code": site.province_code, "name": site.province_name} if site.province_code else None
+    parent = None
+    if site.level == "commune" and site.district_code:
+        parent = {"code": site.district_code, "name": site.district_name, "level": "district"}
+    elif site.level != "province" and site.province_code:
+        parent = {"code": site.province_code, "name": site.province_name, "level": "province"}
+    return own, parent, province, unit
+
+
+def _service_list(store: Store, totals: dict) -> list[dict]:
+    """Services with any people helped up to the month's end: catalogue order, unknown codes last."""
+    from cdt.register import service_catalogue
+
+    used = [code for code, flow in totals.get("people_by_service", {}).items() if flow["total"]]
+    catalogue = service_catalogue(store)
+    known = [{"code": s["code"], "name": s["name"]} for s in catalogue if s["code"] in used]
+    names = {s["code"] for s in catalogue}
+    return known + [{"code": code, "name": code} for code in sorted(used) if code not in names]
+
+
+def _rows(store: Store, row_level: str, params: dict, dc_codes: list[str], expected: list[dict]) -> list[dict]:
+    mapping, seen = _buckets(store, row_level)
+    _load_buckets(store, mapping)
+    measured = _measure(store, by_hamlet=row_level == "hamlet", grouped=True, params=params, dc_codes=dc_codes)
+    rows = []
+    listed = set()
+    for unit in expected:
+        key = unit["id"] if row_level == "hamlet" else unit["code"]
+        listed.add(key)
+        rows.append({"unit": dict(unit), **measured.get(key, _empty())})
+    # Units found in the data but not expected here (a commune of another district merged by
+    # mistake) still get a row, so the rows add up to the total.
+    for code in sorted(set(measured) - listed - {""}):
+        if row_level == "hamlet":
+            continue
+        rows.append({"unit": seen.get(code, {"code": code, "name": code, "level": row_level}),
+                     **measured[code], "expected": False})
+    return rows
+
+
+def _hamlet_units(store: Store) -> list[dict]:
+    from cdt.text import vi_key
+
+    hamlets = store.query("SELECT id, name, kind FROM hamlet WHERE deleted = 0")
+    return [{"code": h["id"][:8], "id": h["id"], "name": h["name"], "level": "hamlet", "kind": h["kind"]}
+            for h in sorted(hamlets, key=lambda h: vi_key(h["name"]))]
+
+
+def _expected_units(unit: units.Unit | None, row_level: str) -> list[dict]:
+    if unit is None:
+        return []
+    if row_level == "district":
+        return [_unit_dict(u) for u in units.districts_in(unit)]
+    return [_unit_dict(u) for u in units.communes_in(unit)]
+
+
+def completeness(store: Store, year: int, month: int, expected: list[dict]) -> list[dict]:
+    """Per expected commune: has a pack made after the month's end been merged, and when."""
+    end = period(year, month)["end"]
+    latest: dict[str, dict] = {}
+    for row in origins(store):
+        code = row.get("commune_code")
+        if row.get("level") != "commune" or not code or not row.get("merged_at"):
+            continue
+        current = latest.get(code)
+        if current is None or str(row.get("packed_at") or "") > str(current.get("packed_at") or ""):
+            latest[code] = row
+    result = []
+    for unit in expected:
+        row = latest.get(unit["code"])
+        packed = row.get("packed_at") if row else None
+        # packed_at is an ISO timestamp: any time on a later day than the month's last covers it.
+        reported = bool(packed) and str(packed)[:10] > end
+        result.append({"unit": unit, "reported": reported, "packed_at": packed,
+                       "merged_at": row.get("merged_at") if row else None,
+                       "clock": row.get("clock") if row else None})
+    return result
+
+
+def build_report(store: Store, *, year: int | None = None, month: int | None = None,
+                 level: str | None = None) -> dict:
+    """The report of a month for this file's unit, as the plain dict of docs/report-shape.md."""
+    from cdt.i18n import t
+    from cdt.register import settings
+
+    if year is None or month is None:
+        year, month = last_full_month()
+    level = _check_level(store, level)
+    dates = period(year, month)
+    params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"]}
+    dc_codes = [c for c in settings(store)["digital_citizen_services"].split(",") if c]
+    own, parent, province, unit = _site_unit(store)
+    notes: list[str] = []
+
+    if level == "commune":
+        row_level = "hamlet"
+        expected = _hamlet_units(store)
+    elif level == "district":
+        row_level = "commune"
+        expected = _expected_units(unit, "commune")
+    else:
+        row_level = "district" if store.site.structure == units.LEGACY else "commune"
+        expected = _expected_units(unit, row_level)
+        if row_level == "commune":
+            notes.append(t(NO_DISTRICT_NOTE))
+
+    rows = _rows(store, row_level, params, dc_codes, expected)
+    commune_rows: list[dict] = []
+    communes = _expected_units(unit, "commune") if level != "commune" else []
+    if level == "province":
+        commune_rows = rows if row_level == "commune" else _rows(store, "commune", params, dc_codes, communes)
+    total = _measure(store, by_hamlet=level == "commune", grouped=False, params=params,
+                     dc_codes=dc_codes).get("*", _empty())
+    services = _service_list(store, total)
+    codes = [s["code"] for s in services]
+    total = _finish(total, codes)
+    for row in rows:
+        _finish(row, codes)
+    if commune_rows is not rows:
+        for row in commune_rows:
+            _finish(row, codes)
+
+    done = completeness(store, year, month, communes) if level != "commune" else []
+    missing = [entry["unit"]["name"] for entry in done if not entry["reported"]]
+    if missing:
+        notes.append(t("report.note_missing", count=len(missing), total=len(done)))
+
+    return {
+        "schema": SCHEMA,
+        "month": f"{year:04d}-{month:02d}",
+        "period": dates,
+        "level": level,
+        "unit": own,
+        "parent": parent,
+        "province": province,
+        "generated_at": now(),
+        "services": services,
+        "digital_citizen_services": dc_codes,
+        "row_level": row_level,
+        "rows": rows,
+        "commune_rows": commune_rows,
+        "total": total,
+        "completeness": done,
+        "targets": target_progress(store, year, total),
+        "notes": notes,
+    }
+
+
+# -- targets ----------------------------------------------------------------------------------------
+
+
+def _own_targets(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT * FROM target WHERE deleted = 0 AND origin = ? ORDER BY year, indicator, percent",
+        (store.site.db_id,))
+
+
+def list_targets(store: Store) -> list[dict]:
+    """This file's own targets (a district's targets live in the district file), by year."""
+    return [{"indicator": r["indicator"], "year": r["year"], "value": _plain(r["value"]),
+             "percent": bool(r["percent"]), "ref": r["id"][:8],
+             "base": PERCENT_BASE.get(r["indicator"]) if r["percent"] else None}
+            for r in _own_targets(store)]
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def set_target(store: Store, indicator: str, year: Any, value: Any, percent: bool = False) -> dict:
+    """Set (or change) this file's target for an indicator and year; percent values are 0–100."""
+    from cdt.models import TargetIn, validate
+    from cdt.text import clean
+
+    key = clean(indicator or "").lower()
+    if key not in TARGET_INDICATORS:
+        raise InvalidInput("target.unknown_indicator", indicator=clean(indicator or ""),
+                           keys=", ".join(TARGET_INDICATORS))
+    data = validate(TargetIn, indicator=key, year=year, value=value, percent=percent)
+    if percent:
+        if key not in PERCENT_BASE:
+            raise InvalidInput("target.no_percent", indicator=key)
+        if data.value > 100:
+            raise InvalidInput("target.percent_over", value=_plain(data.value))
+    values = {"indicator": key, "year": data.year, "value": data.value, "percent": 1 if percent else 0}
+    existing = [r for r in _own_targets(store) if r["indicator"] == key and r["year"] == data.year]
+    with store.write() as tx:
+        if existing:
+            row = tx.update("target", existing[0]["id"], values)
+            for extra in existing[1:]:
+                tx.delete("target", extra["id"])
+        else:
+            row = tx.insert("target", values)
+    return {"indicator": key, "year": data.year, "value": _plain(data.value), "percent": bool(percent),
+            "ref": row["id"][:8], "base": PERCENT_BASE.get(key) if percent else None}
+
+
+def target_progress(store: Store, year: int, total: dict) -> list[dict]:
+    """The file's targets for the report's year and later, with the actual value and progress.
+
+    Stock indicators compare their value at the month's end; flows their year-to-date value
+    (``digital_citizens``: everything up to the month's end). A percent target (stored as 0–100,
+    shown as a fraction) divides that by its base: working-age residents, households, hamlets,
+    teams or members, as ``PERCENT_BASE`` says.
+    """
+    result = []
+    for r in _own_targets(store):
+        if r["year"] < year:
+            continue
+        key = r["indicator"]
+        if key in FLOW_KEYS:
+            count = total[key]["total" if key in CUMULATIVE_TARGETS else "ytd"]
+        else:
+            count = total.get(key)
+        if r["percent"]:
+            goal = r["value"] / 100
+            actual = _ratio(count, total.get(PERCENT_BASE.get(key, ""), 0))
+        else:
+            goal = _plain(r["value"])
+            actual = count
+        progress = round(actual / goal, 6) if actual is not None and goal else None
+        result.append({"indicator": key, "year": r["year"], "value": goal, "percent": bool(r["percent"]),
+                       "base": PERCENT_BASE.get(key) if r["percent"] else None,
+                       "actual": actual, "progress": progress})
+    return result
