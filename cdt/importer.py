@@ -1,0 +1,817 @@
+"""Clerks' spreadsheets in: the import template, and reading hamlets, teams, members and trainings.
+
+A workbook is untrusted (DESIGN.md §7): ``check_xlsx`` looks at the zip before openpyxl reads a byte,
+then openpyxl opens it read-only with row and column caps. Each sheet's header row is found below
+any title rows and its columns are mapped by name (Vietnamese variants, with or without diacritics,
+any order); legacy TCVN3/VNI text is converted column by column. Every row is validated with the
+models and team rules the commands use, inside one write transaction that is rolled back unless
+every row is valid (or the clerk asked for the valid rows only): all or nothing, and a re-import
+matches what is already there instead of adding it twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from cdt import legacy, register
+from cdt.errors import CdtError, FileRefused, InvalidInput
+from cdt.i18n import t
+from cdt.models import (
+    HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems,
+)
+from cdt.store import Store
+from cdt.text import clean, fold
+
+MAX_ROWS = 20_000
+MAX_COLUMNS = 100
+_HEADER_SCAN = 30  # title rows above the header: a clerk's form rarely has more than a handful
+
+HAMLET, TEAM, MEMBER, TRAINING = "hamlet", "team", "member", "training"
+KINDS = (HAMLET, TEAM, MEMBER, TRAINING)
+
+# The template's sheets (also what the instructions name).
+SHEET_TITLES = {HAMLET: "Thôn xóm", TEAM: "Tổ CNSCĐ", MEMBER: "Thành viên", TRAINING: "Tập huấn"}
+_SKIPPED_SHEETS = {"huong dan", "danh muc", "instructions", "lists"}
+
+# Header words (folded, punctuation as spaces) → field. "position" is a generic "Chức vụ":
+# a team role when it reads as one, else the member's affiliation (clerks write "Trưởng thôn").
+_HEADERS: dict[str, tuple[str, ...]] = {
+    "hamlet": (
+        "thon", "xom", "ban", "ap", "lang", "thon xom", "ten thon", "ten xom", "ten thon xom", "ten ban",
+        "thon ban", "thon xom ban", "thon to dan pho", "thon xom to dan pho", "ten thon to dan pho",
+        "to dan pho", "ten to dan pho", "khu pho", "dia ban", "dia ban thon", "thuoc thon", "thuoc thon xom",
+        "hamlet", "hamlet name", "to cnscd", "to cnscd thon", "to cnscd thon xom", "ten to", "to",
+        "to cong nghe so cong dong", "thon noi o", "dia chi", "dia chi thon xom", "noi o",
+    ),
+    "kind": ("loai", "loai thon", "loai dia ban", "phan loai", "kind", "hamlet kind"),
+    "households": ("so ho", "tong so ho", "so ho dan", "so ho gia dinh", "households"),
+    "working_age": (
+        "so nguoi trong do tuoi lao dong", "dan so trong do tuoi lao dong", "do tuoi lao dong",
+        "so nguoi do tuoi lao dong", "nguoi trong do tuoi lao dong", "so nguoi tuoi lao dong", "working age",
+        "dan so do tuoi lao dong", "lao dong",
+    ),
+    "decision_number": (
+        "so quyet dinh", "quyet dinh so", "so qd", "qd so", "so quyet dinh thanh lap", "quyet dinh thanh lap",
+        "qd thanh lap", "so qd thanh lap", "so qd thanh lap to", "so quyet dinh thanh lap to", "decision",
+        "decision number",
+    ),
+    "decision_date": (
+        "ngay quyet dinh", "ngay qd", "ngay ky quyet dinh", "ngay ky qd", "ngay ban hanh", "ngay ban hanh qd",
+        "ngay quyet dinh thanh lap", "ngay qd thanh lap", "decision date", "decided on",
+    ),
+    "founded_on": ("ngay thanh lap", "ngay thanh lap to", "thanh lap ngay", "founded", "founded on"),
+    "full_name": (
+        "ho va ten", "ho ten", "ho va ten thanh vien", "ho ten thanh vien", "ten thanh vien", "full name",
+        "name", "thanh vien", "ho va ten thanh vien to", "ho ten thanh vien to", "ten",
+    ),
+    "role": (
+        "chuc vu trong to", "vai tro", "vai tro trong to", "nhiem vu", "nhiem vu trong to", "chuc danh trong to",
+        "role", "chuc vu trong to cnscd", "vi tri trong to",
+    ),
+    "position": ("chuc vu", "chuc danh", "chuc vu chuc danh"),
+    "gender": ("gioi tinh", "gioi", "gender", "sex", "nam nu"),
+    "birth_year": ("nam sinh", "ngay sinh", "ngay thang nam sinh", "birth year", "year of birth", "sinh nam"),
+    "phone": (
+        "so dien thoai", "dien thoai", "so dt", "sdt", "dt", "phone", "dien thoai lien he", "so dien thoai lien he",
+        "dtdd", "so dtdd", "di dong", "so di dong", "dien thoai di dong",
+    ),
+    "affiliation": (
+        "don vi cong tac", "don vi", "co quan", "co quan don vi", "noi cong tac", "to chuc", "doan the",
+        "affiliation", "thanh phan", "chuc vu don vi cong tac", "co quan cong tac", "nghe nghiep",
+        "chuc vu tai dia phuong", "chuc vu o thon",
+    ),
+    "joined_on": ("ngay tham gia", "ngay vao to", "tham gia tu ngay", "joined", "joined on", "ngay tham gia to"),
+    "topic": (
+        "noi dung tap huan", "chu de", "chu de tap huan", "ten lop tap huan", "lop tap huan", "noi dung", "topic",
+        "ten lop", "khoa tap huan", "ten khoa tap huan", "noi dung boi duong",
+    ),
+    "date": ("ngay tap huan", "ngay", "thoi gian", "thoi gian tap huan", "date", "ngay to chuc", "ngay hoc"),
+    "organiser": ("don vi to chuc", "to chuc boi", "organiser", "organizer", "co quan to chuc", "don vi chu tri"),
+    "mode": ("hinh thuc", "hinh thuc tap huan", "mode", "hinh thuc to chuc"),
+    "attendees": (
+        "nguoi tham du", "thanh vien tham du", "danh sach tham du", "attendees", "nguoi tham gia",
+        "thanh vien tham gia", "nguoi du", "hoc vien",
+    ),
+    "_skip": ("stt", "tt", "so tt", "so thu tu", "ghi chu", "note", "notes", "email"),
+}
+_HEADER_MAP = {variant: name for name, variants in _HEADERS.items() for variant in variants}
+_PREFIXES = sorted((v for v in _HEADER_MAP if len(v) >= 5), key=len, reverse=True)
+
+# The label each field carries in the template (and in problems when the sheet had no header for it).
+TEMPLATE_COLUMNS: dict[str, list[tuple[str, str, int]]] = {
+    HAMLET: [("hamlet", "Tên thôn/xóm", 24), ("kind", "Loại", 14), ("households", "Số hộ", 10),
+             ("working_age", "Số người trong độ tuổi lao động", 18)],
+    TEAM: [("hamlet", "Thôn/xóm", 24), ("decision_number", "Số quyết định thành lập", 22),
+           ("decision_date", "Ngày quyết định", 16), ("founded_on", "Ngày thành lập", 16)],
+    MEMBER: [("hamlet", "Thôn/xóm", 22), ("full_name", "Họ và tên", 26), ("role", "Chức vụ trong tổ", 16),
+             ("gender", "Giới tính", 10), ("birth_year", "Năm sinh", 10), ("phone", "Số điện thoại", 15),
+             ("affiliation", "Đơn vị công tác", 24), ("joined_on", "Ngày tham gia", 14)],
+    TRAINING: [("topic", "Nội dung tập huấn", 36), ("date", "Ngày tập huấn", 14), ("organiser", "Đơn vị tổ chức", 24),
+               ("mode", "Hình thức", 14), ("attendees", "Người tham dự", 48)],
+}
+
+AFFILIATIONS = (
+    "Trưởng thôn/xóm", "Bí thư chi bộ", "Đoàn Thanh niên", "Hội Phụ nữ", "Hội Nông dân", "Hội Cựu chiến binh",
+    "Công an xã", "Viettel", "VNPT", "Tình nguyện viên", "Giáo viên",
+)
+_ROLE_CHOICES = ("Tổ trưởng", "Tổ phó", "Thành viên")
+_GENDER_CHOICES = ("Nam", "Nữ")
+_MODE_CHOICES = ("Trực tiếp", "Trực tuyến", "OneTouch", "Bình dân học vụ số")
+_ROLE_PREFIXES = (("to truong", "leader"), ("truong to", "leader"), ("to pho", "deputy"), ("pho to", "deputy"),
+                  ("to vien", "member"), ("thanh vien", "member"), ("uy vien", "member"))
+_FOOTER = ("tong cong", "tong so", "cong", "nguoi lap", "nguoi lap bieu", "xac nhan", "ky ten", "tm ",
+           "chu tich", "truong ban", "thu truong", "can bo", "ngay thang")
+_COLUMN_NUMBERS = re.compile(r"^\(?[0-9]{1,2}\)?$|^\([a-z0-9]{1,2}\)$")
+_NAME_SPLIT = re.compile(r"[;\n,]+")
+_TITLE_HAMLET = re.compile(
+    r"\b(thôn|xóm|bản|buôn|ấp|làng|tổ dân phố|khu phố|khối phố)\s+([^\s,;:()–—-][^,;:()–—]*)", re.IGNORECASE
+)
+
+KIND_LABELS = {HAMLET: "import.kind.hamlet", TEAM: "import.kind.team", MEMBER: "import.kind.member",
+               TRAINING: "import.kind.training"}
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """One thing wrong in one cell (or row) of the workbook."""
+
+    sheet: str
+    row: int
+    column: str  # the column letter ("" when the whole row is meant)
+    header: str  # the header text the clerk wrote, or the template's label
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "header": self.header,
+                "message": self.message}
+
+
+@dataclass
+class SheetCount:
+    """What one sheet holds: rows read, new ones, ones already in the file, invalid ones."""
+
+    sheet: str
+    kind: str
+    header_row: int
+    rows: int = 0
+    new: int = 0
+    existing: int = 0
+    invalid: int = 0
+
+    def as_dict(self) -> dict:
+        return {"sheet": self.sheet, "kind": self.kind, "header_row": self.header_row, "rows": self.rows,
+                "new": self.new, "existing": self.existing, "invalid": self.invalid}
+
+
+@dataclass
+class ImportResult:
+    """The outcome of reading a workbook: counts per sheet, rows created per table, every problem."""
+
+    path: str
+    dry_run: bool
+    only_valid: bool
+    sheets: list[SheetCount] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=lambda: {
+        "hamlet": 0, "team": 0, "member": 0, "training": 0, "training_attendance": 0})
+    problems: list[Problem] = field(default_factory=list)
+    skipped_sheets: list[str] = field(default_factory=list)
+    converted: list[str] = field(default_factory=list)  # "sheet: column (tcvn3)"
+    written: bool = False
+
+    @property
+    def blocked(self) -> bool:
+        """True when problems stop the import (nothing is written unless --only-valid)."""
+        return bool(self.problems) and not self.only_valid
+
+    def as_dict(self) -> dict:
+        return {"file": self.path, "dry_run": self.dry_run, "only_valid": self.only_valid,
+                "written": self.written, "blocked": self.blocked,
+                "sheets": [s.as_dict() for s in self.sheets], "created": dict(self.created),
+                "problems": [p.as_dict() for p in self.problems], "skipped_sheets": self.skipped_sheets,
+                "converted": self.converted}
+
+
+class _Rollback(Exception):
+    """Raised inside the write transaction to undo it (dry run, or problems without --only-valid)."""
+
+
+# -- headers ---------------------------------------------------------------------------------------
+
+
+def _header_words(value: Any) -> str:
+    text = re.sub(r"\([^)]*\)", " ", str(value))  # "Số ĐT (10 số)" → "Số ĐT"
+    text = fold(text).replace("&", " ")
+    text = re.sub(r"[^0-9a-z]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def header_field(value: Any) -> str | None:
+    """The field a header cell names ('Họ và tên', 'HO TEN', 'Số ĐT' …), or None."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 80:
+        return None
+    for text in _header_candidates(value):
+        words = _header_words(text)
+        if not words:
+            continue
+        if words in _HEADER_MAP:
+            return _HEADER_MAP[words]
+        for prefix in _PREFIXES:
+            if words.startswith(prefix + " ") and len(words.split()) - len(prefix.split()) <= 4:
+                return _HEADER_MAP[prefix]
+    return None
+
+
+def _header_candidates(value: str) -> list[str]:
+    found = [value]
+    if not value.isascii():
+        for encoding in legacy.ENCODINGS:
+            try:
+                found.append(legacy.convert(value, encoding))
+            except ValueError:
+                pass
+    return found
+
+
+def _sheet_kind(fields: set[str]) -> str | None:
+    if "topic" in fields and ("date" in fields or "attendees" in fields or "full_name" in fields):
+        return TRAINING
+    if "full_name" in fields:
+        return MEMBER
+    if "hamlet" in fields and fields & {"decision_number", "decision_date", "founded_on"}:
+        return TEAM
+    if "hamlet" in fields and fields & {"kind", "households", "working_age"}:
+        return HAMLET
+    return None
+
+
+@dataclass
+class _Sheet:
+    title: str
+    kind: str
+    header_row: int  # 1-based
+    columns: dict[str, int]  # field → 0-based column index
+    headers: dict[str, str]  # field → header text as written
+    rows: list[tuple[int, tuple]]  # (1-based row number, values)
+    titles: list[str]  # text of the rows above the header
+
+
+def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int], dict[str, str]] | None:
+    best = None
+    for index, row in enumerate(rows[:_HEADER_SCAN]):
+        columns: dict[str, int] = {}
+        headers: dict[str, str] = {}
+        for col, value in enumerate(row):
+            name = header_field(value)
+            if name and name not in columns:
+                columns[name] = col
+                headers[name] = clean(str(value))
+        real = {k for k in columns if k != "_skip"}
+        kind = _sheet_kind(real)
+        if kind and (best is None or len(real) > len(best[1]) - ("_skip" in best[1])):
+            best = (index, columns, headers)
+    return best
+
+
+# -- reading the workbook --------------------------------------------------------------------------
+
+
+def _cap_refused(path: Path, key: str, **params) -> FileRefused:
+    return FileRefused(f"import.{key}", file=path.name, **params)
+
+
+def read_sheets(path: str | Path) -> tuple[list[_Sheet], list[str], list[str]]:
+    """The sheets of a workbook that hold a known table, after the safety checks; and the skipped titles."""
+    from cdt.xlsx_safety import check_xlsx
+
+    path = Path(path)
+    check_xlsx(path, max_rows=MAX_ROWS, max_columns=16384)
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+        raise FileRefused("import.unreadable", file=path.name) from exc
+    except Exception as exc:  # openpyxl raises many kinds on a damaged file; the clerk needs one line
+        raise FileRefused("import.unreadable", file=path.name) from exc
+    sheets: list[_Sheet] = []
+    skipped: list[str] = []
+    converted: list[str] = []
+    try:
+        for ws in book.worksheets:
+            title = clean(legacy.fix(ws.title))
+            if _header_words(title) in _SKIPPED_SHEETS or getattr(ws, "sheet_state", "visible") != "visible":
+                skipped.append(title)
+                continue
+            rows = _read_rows(ws, path)
+            found = _find_header(rows)
+            if not found:
+                if any(any(v not in (None, "") for v in r) for r in rows):
+                    skipped.append(title)
+                continue
+            index, columns, headers = found
+            real = {k for k in columns if k != "_skip"}
+            data = [(index + 2 + i, r) for i, r in enumerate(rows[index + 1:])]
+            data, notes = _fix_legacy(data, columns, headers, title)
+            converted.extend(notes)
+            titles = [clean(legacy.fix(str(v))) for r in rows[:index] for v in r if isinstance(v, str) and v.strip()]
+            sheets.append(_Sheet(title, _sheet_kind(real), index + 1, columns, headers, data, titles))
+    except (CdtError, MemoryError):
+        raise
+    except Exception as exc:
+        raise FileRefused("import.unreadable", file=path.name) from exc
+    finally:
+        book.close()
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    sheets.sort(key=lambda s: order[s.kind])
+    return sheets, skipped, converted
+
+
+def _read_rows(ws, path: Path) -> list[tuple]:
+    rows: list[tuple] = []
+    last = 0
+    for number, row in enumerate(ws.iter_rows(min_row=1, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS,
+                                              values_only=True), 1):
+        if any(v not in (None, "") for v in row):
+            if number > MAX_ROWS:
+                raise _cap_refused(path, "too_many_rows", sheet=ws.title, limit=f"{MAX_ROWS:,}".replace(",", "."))
+            last = number
+        rows.append(tuple(row))
+    return rows[:last]
+
+
+def _fix_legacy(data, columns, headers, title):
+    """Convert TCVN3/VNI text column by column (the encoding is decided on the whole column)."""
+    notes = []
+    width = max((len(r) for _, r in data), default=0)
+    fixed = [list(r) for _, r in data]
+    names = {col: headers.get(name, "") for name, col in columns.items()}
+    for col in range(width):
+        values = [r[col] if col < len(r) else None for r in fixed]
+        encoding = legacy.detect_many(values)
+        new = legacy.fix_many(values)
+        for r, v in zip(fixed, new):
+            if col < len(r):
+                r[col] = v
+        if encoding:
+            notes.append(f"{title}: {names.get(col) or _letter(col)} ({encoding.upper()})")
+    return [(n, tuple(r)) for (n, _), r in zip(data, fixed)], notes
+
+
+def _letter(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(col + 1)
+
+
+# -- values ----------------------------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _excel_date(value: Any) -> Any:
+    """A date Excel kept as a serial number (cell formatted as number) becomes a date."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 <= value <= 80000:
+        return (datetime(1899, 12, 30) + timedelta(days=int(value))).date()
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+def _birth_year(value: Any) -> Any:
+    value = _excel_date(value) if not (isinstance(value, (int, float)) and value < 3000) else value
+    if isinstance(value, date):
+        return value.year
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*\d{1,2}[/.-]\d{1,2}[/.-](\d{4})\s*", value)
+        if match:
+            return match.group(1)
+    return value
+
+
+def _role(value: Any) -> tuple[Any, Any]:
+    """A role cell → (role, affiliation when the cell names a position rather than a team role)."""
+    if _blank(value):
+        return None, None
+    words = fold(str(value))
+    for prefix, code in _ROLE_PREFIXES:
+        if words.startswith(prefix):
+            return code, None
+    return value, None
+
+
+def _position(value: Any) -> tuple[Any, Any]:
+    if _blank(value):
+        return None, None
+    role, _ = _role(value)
+    if role in ("leader", "deputy", "member"):
+        return role, None
+    try:
+        if parse_role(value):
+            return value, None
+    except ValueError:
+        pass
+    return None, value
+
+
+def _hamlet_key(name: str) -> str:
+    words = fold(name)
+    for kind in sorted((fold(k) for k in HAMLET_KINDS), key=len, reverse=True):
+        if words.startswith(kind + " ") and len(words) > len(kind) + 1:
+            return words[len(kind) + 1:]
+    return words
+
+
+def _kind_from_name(name: str) -> str | None:
+    words = fold(name)
+    for kind in sorted(HAMLET_KINDS, key=len, reverse=True):
+        if words == fold(kind) or words.startswith(fold(kind) + " "):
+            return kind
+    return None
+
+
+def _is_footer(values: dict[str, Any]) -> bool:
+    texts = [str(v) for v in values.values() if not _blank(v)]
+    if len(texts) != 1:
+        return False
+    words = fold(texts[0])
+    return any(words.startswith(f) for f in _FOOTER)
+
+
+def _column_numbers(row: tuple) -> bool:
+    cells = [str(v).strip() for v in row if not _blank(v)]
+    return bool(cells) and all(_COLUMN_NUMBERS.match(c.lower()) or (isinstance(v, (int, float)))
+                               for c, v in zip(cells, [v for v in row if not _blank(v)])) and len(cells) >= 3
+
+
+# -- the import ------------------------------------------------------------------------------------
+
+
+class _Run:
+    """State of one import inside the write transaction."""
+
+    def __init__(self, store: Store, tx, result: ImportResult):
+        self.store = store
+        self.tx = tx
+        self.result = result
+
+    # problems --------------------------------------------------------------------------------------
+
+    def problem(self, sheet: _Sheet, row: int, name: str | None, message: str) -> None:
+        col = sheet.columns.get(name) if name else None
+        header = sheet.headers.get(name, "") if name else ""
+        if name and not header:
+            header = next((label for f, label, _ in TEMPLATE_COLUMNS.get(sheet.kind, []) if f == name), "")
+        self.result.problems.append(Problem(sheet.title, row, _letter(col) if col is not None else "", header, message))
+
+    def validation(self, sheet: _Sheet, row: int, error: ValidationError, fields: dict[str, str]) -> None:
+        for item, (label, message) in zip(error.errors(), problems(error)):
+            model_field = str(item["loc"][0]) if item.get("loc") else ""
+            self.problem(sheet, row, fields.get(model_field, model_field), message)
+
+    # hamlets and teams -----------------------------------------------------------------------------
+
+    def find_hamlet(self, name: str) -> dict | None:
+        key = _hamlet_key(name)
+        exact = [h for h in self.store.rows("hamlet") if fold(h["name"]) == fold(name)]
+        if exact:
+            return exact[0]
+        return next((h for h in self.store.rows("hamlet") if _hamlet_key(h["name"]) == key), None)
+
+    def hamlet(self, sheet: _Sheet, row: int, values: dict, *, count: SheetCount | None) -> dict | None:
+        name = values.get("hamlet")
+        if _blank(name):
+            self.problem(sheet, row, "hamlet", t("import.no_hamlet"))
+            return None
+        found = self.find_hamlet(str(name))
+        if found:
+            if count:
+                count.existing += 1
+            return found
+        kind = values.get("kind")
+        if _blank(kind):
+            kind = _kind_from_name(str(name)) or "thôn"
+        try:
+            data = HamletIn(name=name, kind=kind, households=values.get("households"),
+                            working_age=values.get("working_age"))
+        except ValidationError as error:
+            self.validation(sheet, row, error, {"name": "hamlet"})
+            return None
+        row_ = self.tx.insert("hamlet", data.model_dump())
+        self.result.created["hamlet"] += 1
+        if count:
+            count.new += 1
+        return row_
+
+    def team(self, sheet: _Sheet, row: int, hamlet: dict, values: dict, *, count: SheetCount | None) -> dict | None:
+        active = [t_ for t_ in self.store.rows("team", hamlet_id=hamlet["id"]) if t_["status"] == "active"]
+        if active:
+            if count:
+                count.existing += 1
+            return active[0]
+        try:
+            data = TeamIn(hamlet_id=hamlet["id"], decision_number=values.get("decision_number"),
+                          decision_date=_excel_date(values.get("decision_date")),
+                          founded_on=_excel_date(values.get("founded_on")))
+        except ValidationError as error:
+            self.validation(sheet, row, error, {})
+            return None
+        row_ = self.tx.insert("team", register.new_team_values(data))
+        self.result.created["team"] += 1
+        if count:
+            count.new += 1
+        return row_
+
+    # rows -------------------------------------------------------------------------------------------
+
+    def hamlet_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+        before = len(self.result.problems)
+        try:
+            HamletIn(name=values.get("hamlet"), kind=values.get("kind") or _kind_from_name(str(values.get("hamlet") or "")) or "thôn",
+                     households=values.get("households"), working_age=values.get("working_age"))
+        except ValidationError as error:
+            self.validation(sheet, row, error, {"name": "hamlet"})
+            return False
+        return self.hamlet(sheet, row, values, count=count) is not None and len(self.result.problems) == before
+
+    def team_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+        try:
+            TeamIn(hamlet_id="-", decision_number=values.get("decision_number"),
+                   decision_date=_excel_date(values.get("decision_date")),
+                   founded_on=_excel_date(values.get("founded_on")))
+        except ValidationError as error:
+            self.validation(sheet, row, error, {})
+            return False
+        hamlet = self.hamlet(sheet, row, values, count=None)
+        return hamlet is not None and self.team(sheet, row, hamlet, values, count=count) is not None
+
+    def member_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+        role, affiliation = _role(values.get("role"))
+        if "position" in values:
+            p_role, p_affiliation = _position(values.get("position"))
+            role = role or p_role
+            affiliation = affiliation or p_affiliation
+        fields = {
+            "full_name": values.get("full_name"), "role": role, "gender": values.get("gender"),
+            "birth_year": _birth_year(values.get("birth_year")), "phone": values.get("phone"),
+            "affiliation": values.get("affiliation") if not _blank(values.get("affiliation")) else affiliation,
+            "joined_on": _excel_date(values.get("joined_on")),
+        }
+        where = {"role": "role" if "role" in sheet.columns else "position",
+                 "affiliation": "affiliation" if "affiliation" in sheet.columns else "position"}
+        try:
+            data = MemberIn(team_id="-", **fields)
+        except ValidationError as error:
+            self.validation(sheet, row, error, where)
+            return False
+        hamlet = self.hamlet(sheet, row, values, count=None)
+        if hamlet is None:
+            return False
+        team = self.team(sheet, row, hamlet, values, count=None)
+        if team is None:
+            return False
+        known = [m for m in self.store.rows("member", team_id=team["id"]) if fold(m["full_name"]) == fold(data.full_name)]
+        if known:
+            count.existing += 1
+            return True
+        data = data.model_copy(update={"team_id": team["id"]})
+        values_ = register.new_member_values(data)
+        try:
+            register.check_team_rules(self.store, team, values_["role"])
+        except InvalidInput as error:
+            self.problem(sheet, row, where["role"] if error.key == "member.second_leader" else "full_name",
+                         error.message)
+            return False
+        self.tx.insert("member", values_)
+        self.result.created["member"] += 1
+        count.new += 1
+        return True
+
+    def find_member(self, text: str) -> tuple[dict | None, str | None]:
+        text = clean(text)
+        hamlet_name = None
+        match = re.fullmatch(r"(.+?)\s*(?:\((.+)\)|[-–—]\s*(.+))", text)
+        if match:
+            text, hamlet_name = match.group(1), match.group(2) or match.group(3)
+        found = [m for m in self.store.rows("member") if fold(m["full_name"]) == fold(text) and not m["left_on"]]
+        if hamlet_name and len(found) > 0:
+            hamlet = self.find_hamlet(hamlet_name)
+            teams = {t_["id"] for t_ in self.store.rows("team", hamlet_id=hamlet["id"])} if hamlet else set()
+            found = [m for m in found if m["team_id"] in teams]
+        if not found:
+            return None, t("import.attendee_not_found", name=text)
+        if len(found) > 1:
+            return None, t("import.attendee_ambiguous", name=text, count=len(found))
+        return found[0], None
+
+    def training_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+        try:
+            data = TrainingIn(topic=values.get("topic"), date=_excel_date(values.get("date")),
+                              organiser=values.get("organiser"), mode=values.get("mode"))
+        except ValidationError as error:
+            self.validation(sheet, row, error, {})
+            return False
+        names: list[str] = []
+        column = "attendees"
+        if not _blank(values.get("attendees")):
+            names = [n for n in (clean(p) for p in _NAME_SPLIT.split(str(values["attendees"]))) if n]
+        elif not _blank(values.get("full_name")):
+            column = "full_name"
+            name = clean(str(values["full_name"]))
+            names = [f"{name} ({clean(str(values['hamlet']))})" if not _blank(values.get("hamlet")) else name]
+        members = []
+        ok = True
+        for name in names:
+            member, message = self.find_member(name)
+            if message:
+                self.problem(sheet, row, column, message)
+                ok = False
+            else:
+                members.append(member)
+        if not ok:
+            return False
+        existing = [r for r in self.store.rows("training")
+                    if fold(r["topic"]) == fold(data.topic) and r["date"] == data.date]
+        if existing:
+            session = existing[0]
+            count.existing += 1
+        else:
+            session = self.tx.insert("training", data.model_dump())
+            self.result.created["training"] += 1
+            count.new += 1
+        present = {a["member_id"] for a in self.store.rows("training_attendance", training_id=session["id"])}
+        for member in members:
+            if member["id"] not in present:
+                self.tx.insert("training_attendance", {"training_id": session["id"], "member_id": member["id"]})
+                present.add(member["id"])
+                self.result.created["training_attendance"] += 1
+        return True
+
+    def sheet(self, sheet: _Sheet) -> None:
+        count = SheetCount(sheet.title, sheet.kind, sheet.header_row)
+        self.result.sheets.append(count)
+        handler: Callable = {HAMLET: self.hamlet_row, TEAM: self.team_row, MEMBER: self.member_row,
+                             TRAINING: self.training_row}[sheet.kind]
+        fallback_hamlet = _title_hamlet(sheet)
+        carried: dict[str, Any] = {}
+        carry = ("hamlet", "kind", "decision_number", "decision_date", "founded_on") if sheet.kind in (MEMBER,) else (
+            ("topic", "date", "organiser", "mode") if sheet.kind == TRAINING and "full_name" in sheet.columns else ())
+        for number, row in sheet.rows:
+            values = {name: (row[col] if col < len(row) else None) for name, col in sheet.columns.items()
+                      if name != "_skip"}
+            if all(_blank(v) for v in values.values()) or _column_numbers(row) or _is_footer(values):
+                continue
+            if sheet.kind == MEMBER and _blank(values.get("full_name")) and not any(
+                    not _blank(values.get(f)) for f in ("phone", "role", "position", "birth_year", "gender")):
+                # A group row ("Thôn Na Mao" across the table) names the hamlet of the rows below it.
+                if not _blank(values.get("hamlet")):
+                    carried["hamlet"] = values["hamlet"]
+                continue
+            for name in carry:
+                if name in values and not _blank(values[name]):
+                    carried[name] = values[name]
+                elif name in carried and (name in sheet.columns or name == "hamlet"):
+                    values[name] = carried[name]
+            if sheet.kind == MEMBER and _blank(values.get("hamlet")) and fallback_hamlet:
+                values["hamlet"] = fallback_hamlet
+            count.rows += 1
+            if not handler(sheet, number, values, count):
+                count.invalid += 1
+
+
+def _title_hamlet(sheet: _Sheet) -> str | None:
+    """The hamlet named in a title row ('DANH SÁCH THÀNH VIÊN TỔ CNSCĐ THÔN NA MAO') or by the sheet."""
+    for text in sheet.titles:
+        match = _TITLE_HAMLET.search(text)
+        if match:
+            name = clean(match.group(2))
+            kind = match.group(1)
+            if name and len(name) <= 60:
+                words = " ".join(w.capitalize() if w.isupper() else w for w in name.split())
+                return f"{kind.capitalize()} {words}"
+    if sheet.kind == MEMBER and sheet.title and _kind_from_name(sheet.title):
+        return sheet.title
+    return None
+
+
+def import_workbook(store: Store, path: str | Path, *, dry_run: bool = False, only_valid: bool = False) -> ImportResult:
+    """Read a clerk's workbook into this commune's file: all rows or none (or only the valid ones)."""
+    if store.site.level != "commune":
+        raise InvalidInput("register.commune_only", level=store.site.level)
+    path = Path(path)
+    sheets, skipped, converted = read_sheets(path)
+    if not sheets:
+        raise FileRefused("import.no_table", file=path.name)
+    result = ImportResult(str(path), dry_run, only_valid, skipped_sheets=skipped, converted=converted)
+    try:
+        with store.write() as tx:
+            run = _Run(store, tx, result)
+            for sheet in sheets:
+                run.sheet(sheet)
+            if dry_run or result.blocked or not any(result.created.values()):
+                raise _Rollback()
+            result.written = True
+    except _Rollback:
+        result.written = False
+    return result
+
+
+# -- the template ------------------------------------------------------------------------------------
+
+
+def write_template(path: str | Path) -> Path:
+    """Write the empty import workbook: a sheet per table with drop-downs, and the instructions."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    path = Path(path)
+    if path.exists():
+        raise InvalidInput("template.exists", file=str(path))
+    book = Workbook()
+    guide = book.active
+    guide.title = "Hướng dẫn"
+    lists = book.create_sheet("Danh mục")
+    choices = {"kind": HAMLET_KINDS, "role": _ROLE_CHOICES, "gender": _GENDER_CHOICES,
+               "affiliation": AFFILIATIONS, "mode": _MODE_CHOICES}
+    ranges = {}
+    for col, (name, values) in enumerate(choices.items(), 1):
+        letter = _letter(col - 1)
+        for i, value in enumerate(values, 1):
+            lists.cell(row=i, column=col, value=value)
+        ranges[name] = f"'Danh mục'!${letter}$1:${letter}${len(values)}"
+    lists.sheet_state = "hidden"
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for kind in KINDS:
+        ws = book.create_sheet(SHEET_TITLES[kind])
+        for col, (name, label, width) in enumerate(TEMPLATE_COLUMNS[kind], 1):
+            cell = ws.cell(row=1, column=col, value=label)
+            cell.font = bold
+            cell.fill = fill
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            letter = _letter(col - 1)
+            ws.column_dimensions[letter].width = width
+            if name in ("phone", "decision_number"):
+                for r in range(2, 502):
+                    ws.cell(row=r, column=col).number_format = "@"  # keep the leading 0 of phone numbers
+            if name in choices and not (kind == TRAINING and name != "mode"):
+                strict = name != "affiliation"
+                dv = DataValidation(type="list", formula1=ranges[name], allow_blank=True,
+                                    showErrorMessage=strict, errorTitle="Giá trị không hợp lệ",
+                                    error="Chọn một giá trị trong danh sách.")
+                dv.add(f"{letter}2:{letter}500")
+                ws.add_data_validation(dv)
+        ws.freeze_panes = "A2"
+    guide.column_dimensions["A"].width = 110
+    lines = [
+        ("MẪU NHẬP LIỆU TỔ CÔNG NGHỆ SỐ CỘNG ĐỒNG (cdt)", True),
+        ("", False),
+        ("Điền các trang theo thứ tự, mỗi dòng một thôn/xóm, một tổ, một thành viên hoặc một buổi tập huấn; "
+         "giữ nguyên dòng tiêu đề (dòng 1).", False),
+        (f"• {SHEET_TITLES[HAMLET]}: tên thôn/xóm/tổ dân phố, loại (chọn trong danh sách), số hộ, "
+         "số người trong độ tuổi lao động.", False),
+        (f"• {SHEET_TITLES[TEAM]}: thôn/xóm của tổ, số và ngày quyết định thành lập (dd/mm/yyyy), ngày thành lập.",
+         False),
+        (f"• {SHEET_TITLES[MEMBER]}: thôn/xóm của tổ, họ và tên, chức vụ trong tổ (tổ trưởng, tổ phó, thành viên), "
+         "giới tính, năm sinh, số điện thoại (10 số, bắt đầu bằng 0), đơn vị công tác, ngày tham gia. "
+         "Thôn và tổ chưa có sẽ được tạo.", False),
+        (f"• {SHEET_TITLES[TRAINING]}: nội dung, ngày tập huấn, đơn vị tổ chức, hình thức; người tham dự ghi họ tên "
+         "cách nhau bằng dấu chấm phẩy (;), thêm thôn trong ngoặc nếu trùng tên, ví dụ: Nguyễn Văn An (Xóm Đồng Tâm).",
+         False),
+        ("", False),
+        ("Mỗi tổ tối đa số thành viên theo cài đặt (mặc định 5) và chỉ một tổ trưởng.", False),
+        ("Nhập: cdt import <tệp>.xlsx --dry-run để xem trước; cdt import <tệp>.xlsx để nhập. "
+         "Nếu có dòng lỗi, không dòng nào được ghi (trừ khi dùng --only-valid). Nhập lại cùng tệp không tạo bản ghi trùng.",
+         False),
+    ]
+    for i, (text, strong) in enumerate(lines, 1):
+        cell = guide.cell(row=i, column=1, value=text)
+        cell.alignment = Alignment(wrap_text=True)
+        if strong:
+            cell.font = Font(bold=True, size=13)
+    book.active = 0
+    try:
+        with open(path, "xb") as fh:
+            book.save(fh)
+    except FileExistsError:
+        raise InvalidInput("template.exists", file=str(path)) from None
+    except OSError as exc:
+        raise InvalidInput("template.cannot_write", file=str(path), reason=exc.strerror or type(exc).__name__) from exc
+    return path
+
+
+__all__ = ["ImportResult", "Problem", "SheetCount", "import_workbook", "write_template", "header_field",
+           "read_sheets", "KIND_LABELS", "SHEET_TITLES", "TEMPLATE_COLUMNS", "AFFILIATIONS"]
