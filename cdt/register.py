@@ -499,6 +499,15 @@ def _visit_values(store: Store, team_id: str, fields: dict) -> dict:
     return values
 
 
+def new_visit_values(store: Store, target: dict, fields: dict) -> dict:
+    """The row of a new visit by team target: validated, services and members resolved, not before the team."""
+    values = _visit_values(store, target["id"], dict(fields))
+    if target["founded_on"] and values["date"] < target["founded_on"]:
+        raise InvalidInput("visit.before_team", date=_display_date(values["date"]),
+                           founded=_display_date(target["founded_on"]))
+    return values
+
+
 def log_visit(
     store: Store, team: str, household: Any, people: Any, services: list[str],
     when: Any = None, members: list[str] | None = None, notes: Any = None,
@@ -506,13 +515,10 @@ def log_visit(
     """Record a household visit by a team: who went, how many people were helped, with what."""
     _require_commune(store)
     target = find_team(store, team)
-    values = _visit_values(store, target["id"], {
+    values = new_visit_values(store, target, {
         "date": when, "household": household, "people": people, "services": services,
         "members": members, "notes": notes,
     })
-    if target["founded_on"] and values["date"] < target["founded_on"]:
-        raise InvalidInput("visit.before_team", date=_display_date(values["date"]),
-                           founded=_display_date(target["founded_on"]))
     with store.write() as tx:
         return tx.insert("visit", values)
 
