@@ -1,0 +1,653 @@
+"""cdt.export: the monthly report as an .xlsx workbook, read back with openpyxl."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from cdt import i18n
+from cdt.errors import CdtError
+from cdt.export import write_report_xlsx
+
+DANGEROUS = ["=1+1", '=HYPERLINK("http://x","y")', "+84 xóm Núi", "-Xóm Giữa", "@Bản Mới"]
+FILE_NAME = "Báo cáo tháng 10 Đại Từ.xlsx"
+
+
+@pytest.fixture(autouse=True)
+def vietnamese(monkeypatch):
+    """Every test starts in Vietnamese unless it switches language itself."""
+    monkeypatch.delenv("CDT_LANG", raising=False)
+    i18n.set_language(None)
+    yield
+    i18n.set_language(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixture reports (shape of docs/report-shape.md)
+
+SERVICES = [
+    {"code": "dvc", "name": "Dịch vụ công trực tuyến"},
+    {"code": "vneid", "name": "VNeID mức 2"},
+    {"code": "ctn", "name": "C-Thái Nguyên"},
+]
+
+
+def flow(month, ytd, total):
+    return {"month": month, "ytd": ytd, "total": total}
+
+
+def ratio(part, whole):
+    return part / whole if whole else None
+
+
+def indicators(teams, decided, hamlets, covered, members, trained, households, working_age,
+               visits, reached, people, services):
+    """An indicator block as report.py makes it; flows are (month, ytd, total) tuples."""
+    return {
+        "teams": teams,
+        "teams_with_decision": decided,
+        "hamlets": hamlets,
+        "hamlets_covered": covered,
+        "hamlets_covered_pct": ratio(covered, hamlets),
+        "members": members,
+        "members_trained": trained,
+        "members_trained_pct": ratio(trained, members),
+        "households": households,
+        "working_age": working_age,
+        "visits": flow(*visits),
+        "households_reached": flow(*reached),
+        "households_reached_pct": {k: ratio(v, households) for k, v in zip(("month", "ytd", "total"), reached)},
+        "people_helped": flow(*people),
+        "people_by_service": {code: flow(*values) for code, values in services.items()},
+    }
+
+
+def add_rows(rows):
+    """The total of rows, as report.py would compute it (flows summed; fine for fixtures)."""
+    keys = ("teams", "teams_with_decision", "hamlets", "hamlets_covered", "members", "members_trained",
+            "households", "working_age")
+    total = {key: sum(row[key] for row in rows) for key in keys}
+    for key in ("visits", "households_reached", "people_helped"):
+        total[key] = {p: sum(row[key][p] for row in rows) for p in ("month", "ytd", "total")}
+    total["hamlets_covered_pct"] = ratio(total["hamlets_covered"], total["hamlets"])
+    total["members_trained_pct"] = ratio(total["members_trained"], total["members"])
+    total["households_reached_pct"] = {
+        p: ratio(total["households_reached"][p], total["households"]) for p in ("month", "ytd", "total")
+    }
+    codes = {code for row in rows for code in row["people_by_service"]}
+    total["people_by_service"] = {
+        code: {p: sum(row["people_by_service"].get(code, {}).get(p, 0) for row in rows)
+               for p in ("month", "ytd", "total")}
+        for code in sorted(codes)
+    }
+    return total
+
+
+def unit(code, name, level, structure="legacy"):
+    data = {"code": code, "name": name, "level": level}
+    if level in ("commune", "district", "province") and structure:
+        data["structure"] = structure
+    return data
+
+
+def base(level, this_unit, parent, row_level, rows, **extra):
+    report = {
+        "schema": "cdt.report/1",
+        "month": "2026-10",
+        "period": {"start": "2026-10-01", "end": "2026-10-31", "year_start": "2026-01-01"},
+        "level": level,
+        "unit": this_unit,
+        "parent": parent,
+        "province": {"code": "19", "name": "Tỉnh Thái Nguyên"},
+        "generated_at": "2026-11-03T10:00:00",
+        "services": SERVICES,
+        "row_level": row_level,
+        "rows": rows,
+        "commune_rows": [],
+        "total": add_rows(rows),
+        "completeness": [],
+        "targets": [],
+        "notes": [],
+    }
+    report.update(extra)
+    return report
+
+
+def commune_report():
+    names = ["Tổ dân phố Sơn Tập 1", "Xóm Chợ", "Xóm\x07 Đồng Tâm"] + DANGEROUS
+    rows = []
+    for number, name in enumerate(names):
+        rows.append({
+            "unit": unit(f"h{number}", name, "hamlet"),
+            **indicators(1, 1 if number % 3 else 0, 1, 1, 4 + number % 3, 3, 120 + 10 * number, 300 + number,
+                         (6 + number, 40 + number, 55 + number), (5, 30 + number, 41 + number),
+                         (9 + number, 61 + number, 80 + number),
+                         {"dvc": (4, 30, 35), "vneid": (5 + number, 31 + number, 45 + number)}),
+        })
+    rows[3]["unit"]["name"] = "=1+1"
+    report = base(
+        "commune", unit("05761", "Thị trấn Hùng Sơn", "commune"),
+        {"code": "171", "name": "Huyện Đại Từ", "level": "district"}, "hamlet", rows,
+        targets=[
+            {"indicator": "people_helped", "year": 2026, "value": 500, "percent": False,
+             "actual": 534, "progress": 1.068},
+            {"indicator": "hamlets_covered_pct", "year": 2026, "value": 1.0, "percent": True,
+             "actual": 1.0, "progress": 1.0},
+        ],
+        notes=["Số liệu tháng 10 đã được tổ trưởng các xóm xác nhận."],
+    )
+    return report
+
+
+def district_report():
+    communes = [("05761", "Thị trấn Hùng Sơn"), ("05764", "Xã Phú Xuyên"), ("05767", "Xã La Bằng"),
+                ("05770", "Xã Hà Thượng"), ("05773", "Xã Phú Thịnh")]
+    rows = []
+    for number, (code, name) in enumerate(communes):
+        rows.append({
+            "unit": unit(code, name, "commune"),
+            **indicators(18 + number, 17 + number, 20 + number, 18 + number, 140 + 7 * number, 120 + 5 * number,
+                         2400 + 100 * number, 6100 + 50 * number,
+                         (310 + number, 2900 + number, 3500 + number), (250, 1800 + number, 2100 + number),
+                         (1234 + number, 10250 + 7 * number, 12000 + number),
+                         {"dvc": (600, 5000, 6000), "vneid": (700 + number, 6000, 7000), "ctn": (55, 300, 310)}),
+        })
+    completeness = [
+        {"unit": unit(code, name, "commune"), "reported": number != 2,
+         "packed_at": None if number == 2 else f"2026-11-0{number + 1}T08:00:00",
+         "merged_at": None if number == 2 else f"2026-11-0{number + 2}T09:30:00"}
+        for number, (code, name) in enumerate(communes)
+    ]
+    return base(
+        "district", unit("171", "Huyện Đại Từ", "district"),
+        {"code": "19", "name": "Tỉnh Thái Nguyên", "level": "province"}, "commune", rows,
+        completeness=completeness,
+        targets=[{"indicator": "people_helped", "year": 2026, "value": 60000, "percent": False,
+                  "actual": 51285, "progress": 0.85475}],
+    )
+
+
+def province_report():
+    districts = [("164", "Thành phố Thái Nguyên"), ("171", "Huyện Đại Từ"), ("168", "Huyện Phú Lương")]
+    rows = [
+        {"unit": unit(code, name, "district"),
+         **indicators(700 + 50 * n, 690, 860, 700 + 50 * n, 5400 + n, 5000, 60000, 150000,
+                      (3100, 29000, 35000), (2500, 18000, 21000), (12345 + n, 102500, 120000),
+                      {"dvc": (6000, 50000, 60000), "vneid": (7000, 60000, 70000)})}
+        for n, (code, name) in enumerate(districts)
+    ]
+    communes = [
+        {"unit": unit(code, name, "commune"),
+         **indicators(20, 20, 22, 20, 150, 120, 2500, 6000, (300, 2900, 3500), (250, 1800, 2100),
+                      (1200, 10000, 12000), {"dvc": (600, 5000, 6000)})}
+        for code, name in [("05761", "Thị trấn Hùng Sơn"), ("05764", "Xã Phú Xuyên"), ("05443", "Phường Quang Trung")]
+    ]
+    completeness = [
+        {"unit": c["unit"], "reported": True, "packed_at": "2026-11-02T08:00:00",
+         "merged_at": "2026-11-03T09:00:00"} for c in communes
+    ]
+    return base(
+        "province", unit("19", "Tỉnh Thái Nguyên", "province"), None, "district", rows,
+        commune_rows=communes, completeness=completeness,
+    )
+
+
+def province_2025_report():
+    communes = [("05749", "Xã Đại Từ"), ("05800", "Phường Phan Đình Phùng"), ("05812", "Xã Quân Chu")]
+    rows = [
+        {"unit": unit(code, name, "commune", "2025"),
+         **indicators(40 + n, 40, 45, 40 + n, 300, 260, 5000, 12000, (600, 5800, 7000), (500, 3600, 4200),
+                      (2400 + n, 20000, 24000), {"dvc": (1200, 10000, 12000), "ctn": (300, 2000, 2100)})}
+        for n, (code, name) in enumerate(communes)
+    ]
+    completeness = [
+        {"unit": r["unit"], "reported": n != 1, "packed_at": "2026-11-02T08:00:00" if n != 1 else None,
+         "merged_at": "2026-11-04T09:00:00" if n != 1 else None}
+        for n, r in enumerate(rows)
+    ]
+    return base(
+        "province", unit("19", "Tỉnh Thái Nguyên", "province", "2025"), None, "commune", rows,
+        commune_rows=rows, completeness=completeness,
+        notes=["Đơn vị hành chính từ ngày 01/7/2025 không còn cấp huyện."],
+    )
+
+
+REPORTS = {
+    "commune": commune_report,
+    "district": district_report,
+    "province": province_report,
+    "province_2025": province_2025_report,
+}
+
+
+def write(tmp_path, report, **options) -> Path:
+    folder = tmp_path / "Báo cáo tháng"
+    folder.mkdir(exist_ok=True)
+    return write_report_xlsx(report, folder / FILE_NAME, **options)
+
+
+def values(ws):
+    """Every non-empty cell value of a sheet, as a list."""
+    return [cell.value for row in ws.iter_rows() for cell in row if cell.value is not None]
+
+
+def find(ws, text):
+    """The first cell whose value is exactly text."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == text:
+                return cell
+    raise AssertionError(f"{text!r} not on sheet {ws.title!r}")
+
+
+def row_of(ws, label, column=2):
+    """The cells of the row whose given column holds label."""
+    for row in ws.iter_rows():
+        if row[column - 1].value == label:
+            return row
+    raise AssertionError(f"no row {label!r} on sheet {ws.title!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The document
+
+
+def test_returns_the_path_and_keeps_its_name(tmp_path):
+    path = write(tmp_path, commune_report())
+    assert path.name == FILE_NAME
+    assert path.is_file()
+    assert not path.with_name(path.name + ".part").exists()
+
+
+@pytest.mark.parametrize(
+    ("level", "sheets"),
+    [
+        ("commune", ["Tổng hợp", "Theo đơn vị", "Theo dịch vụ", "Tình hình báo cáo"]),
+        ("district", ["Tổng hợp", "Theo đơn vị", "Theo dịch vụ", "Tình hình báo cáo"]),
+        ("province", ["Tổng hợp", "Theo đơn vị", "Theo xã", "Theo dịch vụ", "Tình hình báo cáo"]),
+        # Rows are already communes: a "Theo xã" sheet would repeat "Theo đơn vị".
+        ("province_2025", ["Tổng hợp", "Theo đơn vị", "Theo dịch vụ", "Tình hình báo cáo"]),
+    ],
+)
+def test_sheet_names(tmp_path, level, sheets):
+    wb = openpyxl.load_workbook(write(tmp_path, REPORTS[level]()))
+    assert wb.sheetnames == sheets
+
+
+def test_commune_header_block(tmp_path):
+    path = write(tmp_path, commune_report(), number="45", signer="Nguyễn Văn Đức", preparer="Lý Thị Hà")
+    ws = openpyxl.load_workbook(path)["Tổng hợp"]
+    assert ws["A1"].value == "UBND HUYỆN ĐẠI TỪ"
+    assert ws["A2"].value == "ỦY BAN NHÂN DÂN THỊ TRẤN HÙNG SƠN"
+    assert ws["A2"].font.b
+    assert ws["C1"].value == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" and ws["C1"].font.b
+    assert ws["C2"].value == "Độc lập - Tự do - Hạnh phúc" and ws["C2"].font.b
+    assert ws["A4"].value == "Số: 45/BC-UBND"
+    # Place defaults to the unit without its type word; dates below 10 get a leading zero.
+    assert ws["C4"].value == "Hùng Sơn, ngày 03 tháng 11 năm 2026"
+    assert ws["C4"].font.i
+    found = values(ws)
+    assert "BÁO CÁO" in found
+    assert "Kết quả hoạt động của Tổ công nghệ số cộng đồng tháng 10 năm 2026" in found
+    assert "(Số liệu từ ngày 01/10/2026 đến ngày 31/10/2026)" in found
+    for text in ("Nơi nhận:", "- UBND huyện Đại Từ (b/c);", "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH",
+                 "NGƯỜI LẬP BIỂU", "Nguyễn Văn Đức", "Lý Thị Hà",
+                 "Số liệu tháng 10 đã được tổ trưởng các xóm xác nhận."):
+        assert text in found
+    assert find(ws, "Nguyễn Văn Đức").font.b
+
+
+def test_district_header_block_and_place(tmp_path):
+    ws = openpyxl.load_workbook(write(tmp_path, district_report()))["Tổng hợp"]
+    assert ws["A1"].value == "UBND TỈNH THÁI NGUYÊN"
+    assert ws["A2"].value == "ỦY BAN NHÂN DÂN HUYỆN ĐẠI TỪ"
+    assert ws["A4"].value.startswith("Số: ") and ws["A4"].value.endswith("/BC-UBND")
+    assert ws["C4"].value == "Đại Từ, ngày 03 tháng 11 năm 2026"
+    assert "- UBND tỉnh Thái Nguyên (b/c);" in values(ws)
+    # Signer left blank: the names row stays empty for a handwritten name.
+    assert "Nguyễn Văn Đức" not in values(ws)
+
+
+@pytest.mark.parametrize("level", ["province", "province_2025"])
+def test_province_header_has_no_superior(tmp_path, level):
+    ws = openpyxl.load_workbook(write(tmp_path, REPORTS[level](), place="Thái Nguyên"))["Tổng hợp"]
+    assert ws["A1"].value == "ỦY BAN NHÂN DÂN" and ws["A1"].font.b
+    assert ws["A2"].value == "TỈNH THÁI NGUYÊN" and ws["A2"].font.b
+    assert ws["C4"].value == "Thái Nguyên, ngày 03 tháng 11 năm 2026"
+
+
+def test_commune_of_2025_reports_to_the_province(tmp_path):
+    report = commune_report()
+    report["unit"] = unit("05749", "Xã Đại Từ", "commune", "2025")
+    report["parent"] = None
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Tổng hợp"]
+    assert ws["A1"].value == "UBND TỈNH THÁI NGUYÊN"
+    assert ws["A2"].value == "ỦY BAN NHÂN DÂN XÃ ĐẠI TỪ"
+    assert ws["C4"].value.startswith("Đại Từ, ngày")
+
+
+def test_january_is_written_with_a_leading_zero(tmp_path):
+    report = commune_report()
+    report["month"] = "2027-01"
+    report["period"] = {"start": "2027-01-01", "end": "2027-01-31", "year_start": "2027-01-01"}
+    report["generated_at"] = "2027-02-15T08:00:00"
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Tổng hợp"]
+    assert ws["C4"].value == "Hùng Sơn, ngày 15 tháng 02 năm 2027"
+    assert "Kết quả hoạt động của Tổ công nghệ số cộng đồng tháng 01 năm 2027" in values(ws)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_summary_indicators_are_the_totals_as_numbers(tmp_path, level):
+    report = REPORTS[level]()
+    total = report["total"]
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Tổng hợp"]
+    for label, key in (("Số tổ CNSCĐ", "teams"), ("Số tổ có quyết định thành lập", "teams_with_decision"),
+                       ("Số thôn, tổ dân phố có tổ", "hamlets_covered"), ("Số thành viên", "members"),
+                       ("Số thành viên được tập huấn", "members_trained")):
+        cell = row_of(ws, label)[3]
+        assert cell.value == total[key] and cell.data_type == "n"
+        assert cell.number_format == "#,##0"
+    for label, key in (("Số lượt hỗ trợ", "visits"), ("Số hộ được hỗ trợ", "households_reached"),
+                       ("Số người được hỗ trợ", "people_helped")):
+        row = row_of(ws, label)
+        assert [c.value for c in row[3:6]] == [total[key]["month"], total[key]["ytd"], total[key]["total"]]
+        assert all(c.data_type == "n" for c in row[3:6])
+    pct = row_of(ws, "Tỷ lệ thôn, tổ dân phố có tổ")[3]
+    assert pct.value == pytest.approx(total["hamlets_covered_pct"])
+    assert 0 < pct.value <= 1 and pct.number_format == "0.0%"
+    reached = row_of(ws, "Tỷ lệ hộ được hỗ trợ")[4]
+    assert reached.value == pytest.approx(total["households_reached_pct"]["ytd"]) and reached.number_format == "0.0%"
+    dvc = row_of(ws, "Dịch vụ công trực tuyến")
+    assert [c.value for c in dvc[3:6]] == [total["people_by_service"]["dvc"][p] for p in ("month", "ytd", "total")]
+
+
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_units_sheet_has_every_row_and_the_total(tmp_path, level):
+    report = REPORTS[level]()
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo đơn vị"]
+    names = [ws.cell(row=r, column=2).value for r in range(6, 6 + len(report["rows"]))]
+    expected = [row["unit"]["name"].replace("\x07", "") for row in report["rows"]]
+    assert names == expected
+    total_row = row_of(ws, "Tổng cộng")
+    numbers = [c.value for c in total_row[2:]]
+    total = report["total"]
+    assert numbers[0] == total["teams"]
+    assert numbers[4] == pytest.approx(total["hamlets_covered_pct"])
+    assert total_row[6].number_format == "0.0%"
+    assert numbers[-2:] == [total["people_helped"]["month"], total["people_helped"]["ytd"]]
+    assert all(c.data_type == "n" for c in total_row[2:])
+    assert ws.cell(row=4, column=2).value == {
+        "commune": "Thôn, tổ dân phố", "district": "Xã, phường, thị trấn",
+        "province": "Huyện, quận, thị xã, thành phố", "province_2025": "Xã, phường, đặc khu",
+    }[level]
+    assert ws.cell(row=5, column=13).value == "Tháng 10/2026"
+    assert ws.cell(row=5, column=14).value == "Lũy kế năm 2026"
+
+
+def test_province_communes_sheet(tmp_path):
+    report = province_report()
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo xã"]
+    assert [ws.cell(row=r, column=2).value for r in range(6, 9)] == [
+        "Thị trấn Hùng Sơn", "Xã Phú Xuyên", "Phường Quang Trung"]
+    assert ws.cell(row=6, column=3).value == 20
+    assert row_of(ws, "Tổng cộng")[2].value == report["total"]["teams"]
+
+
+def test_services_sheet(tmp_path):
+    report = district_report()
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo dịch vụ"]
+    assert ws.cell(row=4, column=5).value == "Dịch vụ công trực tuyến"
+    assert ws.cell(row=4, column=9).value == "C-Thái Nguyên"
+    first = report["rows"][0]
+    assert [ws.cell(row=6, column=c).value for c in range(3, 11)] == [
+        first["people_helped"]["month"], first["people_helped"]["ytd"],
+        600, 5000, 700, 6000, 55, 300]
+    total_row = row_of(ws, "Tổng cộng")
+    assert total_row[6].value == report["total"]["people_by_service"]["vneid"]["month"]
+
+
+def test_a_service_a_unit_never_used_counts_zero(tmp_path):
+    report = province_2025_report()
+    del report["rows"][0]["people_by_service"]["ctn"]
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo dịch vụ"]
+    assert ws.cell(row=6, column=7).value == 0
+
+
+def test_targets_progress(tmp_path):
+    ws = openpyxl.load_workbook(write(tmp_path, commune_report()))["Tổng hợp"]
+    people = [row for row in ws.iter_rows() if row[1].value == "Số người được hỗ trợ" and row[2].value == 2026][0]
+    assert [c.value for c in people[3:6]] == [500, 534, pytest.approx(1.068)]
+    assert people[5].number_format == "0.0%"
+    share = [row for row in ws.iter_rows() if row[1].value == "Tỷ lệ thôn, tổ dân phố có tổ" and row[2].value == 2026][0]
+    assert share[3].value == 1.0 and share[3].number_format == "0.0%"
+
+
+def test_no_targets_says_so(tmp_path):
+    ws = openpyxl.load_workbook(write(tmp_path, district_report() | {"targets": []}))["Tổng hợp"]
+    assert "Chưa đặt chỉ tiêu kế hoạch." in values(ws)
+
+
+# ---------------------------------------------------------------------------------------------
+# Completeness
+
+
+def test_completeness_lists_missing_units_with_dates(tmp_path):
+    ws = openpyxl.load_workbook(write(tmp_path, district_report()))["Tình hình báo cáo"]
+    missing = row_of(ws, "Xã La Bằng")
+    assert missing[3].value == "Chưa gửi"
+    assert missing[4].value is None and missing[5].value is None
+    sent = row_of(ws, "Xã Phú Xuyên")
+    assert sent[2].value == "05764" and sent[2].data_type == "s"
+    assert sent[3].value == "Đã gửi"
+    assert sent[4].value == datetime(2026, 11, 2) and sent[4].number_format == "dd/mm/yyyy"
+    assert sent[5].value == datetime(2026, 11, 3) and sent[5].number_format == "dd/mm/yyyy"
+    counts = {row[1].value: row[3].value for row in ws.iter_rows() if row[1].value and str(row[1].value).startswith("Số đơn vị")}
+    assert counts == {"Số đơn vị phải báo cáo": 5, "Số đơn vị đã gửi": 4, "Số đơn vị chưa gửi": 1}
+    assert "Đã nhận dữ liệu của 4/5 đơn vị; chưa gửi: Xã La Bằng." in values(ws.parent["Tổng hợp"])
+
+
+def test_completeness_of_the_2025_province(tmp_path):
+    ws = openpyxl.load_workbook(write(tmp_path, province_2025_report()))["Tình hình báo cáo"]
+    assert row_of(ws, "Phường Phan Đình Phùng")[3].value == "Chưa gửi"
+    summary = ws.parent["Tổng hợp"]
+    assert "Đơn vị hành chính từ ngày 01/7/2025 không còn cấp huyện." in values(summary)
+
+
+def test_completeness_does_not_apply_to_a_commune(tmp_path):
+    ws = openpyxl.load_workbook(write(tmp_path, commune_report()))["Tình hình báo cáo"]
+    assert any(str(v).startswith("Không áp dụng") for v in values(ws))
+
+
+# ---------------------------------------------------------------------------------------------
+# Text stays text
+
+
+def test_dangerous_names_stay_text(tmp_path):
+    path = write(tmp_path, commune_report())
+    wb = openpyxl.load_workbook(path)
+    for sheet in ("Theo đơn vị", "Theo dịch vụ"):
+        ws = wb[sheet]
+        for name in DANGEROUS:
+            cell = find(ws, name)
+            assert cell.data_type == "s"
+            assert cell.value == name
+            assert cell.quotePrefix
+    # The control character was dropped, the rest of the name kept.
+    assert find(wb["Theo đơn vị"], "Xóm Đồng Tâm").data_type == "s"
+
+
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_no_formula_anywhere(tmp_path, level):
+    path = write(tmp_path, REPORTS[level]())
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+    # And in the file itself, whatever a reader makes of it.
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert not re.search(rb"<(\w+:)?f[ >]", archive.read(name)), name
+
+
+def test_a_malicious_service_name_stays_text(tmp_path):
+    report = district_report()
+    report["services"][0]["name"] = "=cmd|' /C calc'!A0"
+    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo dịch vụ"]
+    cell = find(ws, "=cmd|' /C calc'!A0")
+    assert cell.data_type == "s"
+
+
+def test_times_new_roman_everywhere(tmp_path):
+    wb = openpyxl.load_workbook(write(tmp_path, district_report()))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    assert cell.font.name == "Times New Roman", (ws.title, cell.coordinate)
+    # Unstyled cells too, for what a clerk types in later.
+    assert wb["Tổng hợp"]["Z99"].font.name == "Times New Roman"
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart and print setup
+
+
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_summary_has_the_bar_chart(tmp_path, level):
+    wb = openpyxl.load_workbook(write(tmp_path, REPORTS[level]()))
+    charts = wb["Tổng hợp"]._charts
+    assert len(charts) == 1
+    chart = charts[0]
+    assert chart.tagname == "barChart"
+    title = "".join(run.t for p in chart.title.tx.rich.p for run in (p.r or []))
+    assert title == "Số người được hỗ trợ trong tháng 10/2026"
+    # People helped this month, read from the units sheet: no copy of the figures.
+    assert chart.series[0].val.numRef.f.startswith("'Theo đơn vị'!$S$6:")
+    assert wb["Theo đơn vị"]["S4"].value == "Số người được hỗ trợ"
+    assert wb["Theo đơn vị"]["S5"].value == "Tháng 10/2026"
+    assert chart.x_axis.title is not None and chart.y_axis.title is not None
+    for ws in wb.worksheets[1:]:
+        assert not ws._charts
+
+
+def test_no_rows_means_no_chart(tmp_path):
+    report = commune_report() | {"rows": []}
+    wb = openpyxl.load_workbook(write(tmp_path, report))
+    assert not wb["Tổng hợp"]._charts
+    assert "Không có số liệu theo đơn vị." in values(wb["Tổng hợp"])
+
+
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_print_setup(tmp_path, level):
+    wb = openpyxl.load_workbook(write(tmp_path, REPORTS[level]()))
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape"
+        assert int(ws.page_setup.paperSize) == 9  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.page_margins.left >= 0.5
+    tables = [ws for ws in wb.worksheets if ws.title != "Tổng hợp"]
+    if level == "commune":
+        tables = [ws for ws in tables if ws.title != "Tình hình báo cáo"]
+    for ws in tables:
+        assert ws.print_title_rows == "$4:$5", ws.title
+        assert ws.row_dimensions[4].height and ws["B4"].alignment.wrap_text
+
+
+def printed_page(ws, row, page_height=470.0):
+    """The page a row prints on, given the explicit row heights and the manual breaks."""
+    breaks = {brk.id for brk in ws.row_breaks.brk}
+    page, used = 0, 0.0
+    for r in range(1, row + 1):
+        height = ws.row_dimensions[r].height or 15
+        if used and (r - 1 in breaks or used + height > page_height):
+            page, used = page + 1, 0.0
+        used += height
+    return page
+
+
+@pytest.mark.parametrize("count", range(0, 24, 3))
+def test_signature_block_stays_on_one_page_with_some_text(tmp_path, count):
+    report = district_report()
+    report["notes"] = [f"Ghi chú số {n}: số liệu đã được đối chiếu với sổ theo dõi của xã." for n in range(count)]
+    ws = openpyxl.load_workbook(write(tmp_path, report, signer="Nguyễn Văn Đức"))["Tổng hợp"]
+    start, end = find(ws, "Nơi nhận:").row, find(ws, "Nguyễn Văn Đức").row
+    assert printed_page(ws, start) == printed_page(ws, end)
+    # Nghị định 30: the signature page carries the last line of text too.
+    last_text = start - 2
+    assert ws.cell(row=last_text, column=1).value
+    assert printed_page(ws, last_text) == printed_page(ws, start)
+    # The chart is not cut in two either.
+    chart = ws._charts[0]
+    top = chart.anchor._from.row + 1
+    height_cm = chart.anchor.ext.height / 360000  # EMU
+    assert printed_page(ws, top - 1) == printed_page(ws, top + math.ceil(height_cm / 0.53) - 1)
+
+
+def test_a_full_number_is_used_as_given(tmp_path):
+    ws = openpyxl.load_workbook(write(tmp_path, district_report(), number="112/BC-UBND"))["Tổng hợp"]
+    assert ws["A4"].value == "Số: 112/BC-UBND"
+
+
+# ---------------------------------------------------------------------------------------------
+# Language, errors, LibreOffice
+
+
+def test_english_workbook(tmp_path, monkeypatch):
+    monkeypatch.setenv("CDT_LANG", "en")
+    wb = openpyxl.load_workbook(write(tmp_path, district_report()))
+    assert wb.sheetnames == ["Summary", "By unit", "By service", "Reporting status"]
+    ws = wb["Summary"]
+    assert ws["C1"].value == "SOCIALIST REPUBLIC OF VIETNAM"
+    assert ws["A2"].value == "PEOPLE'S COMMITTEE OF HUYỆN ĐẠI TỪ"
+    assert row_of(ws, "Teams")[3].value == district_report()["total"]["teams"]
+    assert wb["Reporting status"]["D8"].value == "Not sent"
+
+
+def test_catalogues_have_the_same_keys():
+    vi, en = i18n.catalogue("vi"), i18n.catalogue("en")
+    ours = {k for k in vi if k.startswith("xlsx_report.")}
+    assert ours and ours == {k for k in en if k.startswith("xlsx_report.")}
+    source = (Path(__file__).parents[1] / "cdt" / "export.py").read_text(encoding="utf-8")
+    for key in re.findall(r't\("(xlsx_report\.[\w.]+)"', source):
+        assert key in ours, key
+
+
+def test_unwritable_path_is_a_cdt_error(tmp_path):
+    with pytest.raises(CdtError) as caught:
+        write_report_xlsx(commune_report(), tmp_path / "không có" / FILE_NAME)
+    assert "không có" in str(caught.value)
+
+
+def _office() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(_office() is None, reason="LibreOffice is not installed")
+@pytest.mark.parametrize("level", ["commune", "province"])
+def test_libreoffice_converts_to_pdf(tmp_path, level):
+    path = write(tmp_path, REPORTS[level]())
+    out = tmp_path / "pdf"
+    profile = (tmp_path / "lo profile").as_uri()
+    result = subprocess.run(
+        [_office(), f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(out), str(path)],
+        capture_output=True, timeout=180, check=False,
+    )
+    pdf = out / (Path(FILE_NAME).stem + ".pdf")
+    assert result.returncode == 0, result.stderr
+    assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
