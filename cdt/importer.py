@@ -32,11 +32,12 @@ MAX_ROWS = 20_000
 MAX_COLUMNS = 100
 _HEADER_SCAN = 30  # title rows above the header: a clerk's form rarely has more than a handful
 
-HAMLET, TEAM, MEMBER, TRAINING = "hamlet", "team", "member", "training"
-KINDS = (HAMLET, TEAM, MEMBER, TRAINING)
+HAMLET, TEAM, MEMBER, TRAINING, VISIT = "hamlet", "team", "member", "training", "visit"
+KINDS = (HAMLET, TEAM, MEMBER, TRAINING, VISIT)
 
 # The template's sheets (also what the instructions name).
-SHEET_TITLES = {HAMLET: "Thôn xóm", TEAM: "Tổ CNSCĐ", MEMBER: "Thành viên", TRAINING: "Tập huấn"}
+SHEET_TITLES = {HAMLET: "Thôn xóm", TEAM: "Tổ CNSCĐ", MEMBER: "Thành viên", TRAINING: "Tập huấn",
+                VISIT: "Lượt hỗ trợ"}
 _SKIPPED_SHEETS = {"huong dan", "danh muc", "instructions", "lists"}
 
 # Header words (folded, punctuation as spaces) → field. "position" is a generic "Chức vụ":
@@ -91,14 +92,21 @@ _HEADERS: dict[str, tuple[str, ...]] = {
         "noi dung tap huan", "chu de", "chu de tap huan", "ten lop tap huan", "lop tap huan", "noi dung", "topic",
         "ten lop", "khoa tap huan", "ten khoa tap huan", "noi dung boi duong",
     ),
-    "date": ("ngay tap huan", "ngay", "thoi gian", "thoi gian tap huan", "date", "ngay to chuc", "ngay hoc"),
+    "date": ("ngay tap huan", "ngay", "ngay ho tro", "ngay thang", "thoi gian", "thoi gian tap huan", "date", "ngay to chuc", "ngay hoc"),
     "organiser": ("don vi to chuc", "to chuc boi", "organiser", "organizer", "co quan to chuc", "don vi chu tri"),
     "mode": ("hinh thuc", "hinh thuc tap huan", "mode", "hinh thuc to chuc"),
     "attendees": (
         "nguoi tham du", "thanh vien tham du", "danh sach tham du", "attendees", "nguoi tham gia",
         "thanh vien tham gia", "nguoi du", "hoc vien",
     ),
-    "_skip": ("stt", "tt", "so tt", "so thu tu", "ghi chu", "note", "notes", "email"),
+    "household": ("ma ho", "ma ho gia dinh", "ma so ho", "so ho khau", "ma ho dan", "household", "ho so"),
+    "people": ("so nguoi", "so nguoi duoc ho tro", "so nguoi ho tro", "so luot nguoi", "people", "so nguoi duoc huong dan"),
+    "services": ("dich vu", "dich vu ho tro", "noi dung ho tro", "dich vu nen tang", "nen tang", "ung dung",
+                 "services", "service", "noi dung huong dan", "dich vu duoc ho tro"),
+    "visitors": ("thanh vien ho tro", "nguoi ho tro", "thanh vien di ho tro", "thanh vien thuc hien", "members",
+                 "nguoi thuc hien", "can bo ho tro"),
+    "notes": ("ghi chu", "note", "notes"),
+    "_skip": ("stt", "tt", "so tt", "so thu tu", "email"),
 }
 _HEADER_MAP = {variant: name for name, variants in _HEADERS.items() for variant in variants}
 _PREFIXES = sorted((v for v in _HEADER_MAP if len(v) >= 5), key=len, reverse=True)
@@ -114,6 +122,9 @@ TEMPLATE_COLUMNS: dict[str, list[tuple[str, str, int]]] = {
              ("affiliation", "Đơn vị công tác", 24), ("joined_on", "Ngày tham gia", 14)],
     TRAINING: [("topic", "Nội dung tập huấn", 36), ("date", "Ngày tập huấn", 14), ("organiser", "Đơn vị tổ chức", 24),
                ("mode", "Hình thức", 14), ("attendees", "Người tham dự", 48)],
+    VISIT: [("date", "Ngày hỗ trợ", 14), ("hamlet", "Tổ (thôn/xóm)", 22), ("household", "Mã hộ", 12),
+            ("people", "Số người được hỗ trợ", 12), ("services", "Dịch vụ", 36),
+            ("visitors", "Thành viên hỗ trợ", 36), ("notes", "Ghi chú", 30)],
 }
 
 AFFILIATIONS = (
@@ -134,7 +145,7 @@ _TITLE_HAMLET = re.compile(
 )
 
 KIND_LABELS = {HAMLET: "import.kind.hamlet", TEAM: "import.kind.team", MEMBER: "import.kind.member",
-               TRAINING: "import.kind.training"}
+               TRAINING: "import.kind.training", VISIT: "import.kind.visit"}
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -181,7 +192,7 @@ class ImportResult:
     only_valid: bool
     sheets: list[SheetCount] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=lambda: {
-        "hamlet": 0, "team": 0, "member": 0, "training": 0, "training_attendance": 0})
+        "hamlet": 0, "team": 0, "member": 0, "training": 0, "training_attendance": 0, "visit": 0})
     problems: list[Problem] = field(default_factory=list)
     skipped_sheets: list[str] = field(default_factory=list)
     converted: list[str] = field(default_factory=list)  # "sheet: column (tcvn3)"
@@ -242,6 +253,8 @@ def _header_candidates(value: str) -> list[str]:
 
 
 def _sheet_kind(fields: set[str]) -> str | None:
+    if "household" in fields and fields & {"people", "services"}:
+        return VISIT
     if "topic" in fields and ("date" in fields or "attendees" in fields or "full_name" in fields):
         return TRAINING
     if "full_name" in fields:
@@ -659,15 +672,55 @@ class _Run:
                 self.result.created["training_attendance"] += 1
         return True
 
+    def visit_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+        name = values.get("hamlet")
+        hamlet = None if _blank(name) else self.find_hamlet(str(name))
+        teams = [t_ for t_ in self.store.rows("team", hamlet_id=hamlet["id"]) if t_["status"] == "active"] if hamlet else []
+        if not teams:
+            self.problem(sheet, row, "hamlet", t("import.no_hamlet") if _blank(name)
+                         else t("import.team_not_found", name=clean(str(name))))
+            return False
+        split = lambda v: [] if _blank(v) else [n for n in (clean(p) for p in _NAME_SPLIT.split(str(v))) if n]
+        fields = {"date": _excel_date(values.get("date")), "household": values.get("household"),
+                  "people": values.get("people"), "services": split(values.get("services")),
+                  "members": split(values.get("visitors")), "notes": values.get("notes")}
+        if fields["date"] is None:
+            self.problem(sheet, row, "date", t("input.empty"))
+            return False
+        try:
+            visit = register.new_visit_values(self.store, teams[0], fields)
+        except CdtError as error:
+            key = getattr(error, "key", "")
+            column = ("services" if key.startswith("service.") else "visitors" if key.startswith("member.")
+                      else "date" if key.startswith("visit.") else None)
+            self.problem(sheet, row, column, error.message)
+            return False
+        same = [v for v in self.store.rows("visit", team_id=visit["team_id"])
+                if (v["date"], v["household"], v["people"], v["services"]) ==
+                (visit["date"], visit["household"], visit["people"], visit["services"])]
+        if same:
+            count.existing += 1
+            return True
+        self.tx.insert("visit", visit)
+        self.result.created["visit"] += 1
+        count.new += 1
+        return True
+
     def sheet(self, sheet: _Sheet) -> None:
         count = SheetCount(sheet.title, sheet.kind, sheet.header_row)
         self.result.sheets.append(count)
         handler: Callable = {HAMLET: self.hamlet_row, TEAM: self.team_row, MEMBER: self.member_row,
-                             TRAINING: self.training_row}[sheet.kind]
+                             TRAINING: self.training_row, VISIT: self.visit_row}[sheet.kind]
         fallback_hamlet = _title_hamlet(sheet)
         carried: dict[str, Any] = {}
-        carry = ("hamlet", "kind", "decision_number", "decision_date", "founded_on") if sheet.kind in (MEMBER,) else (
-            ("topic", "date", "organiser", "mode") if sheet.kind == TRAINING and "full_name" in sheet.columns else ())
+        carry: tuple[str, ...] = ()
+        if sheet.kind == MEMBER:
+            carry = ("hamlet", "kind", "decision_number", "decision_date", "founded_on")
+        elif sheet.kind == TRAINING and "full_name" in sheet.columns:
+            carry = ("topic", "date", "organiser", "mode")
+        elif sheet.kind == VISIT:
+            carry = ("hamlet",)
+        decision = _title_decision(sheet) if sheet.kind in (MEMBER, TEAM) else None
         for number, row in sheet.rows:
             values = {name: (row[col] if col < len(row) else None) for name, col in sheet.columns.items()
                       if name != "_skip"}
@@ -686,9 +739,27 @@ class _Run:
                     values[name] = carried[name]
             if sheet.kind == MEMBER and _blank(values.get("hamlet")) and fallback_hamlet:
                 values["hamlet"] = fallback_hamlet
+            if decision and _blank(values.get("decision_number")) and _blank(values.get("decision_date")):
+                values["decision_number"], values["decision_date"] = decision
             count.rows += 1
             if not handler(sheet, number, values, count):
                 count.invalid += 1
+
+
+_TITLE_DECISION = re.compile(
+    r"quyết định\s*(?:số)?\s*:?\s*([0-9][0-9A-Za-zĐđ/.\-]*)\s*,?\s*ngày\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})",
+    re.IGNORECASE,
+)
+
+
+def _title_decision(sheet: _Sheet) -> tuple[str, str] | None:
+    """The founding decision a title row cites ('Kèm theo Quyết định số 45/QĐ-UBND ngày 10/6/2022')."""
+    for text in sheet.titles:
+        match = _TITLE_DECISION.search(text)
+        if match:
+            number, day, month, year = match.groups()
+            return number.rstrip(".,"), f"{int(day):02d}/{int(month):02d}/{year}"
+    return None
 
 
 def _title_hamlet(sheet: _Sheet) -> str | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import common
+from cdt.errors import InvalidInput
 from cdt.i18n import t
 
 ORDER = 75
@@ -40,7 +41,7 @@ def import_(
     if format is common.Format.json:
         common.print_json(result.as_dict())
         if result.blocked:
-            raise typer.Exit(1)
+            raise InvalidInput("import.blocked", count=len(result.problems))
         return
     rows = [{**s.as_dict(), "kind": t(KIND_LABELS[s.kind])} for s in result.sheets]
     common.print_table(
@@ -57,8 +58,7 @@ def import_(
         for problem in result.problems:
             common.say("  " + _problem_line(problem))
     if result.blocked:
-        typer.echo(t("import.blocked", count=len(result.problems)), err=True)
-        raise typer.Exit(1)
+        raise InvalidInput("import.blocked", count=len(result.problems))
     if not any(result.created.values()):
         common.say(t("import.nothing_new"))
     elif dry_run:
