@@ -8,7 +8,8 @@ row belongs to. Which unit a row belongs to is decided in one place, ``_buckets`
   created it: its ``origin``, looked up in the ``origin`` table that merge keeps (the file's own
   rows use ``site``).
 
-The mapping is written into a temporary table ``report_bucket(bucket, unit, commune)`` that the
+The mapping is written into temporary tables ``report_bucket(bucket, unit)`` and
+``report_origin(origin, commune)`` that the
 queries join, so one query per table serves every level, and a district with a million visits is
 read once per query along the ``visit(date, …)`` index. Nothing here prints or writes files.
 """
@@ -121,12 +122,16 @@ def _buckets(store: Store, row_level: str) -> tuple[dict[str, tuple[str, str | N
 
 
 def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> None:
+    """Write the bucket → unit mapping, and origin → commune (households are per commune)."""
     conn = store.conn
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_bucket"
-                 " (bucket TEXT PRIMARY KEY, unit TEXT NOT NULL, commune TEXT)")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_bucket (bucket TEXT PRIMARY KEY, unit TEXT NOT NULL)")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_origin (origin TEXT PRIMARY KEY, commune TEXT NOT NULL)")
     conn.execute("DELETE FROM temp.report_bucket")
-    conn.executemany("INSERT INTO temp.report_bucket (bucket, unit, commune) VALUES (?, ?, ?)",
-                     [(bucket, unit, commune) for bucket, (unit, commune) in mapping.items()])
+    conn.execute("DELETE FROM temp.report_origin")
+    conn.executemany("INSERT INTO temp.report_bucket (bucket, unit) VALUES (?, ?)",
+                     [(bucket, unit) for bucket, (unit, _) in mapping.items()])
+    conn.executemany("INSERT INTO temp.report_origin (origin, commune) VALUES (?, ?)",
+                     [(db_id, found[0]) for db_id, found in _commune_of_origin(store).items()])
 
 
 # -- the queries ----------------------------------------------------------------------------------
@@ -193,7 +198,7 @@ def _measure(store: Store, *, by_hamlet: bool, grouped: bool, params: dict, dc_c
         entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
 
     # Households are codes of one commune's register: distinct per commune, not across communes.
-    household = "coalesce(b.commune, v.origin) || char(31) || v.household"
+    household = "coalesce(o.commune, v.origin) || char(31) || v.household"
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
     dc = f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(v.services) THEN v.services ELSE '[]' END)" \
          f" WHERE value IN ({_dc_list(dc_codes)}))"
@@ -211,6 +216,7 @@ def _measure(store: Store, *, by_hamlet: bool, grouped: bool, params: dict, dc_c
                sum(CASE WHEN v.date >= :year_start AND {dc} THEN v.people ELSE 0 END) AS dc_ytd,
                sum(CASE WHEN {dc} THEN v.people ELSE 0 END) AS dc_total
         FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
+        LEFT JOIN temp.report_origin o ON o.origin = v.origin
         WHERE v.deleted = 0 AND v.date <= :end
         GROUP BY 1""", params):
         e = entry(row["unit"])
