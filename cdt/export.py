@@ -97,6 +97,8 @@ _FLOWS = (
     ("households_reached_pct", "percent", PERCENT),
     ("people_helped", "people", NUMBER),
 )
+# Flows report.py may add (keys are only ever added to the report): shown when present.
+_OPTIONAL_FLOWS = (("digital_citizens", "people", NUMBER),)
 _PERCENT_KEYS = {key for key, _, fmt in _STOCKS + _FLOWS if fmt == PERCENT}
 
 
@@ -172,6 +174,7 @@ class _Context:
         self.rows = list(report.get("rows") or [])
         self.commune_rows = list(report.get("commune_rows") or [])
         self.total = report.get("total") or {}
+        self.flows = _FLOWS + tuple(f for f in _OPTIONAL_FLOWS if isinstance(self.total.get(f[0]), dict))
         self.services = list(report.get("services") or [])
         self.completeness = list(report.get("completeness") or [])
         self.targets = list(report.get("targets") or [])
@@ -520,7 +523,7 @@ def _write_units_sheet(ws, ctx: _Context, rows: list[dict], row_level: str, titl
         _Col(ctx.level_label(row_level), width=_name_width(names), fmt=None),
     ]
     cols += [_Col(t(f"xlsx_report.ind.{key}"), width=10, fmt=fmt) for key, _, fmt in _STOCKS]
-    for key, _, fmt in _FLOWS:
+    for key, _, fmt in ctx.flows:
         head = t(f"xlsx_report.ind.{key}")
         cols.append(_Col(head, ctx.col_month(), width=9.5, fmt=fmt))
         cols.append(_Col(head, ctx.col_ytd(), width=9.5, fmt=fmt))
@@ -528,7 +531,7 @@ def _write_units_sheet(ws, ctx: _Context, rows: list[dict], row_level: str, titl
 
     def values(row: dict) -> list:
         out = [_stock(row, key) for key, _, _ in _STOCKS]
-        for key, _, _ in _FLOWS:
+        for key, _, _ in ctx.flows:
             out += [_flow(row, key, "month"), _flow(row, key, "ytd")]
         return out
 
@@ -539,7 +542,7 @@ def _write_units_sheet(ws, ctx: _Context, rows: list[dict], row_level: str, titl
     _table_row(ws, line, ["", t("xlsx_report.total_row")] + values(ctx.total), cols, bold=True)
     if not rows:
         return None
-    people_month = 2 + len(_STOCKS) + 2 * [key for key, _, _ in _FLOWS].index("people_helped") + 1
+    people_month = 2 + len(_STOCKS) + 2 * [key for key, _, _ in ctx.flows].index("people_helped") + 1
     last = _FIRST_DATA_ROW + len(rows) - 1
     return _ChartSource(ws, 2, people_month, _FIRST_DATA_ROW, last, ctx.level_label(row_level))
 
@@ -818,7 +821,7 @@ def _write_indicators(ws, ctx: _Context, line: int) -> int:
         # A stock is one figure at the end of the month: spread over the three period columns.
         _merge(ws, line, 4, 6, _stock(total, key), fmt=fmt, size=_SIZE_BODY, h="center", box=True)
         line += 1
-    for key, measure, fmt in _FLOWS:
+    for key, measure, fmt in ctx.flows:
         label_row(t(f"xlsx_report.ind.{key}"), t(f"xlsx_report.measure.{measure}"))
         for col, part in ((4, "month"), (5, "ytd"), (6, "total")):
             _put(ws, line, col, _flow(total, key, part), fmt=fmt, size=_SIZE_BODY, box=True)
@@ -861,6 +864,12 @@ def _write_targets(ws, ctx: _Context, line: int) -> int:
         label = t(f"xlsx_report.ind.{indicator}")
         if label == f"xlsx_report.ind.{indicator}":
             label = indicator  # an indicator this version has no name for: show its key
+        base = str(target.get("base") or "")
+        if target.get("percent") and base:
+            base_label = t(f"xlsx_report.ind.{base}")
+            if base_label != f"xlsx_report.ind.{base}":
+                base_label = base_label[:1].lower() + base_label[1:]
+            label = t("xlsx_report.target_share", indicator=label, base=base_label)
         # A percent target is a fraction like every percentage in the report (0.7 = 70 %).
         fmt = PERCENT if target.get("percent") or indicator in _PERCENT_KEYS else NUMBER
         year = target.get("year")

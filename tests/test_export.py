@@ -434,6 +434,27 @@ def test_targets_progress(tmp_path):
     assert share[3].value == 1.0 and share[3].number_format == "0.0%"
 
 
+def test_digital_citizens_when_the_report_has_them(tmp_path):
+    """report.py may add the digital_citizens flow; it is shown when present."""
+    report = district_report()
+    for number, row in enumerate(report["rows"]):
+        row["digital_citizens"] = flow(100 + number, 900 + number, 1500 + number)
+    report["total"]["digital_citizens"] = flow(510, 4510, 7510)
+    report["targets"].append({"indicator": "digital_citizens", "year": 2026, "value": 0.2, "percent": True,
+                              "base": "working_age", "actual": 0.2423, "progress": 1.2115})
+    wb = openpyxl.load_workbook(write(tmp_path, report))
+    summary = wb["Tổng hợp"]
+    row = [r for r in summary.iter_rows() if r[1].value == "Số người đạt tiêu chí công dân số"][0]
+    assert [c.value for c in row[3:6]] == [510, 4510, 7510]
+    units = wb["Theo đơn vị"]
+    assert units["U4"].value == "Số người đạt tiêu chí công dân số"
+    assert units["U6"].value == 100 and row_of(units, "Tổng cộng")[21].value == 4510
+    target = row_of(summary, "Số người đạt tiêu chí công dân số (tỷ lệ so với số người trong độ tuổi lao động)")
+    assert target[3].value == 0.2 and target[3].number_format == "0.0%"
+    assert target[5].value == pytest.approx(1.2115)
+    assert summary._charts[0].series[0].val.numRef.f.startswith("'Theo đơn vị'!$S$6:")
+
+
 def test_no_targets_says_so(tmp_path):
     ws = openpyxl.load_workbook(write(tmp_path, district_report() | {"targets": []}))["Tổng hợp"]
     assert "Chưa đặt chỉ tiêu kế hoạch." in values(ws)
