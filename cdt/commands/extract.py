@@ -1,0 +1,29 @@
+"""cdt extract: rebuild a commune's own file from the district or province file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 74
+
+
+def extract(
+    ctx: typer.Context,
+    commune: Annotated[str, typer.Option("--commune", help=t("extract.opt.commune"), show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help=t("extract.opt.out"), show_default=False)],
+) -> None:
+    from cdt.merge import extract_commune
+
+    done = extract_commune(common.store(ctx), commune, out)
+    common.say(t("extract.done", name=done["commune"]["name"], code=done["commune"]["code"], path=done["path"],
+                 rows=common.number(sum(done["rows"].values())), clock=done["clock"]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("extract", help=t("extract.help"))(extract)

@@ -1,0 +1,35 @@
+"""cdt pack: a checked snapshot of this file for the USB stick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cdt.commands import common
+from cdt.i18n import t
+
+ORDER = 70
+
+
+def pack(
+    ctx: typer.Context,
+    out: Annotated[Optional[Path], typer.Option("--out", help=t("pack.opt.out"), show_default=False)] = None,
+) -> None:
+    from cdt.pack import make_pack
+
+    made = make_pack(common.store(ctx), out)
+    common.say(t("pack.done", size=_size(made.size), sha=made.sha256))
+    # The last line is the pack's path alone: scripts read it.
+    common.say(str(made.path))
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+    return f"{common.number(round(size / 1024))} KB"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pack", help=t("pack.help"))(pack)

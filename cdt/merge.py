@@ -1,0 +1,858 @@
+"""Merging packs upward (DESIGN.md §3): untrusted-file checks, the set-based merge, forks, status.
+
+A pack is hostile until proven otherwise. It is copied into a private staging folder (never opened
+where it lies: a USB stick may be pulled, and SQLite would create files beside it), its header,
+integrity, schema, site row, area, origins and every row's hash are checked there, an older schema
+is migrated there, and only then is the copy ATTACHed (by a bound parameter) to the target and
+merged in one transaction with ``INSERT … SELECT … ON CONFLICT(id) DO UPDATE … WHERE excluded.rev >
+rev``.
+
+Forks. Each origin's history is a chain of links, one per write transaction. When a pack's chain
+for an origin disagrees with ours at some rev, the two files are two branches of one commune file
+(copied to two laptops). The branch whose chain sorts higher at the first divergent rev stays in
+the domain tables (unless a person chose otherwise with ``cdt conflicts resolve``, recorded in
+``branch_choice``); every row the other branch wrote from that rev on is held in ``conflict`` with
+its history links in ``held_history``. The choice depends only on the two chains, so the result
+does not depend on the order packs arrive, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from cdt import __version__
+from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError
+from cdt.store import (
+    APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
+    now, row_hash, tables_at,
+)
+
+PACK_SUFFIX = ".cdt"
+COUNT_KEYS = ("inserted", "updated", "unchanged", "older", "conflicts")
+ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
+# Checks of one file give up after this long (a crafted file could make a query loop for ever).
+CHECK_SECONDS = 300
+MAX_TEXT_BYTES = 1_000_000
+
+
+def max_pack_bytes() -> int:
+    """Largest pack accepted (CDT_MAX_PACK_MB, default 1024 MB): a stick may carry anything."""
+    try:
+        return int(float(os.environ.get("CDT_MAX_PACK_MB", "1024")) * 1024 * 1024)
+    except ValueError:
+        return 1024 * 1024 * 1024
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- test hook -------------------------------------------------------------------------------------
+
+
+class _Steps:
+    """Counts merge statements. Inert unless CDT_TEST_MERGE_KILL_AFTER / CDT_TEST_MERGE_SLEEP are set:
+    the crash test uses them to kill a real ``cdt merge`` at a statement boundary."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        kill = os.environ.get("CDT_TEST_MERGE_KILL_AFTER", "")
+        self.kill_after = int(kill) if kill.isdigit() else None
+        try:
+            self.sleep = float(os.environ.get("CDT_TEST_MERGE_SLEEP", "0"))
+        except ValueError:
+            self.sleep = 0.0
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.sleep:
+            time.sleep(self.sleep)
+        if self.kill_after is not None and self.count >= self.kill_after and hasattr(signal, "SIGKILL"):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class FileResult:
+    """What happened to one incoming file."""
+
+    path: str
+    name: str
+    ok: bool = False
+    error: CdtError | None = None
+    sha256: str | None = None
+    db_id: str | None = None
+    level: str | None = None
+    unit_code: str | None = None
+    unit_name: str | None = None
+    clock: int | None = None
+    packed_at: str | None = None
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str | None:
+        return self.error.message if self.error else None
+
+    def totals(self) -> dict[str, int]:
+        return {key: sum(c[key] for c in self.counts.values()) for key in COUNT_KEYS}
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.path, "name": self.name, "ok": self.ok, "refused": not self.ok,
+            "reason": self.reason, "reason_key": self.error.key if self.error else None,
+            "sha256": self.sha256, "db_id": self.db_id, "level": self.level,
+            "unit": {"code": self.unit_code, "name": self.unit_name}, "clock": self.clock,
+            "packed_at": self.packed_at, "tables": self.counts, "totals": self.totals() if self.ok else None,
+        }
+
+
+@dataclass
+class Checked:
+    """A staged copy that passed every check."""
+
+    path: Path
+    sha256: str
+    site: dict
+    version: int
+    origins: list[dict]
+
+
+# -- paths -----------------------------------------------------------------------------------------
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to merge: each file named, and every ``*.cdt`` pack inside each folder named."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            packs = sorted(p for p in path.iterdir() if p.suffix.lower() == PACK_SUFFIX and p.is_file())
+            if not packs:
+                raise InvalidInput("merge.no_packs", path=str(path))
+            found.extend(packs)
+        else:
+            found.append(path)
+    return found
+
+
+# -- staging and checks ----------------------------------------------------------------------------
+
+
+def _refuse(key: str, **params: Any) -> FileRefused:
+    return FileRefused(key, **params)
+
+
+def stage_copy(source: Path, staging: Path) -> Path:
+    """Copy an incoming file into the private staging folder, refusing what must not be copied."""
+    if not source.exists():
+        raise _refuse("merge.missing")
+    if not source.is_file():
+        raise _refuse("merge.not_a_file")
+    for suffix in ("-wal", "-journal"):
+        if Path(str(source) + suffix).exists():
+            raise _refuse("merge.sidecar", suffix=suffix)
+    limit = max_pack_bytes()
+    target = staging / "incoming.cdt"
+    copied = 0
+    try:
+        with open(source, "rb") as reader, open(target, "wb") as writer:
+            for chunk in iter(lambda: reader.read(1 << 20), b""):
+                copied += len(chunk)
+                if copied > limit:
+                    raise _refuse("merge.too_big", mb=limit // (1024 * 1024))
+                writer.write(chunk)
+    except OSError as error:
+        raise _refuse("merge.cannot_read", reason=error.strerror or str(error)) from error
+    return target
+
+
+def _reference_schema(version: int) -> list[tuple]:
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("BEGIN")
+        apply_migrations(conn, 0, version)
+        conn.execute("COMMIT")
+        return sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall(),
+                      key=repr)
+    finally:
+        conn.close()
+
+
+def _open_untrusted(path: Path, deadline: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    for pragma in ("trusted_schema = OFF", "cell_size_check = ON", "mmap_size = 0", "query_only = ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    if hasattr(conn, "setlimit"):
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_TEXT_BYTES)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, 100)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
+    return conn
+
+
+def _unit(code: str | None, level: str, structure: str):
+    from cdt import units
+
+    if not code or structure not in ("legacy", "2025"):
+        return None
+    try:
+        return units.get(str(code), level=level, structure=structure)
+    except (ValueError, KeyError):
+        return None
+
+
+def _in_area(target: Store, level: str | None, structure: str | None, codes: dict) -> bool:
+    """Whether a unit (commune or district, as a pack or an origin claims it) lies in the target's area."""
+    site = target.site
+    if structure != site.structure:
+        return False
+    if site.level == "district":
+        if level != "commune":
+            return False
+        unit = _unit(codes.get("commune_code"), "commune", structure)
+        return bool(unit and unit.district_code == site.district_code and unit.province_code == site.province_code)
+    if site.level == "province":
+        if level == "commune":
+            unit = _unit(codes.get("commune_code"), "commune", structure)
+        elif level == "district":
+            unit = _unit(codes.get("district_code"), "district", structure)
+        else:
+            return False
+        return bool(unit and unit.province_code == site.province_code)
+    return False
+
+
+def check_file(target: Store, path: Path) -> Checked:
+    """Every check of DESIGN.md §3.1 on a staged copy; raises FileRefused with the reason."""
+    size = path.stat().st_size
+    if size == 0:
+        raise _refuse("merge.empty")
+    with open(path, "rb") as handle:
+        header = handle.read(100)
+    if len(header) < 100 or header[:16] != SQLITE_HEADER:
+        raise _refuse("merge.not_sqlite")
+    if header[18] == 2 or header[19] == 2:
+        raise _refuse("merge.wal")
+    if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        raise _refuse("merge.not_cdt")
+    digest = sha256_file(path)
+    deadline = time.monotonic() + CHECK_SECONDS
+    try:
+        conn = _open_untrusted(path, deadline)
+    except sqlite3.Error as error:
+        raise _refuse("merge.corrupt", reason=str(error)) from error
+    try:
+        return _check_open(target, conn, path, digest)
+    except sqlite3.OperationalError as error:
+        if "interrupt" in str(error).lower():
+            raise _refuse("merge.too_slow") from error
+        raise _refuse("merge.corrupt", reason=str(error)) from error
+    except sqlite3.Error as error:
+        raise _refuse("merge.corrupt", reason=str(error)) from error
+    finally:
+        conn.close()
+
+
+def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str) -> Checked:
+    result = conn.execute("PRAGMA integrity_check").fetchall()
+    if result != [("ok",)]:
+        raise _refuse("merge.corrupt", reason=str(result[0][0])[:200] if result else "?")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise _refuse("merge.too_new", version=version, ours=SCHEMA_VERSION)
+    if version < 1:
+        raise _refuse("merge.not_cdt")
+    schema = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall(), key=repr)
+    if schema != _reference_schema(version):
+        raise _refuse("merge.schema")
+    conn.row_factory = sqlite3.Row
+    sites = conn.execute("SELECT * FROM site").fetchall()
+    if len(sites) != 1:
+        raise _refuse("merge.bad_site")
+    site = dict(sites[0])
+    if site["level"] not in ("commune", "district", "province") or not isinstance(site["db_id"], str) \
+            or not site["db_id"] or not isinstance(site["clock"], int) or site["schema_version"] != version:
+        raise _refuse("merge.bad_site")
+    if site["db_id"] == target.site.db_id:
+        raise _refuse("merge.own_file")
+    name = site.get(f"{site['level']}_name") or "?"
+    code = site.get(f"{site['level']}_code") or "?"
+    if target.site.level == "commune":
+        raise _refuse("merge.commune_target")
+    ours_known = target.conn.execute("SELECT 1 FROM origin WHERE db_id = ?", (site["db_id"],)).fetchone()
+    if not ours_known and not _in_area(target, site["level"], site["structure"], site):
+        raise _refuse("merge.outside_area", name=name, code=code,
+                      ours=target.site.unit_name or "?")
+    origins = [dict(row) for row in conn.execute("SELECT * FROM origin")]
+    allowed = {site["db_id"]}
+    if site["level"] != "commune":
+        for origin in origins:
+            if origin["db_id"] == target.site.db_id:
+                raise _refuse("merge.foreign_origin")
+            if not _in_area(target, origin["level"], origin["structure"], origin) and not \
+                    target.conn.execute("SELECT 1 FROM origin WHERE db_id = ?", (origin["db_id"],)).fetchone():
+                raise _refuse("merge.outside_area", name=origin.get("unit_name") or "?",
+                              code=origin.get("commune_code") or origin.get("district_code") or "?",
+                              ours=target.site.unit_name or "?")
+            allowed.add(origin["db_id"])
+    _check_rows(conn, version, site, allowed)
+    return Checked(path=path, sha256=digest, site=site, version=version, origins=origins)
+
+
+def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set[str]) -> None:
+    """Every row's origin belongs to the file and its hash matches its content."""
+    for table in tables_at(version):
+        columns = ", ".join(ROW_COLUMNS[table])
+        for row in conn.execute(f"SELECT {columns} FROM {table}"):
+            row = dict(row)
+            if row["origin"] not in allowed:
+                raise _refuse("merge.foreign_origin")
+            if not isinstance(row["id"], str) or not isinstance(row["rev"], int) or row["rev"] < 1 \
+                    or row["deleted"] not in (0, 1) or not isinstance(row["hash"], str):
+                raise _refuse("merge.bad_row", table=table, id=str(row["id"])[:8])
+            if row["origin"] == site["db_id"] and row["rev"] > site["clock"]:
+                raise _refuse("merge.bad_row", table=table, id=row["id"][:8])
+            if row_hash(table, row) != row["hash"]:
+                raise _refuse("merge.bad_hash", table=table, id=row["id"][:8])
+    for origin, rev, chain in conn.execute("SELECT origin, rev, chain FROM history"):
+        if origin not in allowed:
+            raise _refuse("merge.foreign_origin")
+        if not isinstance(rev, int) or rev < 1 or not isinstance(chain, str) or len(chain) != 64:
+            raise _refuse("merge.bad_history")
+
+
+def _migrate_staged(checked: Checked) -> None:
+    """Bring an older pack's staging copy to our schema (the copy is ours; the stick is untouched)."""
+    if checked.version >= SCHEMA_VERSION:
+        return
+    conn = sqlite3.connect(str(checked.path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("BEGIN IMMEDIATE")
+        apply_migrations(conn, checked.version)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+# -- the merge transaction -------------------------------------------------------------------------
+
+
+def _plan(conn: sqlite3.Connection) -> list[tuple[str, str, int, str, str]]:
+    """Per origin whose incoming chain disagrees with ours: (origin, mode, fork_rev, held branch, other).
+
+    mode 'hold': the incoming branch loses, its rows from fork_rev on are held;
+    mode 'replace': the incoming branch wins, our rows of that origin from fork_rev on are held.
+    """
+    incoming: dict[str, dict[int, str]] = defaultdict(dict)
+    for origin, rev, chain in conn.execute("SELECT origin, rev, chain FROM inc.history"):
+        incoming[origin][rev] = chain
+    plan = []
+    for origin, theirs in sorted(incoming.items()):
+        ours = dict(conn.execute("SELECT rev, chain FROM main.history WHERE origin = ?", (origin,)).fetchall())
+        fork = next((rev for rev in sorted(set(ours) & set(theirs)) if ours[rev] != theirs[rev]), None)
+        if fork is None:
+            continue
+        chosen = conn.execute("SELECT chain FROM branch_choice WHERE origin = ? AND fork_rev = ?",
+                              (origin, fork)).fetchone()
+        if chosen and chosen[0] == theirs[fork]:
+            theirs_win = True
+        elif chosen and chosen[0] == ours[fork]:
+            theirs_win = False
+        else:
+            theirs_win = theirs[fork] > ours[fork]
+        if theirs_win:
+            plan.append((origin, "replace", fork, ours[fork], theirs[fork]))
+        else:
+            plan.append((origin, "hold", fork, theirs[fork], ours[fork]))
+    return plan
+
+
+def _json_row(table: str, alias: str) -> str:
+    pairs = ", ".join(f"'{c}', {alias}.{c}" for c in DATA_COLUMNS[table])
+    return f"json_object({pairs})"
+
+
+_HELD = ("EXISTS (SELECT 1 FROM temp.merge_plan p WHERE p.origin = {a}.origin AND p.mode = 'hold'"
+         " AND {a}.rev >= p.fork_rev)")
+
+
+def _hold_rows_sql(table: str, source: str, mode: str) -> str:
+    """Copy rows of a losing branch (incoming for 'hold', ours for 'replace') into conflict."""
+    return (
+        "INSERT INTO main.conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted, hash,"
+        " row_data, source, detected_at)"
+        f" SELECT 'fork', r.origin, p.fork_rev, p.branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
+        f" {_json_row(table, 'r')}, :source, :now"
+        f" FROM {source}.{table} AS r JOIN temp.merge_plan AS p ON p.origin = r.origin"
+        f" WHERE p.mode = '{mode}' AND r.rev >= p.fork_rev"
+        " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
+        " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash, row_data = excluded.row_data,"
+        " source = excluded.source WHERE excluded.rev > conflict.rev"
+    )
+
+
+def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: _Steps) -> dict:
+    conn = target.conn
+    site = checked.site
+    params = {"source": name, "now": now()}
+    counts: dict[str, dict[str, int]] = {}
+
+    def run(sql: str, args: Any = ()) -> sqlite3.Cursor:
+        step()
+        return conn.execute(sql, args)
+
+    conn.execute("ATTACH DATABASE ? AS inc", (str(checked.path),))
+    try:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise StoreError("store.in_use", path=str(target.path)) from error
+        try:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_plan"
+                         " (origin TEXT PRIMARY KEY, mode TEXT, fork_rev INTEGER, branch TEXT, other TEXT)")
+            conn.execute("DELETE FROM temp.merge_plan")
+            plan = _plan(conn)
+            conn.executemany("INSERT INTO temp.merge_plan VALUES (?, ?, ?, ?, ?)", plan)
+            replaced = defaultdict(int)
+            if any(p[1] == "replace" for p in plan):
+                for table in DATA_COLUMNS:
+                    run(_hold_rows_sql(table, "main", "replace"), params)
+                    cur = run(f"DELETE FROM main.{table} WHERE EXISTS (SELECT 1 FROM temp.merge_plan p"
+                              f" WHERE p.origin = {table}.origin AND p.mode = 'replace'"
+                              f" AND {table}.rev >= p.fork_rev)")
+                    replaced[table] = cur.rowcount
+                run("INSERT OR IGNORE INTO main.held_history (origin, fork_rev, branch, rev, chain)"
+                    " SELECT h.origin, p.fork_rev, p.branch, h.rev, h.chain FROM main.history h"
+                    " JOIN temp.merge_plan p ON p.origin = h.origin WHERE p.mode = 'replace' AND h.rev >= p.fork_rev")
+                run("DELETE FROM main.history WHERE EXISTS (SELECT 1 FROM temp.merge_plan p WHERE"
+                    " p.origin = history.origin AND p.mode = 'replace' AND history.rev >= p.fork_rev)")
+                # The winning branch may have been held before (a person's choice changed): it is live now.
+                run("DELETE FROM main.conflict WHERE kind = 'fork' AND EXISTS (SELECT 1 FROM temp.merge_plan p"
+                    " WHERE p.mode = 'replace' AND p.origin = conflict.origin AND p.fork_rev = conflict.fork_rev"
+                    " AND p.other = conflict.branch)")
+                run("DELETE FROM main.held_history WHERE EXISTS (SELECT 1 FROM temp.merge_plan p"
+                    " WHERE p.mode = 'replace' AND p.origin = held_history.origin"
+                    " AND p.fork_rev = held_history.fork_rev AND p.other = held_history.branch)")
+            for table in DATA_COLUMNS:
+                counts[table] = _merge_table(run, table, params)
+                counts[table]["conflicts"] += replaced[table]
+            run("INSERT OR IGNORE INTO main.held_history (origin, fork_rev, branch, rev, chain)"
+                " SELECT h.origin, p.fork_rev, p.branch, h.rev, h.chain FROM inc.history h"
+                " JOIN temp.merge_plan p ON p.origin = h.origin WHERE p.mode = 'hold' AND h.rev >= p.fork_rev")
+            run("INSERT INTO main.history (origin, rev, chain) SELECT h.origin, h.rev, h.chain FROM inc.history h"
+                f" WHERE NOT {_HELD.format(a='h')} ON CONFLICT (origin, rev) DO NOTHING")
+            # A branch a person already set aside stays set aside: its new rows come in decided.
+            run("UPDATE main.conflict SET resolved_at = :now, resolution = 'ours' WHERE resolved_at IS NULL"
+                " AND kind = 'fork' AND EXISTS (SELECT 1 FROM main.branch_choice b WHERE b.origin = conflict.origin"
+                " AND b.fork_rev = conflict.fork_rev AND b.chain <> conflict.branch)", params)
+            _record_origins(run, target, checked, params)
+            run("INSERT INTO main.merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at,"
+                " clock, schema_version, counts, outcome, merged_at, cdt_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'merged', ?, ?)",
+                (name, checked.sha256, site["db_id"], site["level"], site.get(f"{site['level']}_code"),
+                 site.get(f"{site['level']}_name"), site["packed_at"], site["clock"], checked.version,
+                 json.dumps(counts), params["now"], __version__))
+            step()
+            conn.execute("ROLLBACK" if dry_run else "COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("DETACH DATABASE inc")
+    return counts
+
+
+def _merge_table(run: Callable, table: str, params: dict) -> dict[str, int]:
+    columns = ROW_COLUMNS[table]
+    listed = ", ".join(columns)
+    held = _HELD.format(a="i")
+    row = run(
+        "SELECT"
+        f" coalesce(sum(CASE WHEN {held} THEN 0 WHEN m.id IS NULL THEN 1 ELSE 0 END), 0),"
+        f" coalesce(sum(CASE WHEN {held} OR m.origin <> i.origin THEN 0 WHEN i.rev > m.rev THEN 1 ELSE 0 END), 0),"
+        f" coalesce(sum(CASE WHEN {held} OR m.origin <> i.origin THEN 0"
+        "  WHEN i.rev = m.rev AND i.hash = m.hash THEN 1 ELSE 0 END), 0),"
+        f" coalesce(sum(CASE WHEN {held} OR m.origin <> i.origin THEN 0 WHEN i.rev < m.rev THEN 1 ELSE 0 END), 0),"
+        f" coalesce(sum(CASE WHEN {held} THEN 1 WHEN m.origin <> i.origin THEN 1"
+        "  WHEN i.rev = m.rev AND i.hash <> m.hash THEN 1 ELSE 0 END), 0)"
+        f" FROM inc.{table} AS i LEFT JOIN main.{table} AS m ON m.id = i.id"
+    ).fetchone()
+    counts = dict(zip(COUNT_KEYS, (int(v) for v in row)))
+    run(_hold_rows_sql(table, "inc", "hold"), params)
+    # A row whose id another origin already uses, or whose rev equals ours with other content, is
+    # never applied: it is held as a conflict of kind 'row' (its branch is its own hash).
+    run(
+        "INSERT INTO main.conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted, hash,"
+        " row_data, source, detected_at)"
+        f" SELECT 'row', i.origin, i.rev, i.hash, '{table}', i.id, i.rev, i.deleted, i.hash,"
+        f" {_json_row(table, 'i')}, :source, :now"
+        f" FROM inc.{table} AS i JOIN main.{table} AS m ON m.id = i.id"
+        f" WHERE NOT {held} AND (m.origin <> i.origin OR (i.rev = m.rev AND i.hash <> m.hash))"
+        " ON CONFLICT DO NOTHING", params)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    run(
+        f"INSERT INTO main.{table} ({listed}) SELECT {', '.join('i.' + c for c in columns)}"
+        f" FROM inc.{table} AS i WHERE NOT {held} AND NOT EXISTS (SELECT 1 FROM main.{table} AS m"
+        f" WHERE m.id = i.id AND m.origin <> i.origin)"
+        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded.rev > {table}.rev"
+    )
+    return counts
+
+
+def _record_origins(run: Callable, target: Store, checked: Checked, params: dict) -> None:
+    """The pack's own origin row, and the origins it carries (a province sees communes via districts)."""
+    site = checked.site
+    rows = [{
+        "db_id": site["db_id"], "level": site["level"], "structure": site["structure"],
+        "province_code": site["province_code"], "district_code": site["district_code"],
+        "commune_code": site["commune_code"], "unit_name": site.get(f"{site['level']}_name"),
+        "clock": site["clock"], "packed_at": site["packed_at"],
+    }]
+    rows += [{k: o.get(k) for k in rows[0]} for o in checked.origins if o["db_id"] != target.site.db_id]
+    for row in rows:
+        row["merged_at"] = params["now"]
+        run(
+            "INSERT INTO main.origin (db_id, level, structure, province_code, district_code, commune_code,"
+            " unit_name, clock, packed_at, merged_at) VALUES (:db_id, :level, :structure, :province_code,"
+            " :district_code, :commune_code, :unit_name, :clock, :packed_at, :merged_at)"
+            " ON CONFLICT (db_id) DO UPDATE SET"
+            " packed_at = CASE WHEN excluded.clock > origin.clock OR (excluded.clock = origin.clock"
+            "  AND coalesce(excluded.packed_at, '') > coalesce(origin.packed_at, '')) THEN excluded.packed_at"
+            "  ELSE origin.packed_at END,"
+            " clock = max(origin.clock, excluded.clock), merged_at = excluded.merged_at",
+            row,
+        )
+
+
+def merge_file(target: Store, path: Path, *, dry_run: bool = False) -> FileResult:
+    """Check one incoming file and merge it (or, with dry_run, roll the merge back)."""
+    result = FileResult(path=str(path), name=Path(path).name)
+    staging = Path(tempfile.mkdtemp(prefix="cdt-merge-"))
+    try:
+        staged = stage_copy(Path(path), staging)
+        checked = check_file(target, staged)
+        result.sha256 = checked.sha256
+        site = checked.site
+        result.db_id, result.level, result.clock, result.packed_at = (
+            site["db_id"], site["level"], site["clock"], site["packed_at"])
+        result.unit_code = site.get(f"{site['level']}_code")
+        result.unit_name = site.get(f"{site['level']}_name")
+        _migrate_staged(checked)
+        result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
+        result.ok = True
+    except CdtError as error:
+        result.error = error
+    except sqlite3.Error as error:
+        result.error = FileRefused("merge.failed", reason=str(error))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+def merge_files(target: Store, paths: Iterable[str | Path], *, dry_run: bool = False,
+                progress: Callable[[int, int, str], None] | None = None) -> list[FileResult]:
+    """Merge each file in turn; a refused file does not stop the others."""
+    if target.site.level == "commune":
+        raise InvalidInput("merge.commune_target")
+    files = expand_paths(paths)
+    results = []
+    for index, path in enumerate(files):
+        if progress:
+            progress(index, len(files), path.name)
+        results.append(merge_file(target, path, dry_run=dry_run))
+    if progress:
+        progress(len(files), len(files), "")
+    target.refresh()
+    return results
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+
+def status(store: Store) -> dict:
+    """Every unit whose data this file holds, and the units of its area never heard from."""
+    from cdt import units
+
+    site = store.site
+    rows_by_origin: dict[str, dict[str, int]] = defaultdict(dict)
+    for table in DATA_COLUMNS:
+        for origin, count in store.conn.execute(
+                f"SELECT origin, count(*) FROM {table} WHERE deleted = 0 GROUP BY origin"):
+            rows_by_origin[origin][table] = count
+    last_merge = {row["db_id"]: row["merged_at"] for row in store.query(
+        "SELECT db_id, max(merged_at) AS merged_at FROM merge_log WHERE outcome = 'merged' GROUP BY db_id")}
+    origins = []
+    for row in store.query("SELECT * FROM origin ORDER BY level, commune_code, district_code, db_id"):
+        code = row["commune_code"] if row["level"] == "commune" else row["district_code"]
+        origins.append({
+            "db_id": row["db_id"], "level": row["level"], "unit": {"code": code, "name": row["unit_name"]},
+            "clock": row["clock"], "packed_at": row["packed_at"],
+            "merged_at": last_merge.get(row["db_id"]) or row["merged_at"],
+            "rows": {t: rows_by_origin.get(row["db_id"], {}).get(t, 0) for t in DATA_COLUMNS},
+        })
+    if rows_by_origin.get(site.db_id):
+        origins.append({
+            "db_id": site.db_id, "level": site.level, "unit": {"code": site.unit_code, "name": site.unit_name},
+            "clock": site.clock, "packed_at": None, "merged_at": None, "own": True,
+            "rows": {t: rows_by_origin[site.db_id].get(t, 0) for t in DATA_COLUMNS},
+        })
+    heard = {(o["level"], o["unit"]["code"]) for o in origins}
+    missing: list[dict] = []
+    if site.level in ("district", "province"):
+        unit = _unit(site.unit_code, site.level, site.structure)
+        if unit is not None:
+            for commune in units.communes_in(unit):
+                if ("commune", commune.code) not in heard:
+                    missing.append({"code": commune.code, "name": commune.name,
+                                    "district": commune.district_name})
+    open_conflicts = len(list_conflicts(store))
+    return {
+        "unit": {"code": site.unit_code, "name": site.unit_name, "level": site.level},
+        "db_id": site.db_id, "origins": origins, "never_heard": missing, "open_conflicts": open_conflicts,
+    }
+
+
+# -- conflicts -------------------------------------------------------------------------------------
+
+
+def _groups(store: Store, include_resolved: bool) -> list[dict]:
+    rows = store.query(
+        "SELECT c.*, o.unit_name, o.commune_code, o.district_code FROM conflict c"
+        " LEFT JOIN origin o ON o.db_id = c.origin ORDER BY c.id")
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["kind"], row["origin"], row["fork_rev"], row["branch"]) if row["kind"] == "fork" \
+            else ("row", row["id"])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "id": row["id"], "kind": row["kind"], "origin": row["origin"],
+                "unit": {"code": row["commune_code"] or row["district_code"], "name": row["unit_name"]},
+                "fork_rev": row["fork_rev"], "branch": row["branch"], "rows": 0, "tables": {},
+                "source": row["source"], "detected_at": row["detected_at"], "resolved_at": row["resolved_at"],
+                "resolution": row["resolution"], "members": [],
+            }
+        group["rows"] += 1
+        group["tables"][row["table_name"]] = group["tables"].get(row["table_name"], 0) + 1
+        group["members"].append(row["id"])
+        if row["resolved_at"] is None:
+            group["resolved_at"] = None
+            group["resolution"] = None
+    found = list(groups.values())
+    return found if include_resolved else [g for g in found if g["resolved_at"] is None]
+
+
+def list_conflicts(store: Store, *, include_resolved: bool = False) -> list[dict]:
+    """Open conflicts (or all), one entry per held fork branch or per held row."""
+    return [{k: v for k, v in g.items() if k != "members"} for g in _groups(store, include_resolved)]
+
+
+def _group(store: Store, conflict_id: int) -> dict:
+    for group in _groups(store, include_resolved=True):
+        if conflict_id in group["members"]:
+            return group
+    raise NotFound("conflicts.not_found", id=conflict_id)
+
+
+def show_conflict(store: Store, conflict_id: int) -> dict:
+    """A conflict with both versions of each row side by side: ours (in the tables) and theirs (held)."""
+    group = _group(store, conflict_id)
+    marks = ",".join("?" * len(group["members"]))
+    pairs = []
+    for held in store.query(f"SELECT * FROM conflict WHERE id IN ({marks}) ORDER BY table_name, row_id",
+                            tuple(group["members"])):
+        ours = store.get(held["table_name"], held["row_id"])
+        pairs.append({
+            "table": held["table_name"], "row_id": held["row_id"],
+            "theirs": {"rev": held["rev"], "deleted": bool(held["deleted"]), **json.loads(held["row_data"])},
+            "ours": None if ours is None else {
+                "rev": ours["rev"], "deleted": bool(ours["deleted"]), "origin": ours["origin"],
+                **{c: ours[c] for c in DATA_COLUMNS[held["table_name"]]}},
+        })
+    ours_chain = store.conn.execute("SELECT chain FROM history WHERE origin = ? AND rev = ?",
+                                    (group["origin"], group["fork_rev"])).fetchone()
+    info = {k: v for k, v in group.items() if k != "members"}
+    info["our_branch"] = ours_chain[0] if ours_chain and group["kind"] == "fork" else None
+    info["pairs"] = pairs
+    return info
+
+
+def _restore_sql(table: str) -> str:
+    columns = ROW_COLUMNS[table]
+    values = ["c.row_id", "c.origin", "c.rev", "c.deleted", "c.hash",
+              *(f"json_extract(c.row_data, '$.{col}')" for col in DATA_COLUMNS[table])]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    return (f"INSERT INTO main.{table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM main.conflict c"
+            f" WHERE c.table_name = '{table}' AND c.id IN (SELECT id FROM temp.chosen)"
+            f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded.rev > {table}.rev OR :force")
+
+
+def resolve_conflict(store: Store, conflict_id: int, keep: str) -> dict:
+    """Settle a conflict: keep ours (the held version stays held) or take theirs (swap it in); logged."""
+    if keep not in ("ours", "theirs"):
+        raise InvalidInput("conflicts.bad_keep", value=keep)
+    group = _group(store, conflict_id)
+    conn = store.conn
+    stamp = now()
+    marks = ",".join("?" * len(group["members"]))
+    members = tuple(group["members"])
+    with store._immediate():
+        if group["kind"] == "fork":
+            origin, fork = group["origin"], group["fork_rev"]
+            ours = conn.execute("SELECT chain FROM history WHERE origin = ? AND rev = ?", (origin, fork)).fetchone()
+            ours_chain = ours[0] if ours else ""
+            chosen = group["branch"] if keep == "theirs" else ours_chain
+            conn.execute("INSERT INTO branch_choice (origin, fork_rev, chain, decided_at) VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT (origin, fork_rev) DO UPDATE SET chain = excluded.chain,"
+                         " decided_at = excluded.decided_at", (origin, fork, chosen, stamp))
+            if keep == "theirs":
+                args = {"origin": origin, "fork": fork, "branch": ours_chain, "now": stamp, "force": 0}
+                for table in DATA_COLUMNS:
+                    conn.execute(
+                        "INSERT INTO conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted,"
+                        " hash, row_data, source, detected_at, resolved_at, resolution)"
+                        f" SELECT 'fork', r.origin, :fork, :branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
+                        f" {_json_row(table, 'r')}, 'resolve', :now, :now, 'replaced' FROM main.{table} r"
+                        " WHERE r.origin = :origin AND r.rev >= :fork"
+                        " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
+                        " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash,"
+                        " row_data = excluded.row_data, resolved_at = excluded.resolved_at,"
+                        " resolution = excluded.resolution", args)
+                    conn.execute(f"DELETE FROM main.{table} WHERE origin = :origin AND rev >= :fork", args)
+                conn.execute("INSERT OR IGNORE INTO held_history (origin, fork_rev, branch, rev, chain)"
+                             " SELECT origin, :fork, :branch, rev, chain FROM history"
+                             " WHERE origin = :origin AND rev >= :fork", args)
+                conn.execute("DELETE FROM history WHERE origin = :origin AND rev >= :fork", args)
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY)")
+                conn.execute("DELETE FROM temp.chosen")
+                conn.execute(f"INSERT INTO temp.chosen SELECT id FROM conflict WHERE id IN ({marks})", members)
+                for table in DATA_COLUMNS:
+                    conn.execute(_restore_sql(table), {"force": 0})
+                conn.execute("INSERT OR IGNORE INTO history (origin, rev, chain) SELECT origin, rev, chain"
+                             " FROM held_history WHERE origin = ? AND fork_rev = ? AND branch = ?",
+                             (origin, fork, group["branch"]))
+                conn.execute("DELETE FROM held_history WHERE origin = ? AND fork_rev = ? AND branch = ?",
+                             (origin, fork, group["branch"]))
+                conn.execute(f"DELETE FROM conflict WHERE id IN ({marks})", members)
+            else:
+                conn.execute(f"UPDATE conflict SET resolved_at = ?, resolution = 'ours' WHERE id IN ({marks})",
+                             (stamp, *members))
+        else:
+            if keep == "theirs":
+                held = store.query("SELECT * FROM conflict WHERE id = ?", (members[0],))[0]
+                table = held["table_name"]
+                current = store.get(table, held["row_id"])
+                if current is not None:
+                    conn.execute(
+                        "INSERT INTO conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted,"
+                        " hash, row_data, source, detected_at, resolved_at, resolution)"
+                        f" SELECT 'row', r.origin, r.rev, r.hash, '{table}', r.id, r.rev, r.deleted, r.hash,"
+                        f" {_json_row(table, 'r')}, 'resolve', :now, :now, 'replaced' FROM main.{table} r"
+                        " WHERE r.id = :id ON CONFLICT DO NOTHING", {"now": stamp, "id": held["row_id"]})
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY)")
+                conn.execute("DELETE FROM temp.chosen")
+                conn.execute("INSERT INTO temp.chosen VALUES (?)", (members[0],))
+                conn.execute(_restore_sql(table), {"force": 1})
+                conn.execute("DELETE FROM conflict WHERE id = ?", (members[0],))
+            else:
+                conn.execute("UPDATE conflict SET resolved_at = ?, resolution = 'ours' WHERE id = ?",
+                             (stamp, members[0]))
+        conn.execute(
+            "INSERT INTO merge_log (file_name, db_id, counts, outcome, reason, merged_at, cdt_version)"
+            " VALUES (?, ?, ?, 'resolved', ?, ?, ?)",
+            (f"conflict #{conflict_id}", group["origin"], json.dumps({"rows": group["rows"]}),
+             f"{group['kind']} keep {keep}", stamp, __version__))
+    return {"id": conflict_id, "kind": group["kind"], "keep": keep, "rows": group["rows"]}
+
+
+# -- extract ---------------------------------------------------------------------------------------
+
+
+def extract_commune(store: Store, code: str, out: Path) -> dict:
+    """Rebuild a commune's own file from a district or province file: its rows, db_id, clock, history."""
+    if store.site.level == "commune":
+        raise InvalidInput("extract.not_from_commune")
+    code = str(code).strip()
+    found = [o for o in store.query("SELECT * FROM origin WHERE level = 'commune'")
+             if o["commune_code"] and (o["commune_code"] == code or o["commune_code"].lstrip("0") == code.lstrip("0"))]
+    if not found:
+        raise NotFound("extract.unknown", code=code)
+    # Several files for one commune (a file replaced earlier): carry on from the one seen latest.
+    origin = max(found, key=lambda o: (o["clock"], o["packed_at"] or "", o["db_id"]))
+    db_id = origin["db_id"]
+    top = store.conn.execute("SELECT max(rev) FROM history WHERE origin = ?", (db_id,)).fetchone()[0] or 0
+    for table in DATA_COLUMNS:
+        rev = store.conn.execute(f"SELECT max(rev) FROM {table} WHERE origin = ?", (db_id,)).fetchone()[0] or 0
+        top = max(top, rev)
+    unit = _unit(origin["commune_code"], "commune", origin["structure"])
+    out = Path(out)
+    created = Store.create(
+        out, level="commune", structure=origin["structure"],
+        province=(unit.province_code, unit.province_name) if unit else (origin["province_code"], None),
+        district=(unit.district_code, unit.district_name) if unit else (origin["district_code"], None),
+        commune=(unit.code, unit.name) if unit else (origin["commune_code"], origin["unit_name"]),
+        db_id=db_id, clock=top,
+    )
+    conn = created.conn
+    try:
+        conn.execute("ATTACH DATABASE ? AS src", (str(store.path),))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            counts = {}
+            for table in DATA_COLUMNS:
+                listed = ", ".join(ROW_COLUMNS[table])
+                counts[table] = conn.execute(f"INSERT INTO main.{table} ({listed}) SELECT {listed}"
+                                             f" FROM src.{table} WHERE origin = ?", (db_id,)).rowcount
+            conn.execute("INSERT INTO main.history (origin, rev, chain) SELECT origin, rev, chain"
+                         " FROM src.history WHERE origin = ?", (db_id,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.execute("DETACH DATABASE src")
+    except BaseException:
+        created.close()
+        out.unlink(missing_ok=True)
+        raise
+    created.close()
+    return {"path": str(out), "db_id": db_id, "clock": top, "commune": {"code": origin["commune_code"],
+            "name": unit.name if unit else origin["unit_name"]}, "rows": counts}
+
+
+# -- canonical dump (tests and support) -------------------------------------------------------------
+
+
+def canonical_dump(store_or_conn: Store | sqlite3.Connection) -> dict[str, list[tuple]]:
+    """Every domain row, sorted: two files with equal dumps hold the same data."""
+    conn = store_or_conn.conn if isinstance(store_or_conn, Store) else store_or_conn
+    return {table: [tuple(r) for r in conn.execute(
+        f"SELECT {', '.join(ROW_COLUMNS[table])} FROM {table} ORDER BY id")] for table in DATA_COLUMNS}
+
+
+__all__ = [
+    "FileResult", "canonical_dump", "check_file", "expand_paths", "extract_commune", "list_conflicts",
+    "merge_file", "merge_files", "resolve_conflict", "sha256_file", "show_conflict", "status",
+]

@@ -1,0 +1,126 @@
+"""Snapshots for the USB stick (DESIGN.md §4): ``cdt pack``.
+
+``VACUUM INTO`` a local temporary file (consistent even in WAL mode, compact, deleted content
+purged), set ``packed_at`` in it, check it, hash it, copy it to the destination as ``NAME.part``,
+fsync, rename, then read it back from the destination and compare the hash. The name carries the
+unit code, its name folded to ASCII (FAT sticks and old Windows mangle other letters) and the date.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from cdt.errors import StoreError
+from cdt.merge import PACK_SUFFIX, sha256_file
+from cdt.store import Store, now
+from cdt.text import fold
+
+
+@dataclass
+class Pack:
+    """A pack written and verified."""
+
+    path: Path
+    size: int
+    sha256: str
+    packed_at: str
+
+
+def pack_name(store: Store, today: date | None = None) -> str:
+    """cdt-05761-Hung-Son-2026-11-23.cdt: unit code, ASCII-folded name without its type word, date."""
+    site = store.site
+    name = fold(site.unit_name or "")
+    for word in ("thi tran ", "xa ", "phuong ", "huyen ", "quan ", "thi xa ", "thanh pho ", "tinh ", "dac khu "):
+        if name.startswith(word):
+            name = name[len(word):]
+            break
+    words = [w.capitalize() for w in re.split(r"[^a-z0-9]+", name) if w]
+    parts = ["cdt", site.unit_code or site.level, "-".join(words), (today or date.today()).isoformat()]
+    return "-".join(p for p in parts if p) + PACK_SUFFIX
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    candidate = folder / name
+    stem = name[: -len(PACK_SUFFIX)]
+    number = 2
+    while candidate.exists() or Path(str(candidate) + ".part").exists():
+        candidate = folder / f"{stem}-{number}{PACK_SUFFIX}"
+        number += 1
+    return candidate
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(str(folder), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def make_pack(store: Store, out: Path | None = None) -> Pack:
+    """Write a verified snapshot of the store into folder ``out`` (default: the current folder)."""
+    folder = Path(out) if out is not None else Path.cwd()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError("pack.cannot_write", path=str(folder), reason=error.strerror or str(error)) from error
+    if not folder.is_dir():
+        raise StoreError("pack.cannot_write", path=str(folder), reason="not a folder")
+    work = Path(tempfile.mkdtemp(prefix="cdt-pack-"))
+    part: Path | None = None
+    try:
+        snapshot = work / "snapshot.cdt"
+        try:
+            store.conn.execute("VACUUM INTO ?", (str(snapshot),))
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error).lower() or "busy" in str(error).lower():
+                raise StoreError("store.in_use", path=str(store.path)) from error
+            raise StoreError("pack.failed", reason=str(error)) from error
+        packed_at = now()
+        conn = sqlite3.connect(str(snapshot), isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute("UPDATE site SET packed_at = ?", (packed_at,))
+            result = conn.execute("PRAGMA integrity_check").fetchall()
+        finally:
+            conn.close()
+        if result != [("ok",)]:
+            raise StoreError("pack.failed", reason=str(result[0][0]) if result else "?")
+        digest = sha256_file(snapshot)
+        size = snapshot.stat().st_size
+        final = _free_name(folder, pack_name(store))
+        part = Path(str(final) + ".part")
+        try:
+            with open(snapshot, "rb") as reader, open(part, "wb") as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+                writer.flush()
+                os.fsync(writer.fileno())
+            os.replace(part, final)
+            part = None
+            _fsync_dir(folder)
+        except OSError as error:
+            raise StoreError("pack.cannot_write", path=str(folder), reason=error.strerror or str(error)) from error
+        if sha256_file(final) != digest:
+            raise StoreError("pack.verify_failed", path=str(final))
+        return Pack(path=final, size=size, sha256=digest, packed_at=packed_at)
+    finally:
+        if part is not None:
+            try:
+                part.unlink(missing_ok=True)
+            except OSError:
+                pass
+        shutil.rmtree(work, ignore_errors=True)
