@@ -227,18 +227,23 @@ def _header_words(value: Any) -> str:
 
 def header_field(value: Any) -> str | None:
     """The field a header cell names ('Họ và tên', 'HO TEN', 'Số ĐT' …), or None."""
+    return _header_match(value)[0]
+
+
+def _header_match(value: Any) -> tuple[str | None, str]:
+    """(field, the header as Unicode text) for a header cell, legacy-encoded headers included."""
     if not isinstance(value, str) or not value.strip() or len(value) > 80:
-        return None
+        return None, ""
     for text in _header_candidates(value):
         words = _header_words(text)
         if not words:
             continue
         if words in _HEADER_MAP:
-            return _HEADER_MAP[words]
+            return _HEADER_MAP[words], clean(text)
         for prefix in _PREFIXES:
             if words.startswith(prefix + " ") and len(words.split()) - len(prefix.split()) <= 4:
-                return _HEADER_MAP[prefix]
-    return None
+                return _HEADER_MAP[prefix], clean(text)
+    return None, ""
 
 
 def _header_candidates(value: str) -> list[str]:
@@ -283,10 +288,10 @@ def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int], dict[str, str]
         columns: dict[str, int] = {}
         headers: dict[str, str] = {}
         for col, value in enumerate(row):
-            name = header_field(value)
+            name, text = _header_match(value)
             if name and name not in columns:
                 columns[name] = col
-                headers[name] = clean(str(value))
+                headers[name] = text
         real = {k for k in columns if k != "_skip"}
         kind = _sheet_kind(real)
         if kind and (best is None or len(real) > len(best[1]) - ("_skip" in best[1])):
@@ -721,6 +726,8 @@ class _Run:
         elif sheet.kind == VISIT:
             carry = ("hamlet",)
         decision = _title_decision(sheet) if sheet.kind in (MEMBER, TEAM) else None
+        header = _header_words(sheet.headers.get("hamlet", ""))
+        column_kind = next((k for k in HAMLET_KINDS if fold(k) == header), None)
         for number, row in sheet.rows:
             values = {name: (row[col] if col < len(row) else None) for name, col in sheet.columns.items()
                       if name != "_skip"}
@@ -737,6 +744,10 @@ class _Run:
                     carried[name] = values[name]
                 elif name in carried and (name in sheet.columns or name == "hamlet"):
                     values[name] = carried[name]
+            if not _blank(values.get("hamlet")) and column_kind and not _kind_from_name(str(values["hamlet"])):
+                # Under a header "Xóm", a cell "Đồng Kim" is Xóm Đồng Kim.
+                values["hamlet"] = f"{column_kind[0].upper()}{column_kind[1:]} {clean(str(values['hamlet']))}"
+                values.setdefault("kind", column_kind)
             if sheet.kind == MEMBER and _blank(values.get("hamlet")) and fallback_hamlet:
                 values["hamlet"] = fallback_hamlet
             if decision and _blank(values.get("decision_number")) and _blank(values.get("decision_date")):
