@@ -358,8 +358,9 @@ def read_sheets(path: str | Path) -> tuple[list[_Sheet], list[str], list[str]]:
 def _read_rows(ws, path: Path) -> list[tuple]:
     rows: list[tuple] = []
     last = 0
-    for number, row in enumerate(ws.iter_rows(min_row=1, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS,
-                                              values_only=True), 1):
+    # The sheet's own <dimension> may understate it: read to the real end, refusing data past the cap.
+    ws.reset_dimensions()
+    for number, row in enumerate(ws.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True), 1):
         if any(v not in (None, "") for v in row):
             if number > MAX_ROWS:
                 raise _cap_refused(path, "too_many_rows", sheet=ws.title, limit=f"{MAX_ROWS:,}".replace(",", "."))
