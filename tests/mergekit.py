@@ -1,0 +1,73 @@
+"""Helpers for the merge and pack tests: commune files with random histories, snapshots, dumps."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from cdt import units
+from cdt.merge import canonical_dump, merge_file
+from cdt.store import Store
+
+# Communes of Đại Từ (171) and of Thành phố Thái Nguyên (164), Tỉnh Thái Nguyên (19), legacy structure.
+DAI_TU = ("05761", "05767", "05770")
+TP_THAI_NGUYEN = ("05431", "05434")
+
+
+def unit_file(path: Path, level: str, code: str, *, schema_version: int | None = None,
+              db_id: str | None = None) -> Store:
+    """A fresh store for a commune, district or province (legacy structure)."""
+    unit = units.get(code, level=level, structure="legacy")
+    extra = {"schema_version": schema_version} if schema_version else {}
+    return Store.create(
+        path, level=level, structure="legacy", province=(unit.province_code, unit.province_name),
+        district=(unit.district_code, unit.district_name) if level != "province" else (None, None),
+        commune=(unit.code, unit.name) if level == "commune" else (None, None), db_id=db_id, **extra,
+    )
+
+
+def add_hamlet(store: Store, name: str, households: int = 10) -> str:
+    with store.write() as tx:
+        return tx.insert("hamlet", {"name": name, "kind": "xóm", "households": households, "working_age": 20})["id"]
+
+
+def edit_hamlet(store: Store, row_id: str, households: int) -> None:
+    with store.write() as tx:
+        tx.update("hamlet", row_id, {"households": households})
+
+
+def delete_hamlet(store: Store, row_id: str) -> None:
+    with store.write() as tx:
+        tx.delete("hamlet", row_id)
+
+
+def add_member(store: Store, name: str) -> str:
+    with store.write() as tx:
+        return tx.insert("member", {"team_id": "t", "full_name": name, "role": "thành viên", "phone": "0912345678",
+                                    "birth_year": 1990})["id"]
+
+
+def snapshot(store: Store, path: Path) -> Path:
+    """A pack without the stick ceremony: VACUUM INTO plus packed_at (the property tests make hundreds)."""
+    store.conn.execute("VACUUM INTO ?", (str(path),))
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("UPDATE site SET packed_at = '2026-11-30T10:00:00'")
+    conn.close()
+    return path
+
+
+def merge_ok(target: Store, path: Path) -> dict:
+    result = merge_file(target, path)
+    assert result.ok, result.reason
+    return result.counts
+
+
+def dump(store: Store) -> dict:
+    return canonical_dump(store)
+
+
+def copy_store(store: Store, path: Path) -> Store:
+    """A byte copy of a store file opened as another store (one commune file on two laptops)."""
+    shutil.copyfile(store.path, path)
+    return Store.open(path)
