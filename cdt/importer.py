@@ -360,12 +360,20 @@ def _read_rows(ws, path: Path) -> list[tuple]:
     last = 0
     # The sheet's own <dimension> may understate it: read to the real end, refusing data past the cap.
     ws.reset_dimensions()
+    padding = None  # openpyxl yields one shared tuple for each missing row: skip it cheaply
     for number, row in enumerate(ws.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True), 1):
+        if row is padding:
+            if number <= MAX_ROWS:
+                rows.append(row)
+            continue
         if any(v not in (None, "") for v in row):
             if number > MAX_ROWS:
                 raise _cap_refused(path, "too_many_rows", sheet=ws.title, limit=f"{MAX_ROWS:,}".replace(",", "."))
             last = number
-        rows.append(tuple(row))
+        elif padding is None and isinstance(row, tuple) and all(v is None for v in row):
+            padding = row
+        if number <= MAX_ROWS:
+            rows.append(tuple(row))
     return rows[:last]
 
 
