@@ -17,6 +17,8 @@ read once per query along the ``visit(date, …)`` index. Nothing here prints or
 from __future__ import annotations
 
 import calendar
+import copy
+import json
 from datetime import date
 from typing import Any
 
@@ -150,16 +152,10 @@ def _bucket_columns(by_hamlet: bool) -> dict[str, str]:
     return {"hamlet": "h.origin", "team": "t.origin", "member": "m.origin", "visit": "v.origin"}
 
 
-def _dc_list(codes: list[str]) -> str:
-    # Service codes are validated identifiers; bound as parameters would not fit an IN list of
-    # unknown length inside json_each, so quote them the SQL way.
-    return ", ".join("'" + code.replace("'", "''") + "'" for code in codes) or "NULL"
-
-
-def _measure(store: Store, *, by_hamlet: bool, grouped: bool, params: dict, dc_codes: list[str]) -> dict:
-    """Indicators per unit (grouped) or for the whole file (one entry under '*')."""
+def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]) -> dict:
+    """Indicators per unit code (rows of no known unit under '')."""
     col = _bucket_columns(by_hamlet)
-    unit = "coalesce(b.unit, '')" if grouped else "'*'"
+    unit = "coalesce(b.unit, '')"
     out: dict[str, dict] = {}
 
     def entry(key: str) -> dict:
@@ -197,45 +193,72 @@ def _measure(store: Store, *, by_hamlet: bool, grouped: bool, params: dict, dc_c
         GROUP BY 1""", params):
         entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
 
-    # Households are codes of one commune's register: distinct per commune, not across communes.
-    household = "coalesce(o.commune, v.origin) || char(31) || v.household"
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
-    dc = f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(v.services) THEN v.services ELSE '[]' END)" \
-         f" WHERE value IN ({_dc_list(dc_codes)}))"
+    # One pass over the visits, grouped by unit and by the visit's list of services: a district
+    # has a few dozen distinct lists, so each is parsed once in Python, not once per visit.
+    dc_set = set(dc_codes)
     for row in q(f"""
-        SELECT {unit} AS unit,
+        SELECT {unit} AS unit, v.services AS services,
                sum(v.date >= :start) AS visits_month, sum(v.date >= :year_start) AS visits_ytd,
                count(*) AS visits_total,
-               count(DISTINCT CASE WHEN v.date >= :start THEN {household} END) AS hh_month,
-               count(DISTINCT CASE WHEN v.date >= :year_start THEN {household} END) AS hh_ytd,
-               count(DISTINCT {household}) AS hh_total,
                sum(CASE WHEN v.date >= :start THEN v.people ELSE 0 END) AS people_month,
                sum(CASE WHEN v.date >= :year_start THEN v.people ELSE 0 END) AS people_ytd,
-               sum(v.people) AS people_total,
-               sum(CASE WHEN v.date >= :start AND {dc} THEN v.people ELSE 0 END) AS dc_month,
-               sum(CASE WHEN v.date >= :year_start AND {dc} THEN v.people ELSE 0 END) AS dc_ytd,
-               sum(CASE WHEN {dc} THEN v.people ELSE 0 END) AS dc_total
+               sum(v.people) AS people_total
         FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
-        LEFT JOIN temp.report_origin o ON o.origin = v.origin
-        WHERE v.deleted = 0 AND v.date <= :end
-        GROUP BY 1""", params):
-        e = entry(row["unit"])
-        e["visits"] = _flow(row["visits_month"], row["visits_ytd"], row["visits_total"])
-        e["households_reached"] = _flow(row["hh_month"], row["hh_ytd"], row["hh_total"])
-        e["people_helped"] = _flow(row["people_month"], row["people_ytd"], row["people_total"])
-        e["digital_citizens"] = _flow(row["dc_month"], row["dc_ytd"], row["dc_total"])
-
-    for row in q(f"""
-        SELECT {unit} AS unit, j.value AS code,
-               sum(CASE WHEN v.date >= :start THEN v.people ELSE 0 END) AS m,
-               sum(CASE WHEN v.date >= :year_start THEN v.people ELSE 0 END) AS y,
-               sum(v.people) AS total
-        FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']},
-             json_each(CASE WHEN json_valid(v.services) THEN v.services ELSE '[]' END) j
         WHERE v.deleted = 0 AND v.date <= :end
         GROUP BY 1, 2""", params):
-        entry(row["unit"])["people_by_service"][str(row["code"])] = _flow(row["m"], row["y"], row["total"])
+        e = entry(row["unit"])
+        _add(e["visits"], row["visits_month"], row["visits_ytd"], row["visits_total"])
+        people = (row["people_month"], row["people_ytd"], row["people_total"])
+        _add(e["people_helped"], *people)
+        codes = _codes(row["services"])
+        if codes & dc_set:
+            _add(e["digital_citizens"], *people)
+        for code in codes:
+            _add(e["people_by_service"].setdefault(code, _flow(0, 0, 0)), *people)
+
+    # Households are codes of one commune's register: distinct per commune, not across communes.
+    # Counted from each household's latest visit up to the month's end.
+    for row in q(f"""
+        SELECT unit, sum(last >= :start) AS hh_month, sum(last >= :year_start) AS hh_ytd, count(*) AS hh_total
+        FROM (SELECT {unit} AS unit, coalesce(o.commune, v.origin) AS commune, v.household, max(v.date) AS last
+              FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
+              LEFT JOIN temp.report_origin o ON o.origin = v.origin
+              WHERE v.deleted = 0 AND v.date <= :end
+              GROUP BY 1, 2, 3)
+        GROUP BY 1""", params):
+        entry(row["unit"])["households_reached"] = _flow(row["hh_month"], row["hh_ytd"], row["hh_total"])
     return out
+
+
+def _codes(services: Any) -> set[str]:
+    """The service codes of a visit's JSON list (a damaged list counts as none)."""
+    try:
+        codes = json.loads(services or "[]")
+    except ValueError:
+        return set()
+    return {str(code) for code in codes} if isinstance(codes, list) else set()
+
+
+def _add(flow: dict, month: Any, ytd: Any, total: Any) -> None:
+    flow["month"] += int(month or 0)
+    flow["ytd"] += int(ytd or 0)
+    flow["total"] += int(total or 0)
+
+
+def _sum(measured: Any) -> dict:
+    """The whole file's indicators from the per-unit ones: every row lands in exactly one unit
+    (unknown ones under ''), so all counts add up; distinct households add up only when units
+    are whole communes, which the caller checks."""
+    total = _empty()
+    for values in measured:
+        for key in STOCK_KEYS:
+            total[key] += values[key]
+        for key in FLOW_KEYS:
+            _add(total[key], *(values[key][part] for part in PARTS))
+        for code, flow in values["people_by_service"].items():
+            _add(total["people_by_service"].setdefault(code, _flow(0, 0, 0)), *(flow[p] for p in PARTS))
+    return total
 
 
 def _flow(month: Any, ytd: Any, total: Any) -> dict:
@@ -308,24 +331,32 @@ def _service_list(store: Store, totals: dict) -> list[dict]:
     return known + [{"code": code, "name": code} for code in sorted(used) if code not in names]
 
 
-def _rows(store: Store, row_level: str, params: dict, dc_codes: list[str], expected: list[dict]) -> list[dict]:
-    mapping, seen = _buckets(store, row_level)
-    _load_buckets(store, mapping)
-    measured = _measure(store, by_hamlet=row_level == "hamlet", grouped=True, params=params, dc_codes=dc_codes)
+def _assemble(expected: list[dict], measured: dict[str, dict], row_level: str, seen: dict[str, dict]) -> list[dict]:
+    """One row per expected unit (zeros for silent ones), then any unit found only in the data."""
     rows = []
     listed = set()
     for unit in expected:
         key = unit["id"] if row_level == "hamlet" else unit["code"]
         listed.add(key)
-        rows.append({"unit": dict(unit), **measured.get(key, _empty())})
-    # Units found in the data but not expected here (a commune of another district merged by
-    # mistake) still get a row, so the rows add up to the total.
-    for code in sorted(set(measured) - listed - {""}):
-        if row_level == "hamlet":
-            continue
-        rows.append({"unit": seen.get(code, {"code": code, "name": code, "level": row_level}),
-                     **measured[code], "expected": False})
+        rows.append({"unit": dict(unit), **copy.deepcopy(measured.get(key, _empty()))})
+    # A unit found in the data but not expected here (a commune of another district merged by
+    # mistake) still gets a row, so the rows add up to the total. Rows of deleted hamlets and of
+    # files of no commune count in the total only.
+    if row_level != "hamlet":
+        for code in sorted(set(measured) - listed - {""}):
+            rows.append({"unit": seen.get(code, {"code": code, "name": code, "level": row_level}),
+                         **copy.deepcopy(measured[code]), "expected": False})
     return rows
+
+
+def _households_total(store: Store, params: dict) -> dict:
+    """Distinct households of the whole file (on a commune file a household may span hamlets)."""
+    row = store.conn.execute("""
+        SELECT sum(last >= :start) AS m, sum(last >= :year_start) AS y, count(*) AS total
+        FROM (SELECT coalesce(o.commune, v.origin), v.household, max(v.date) AS last
+              FROM visit v LEFT JOIN temp.report_origin o ON o.origin = v.origin
+              WHERE v.deleted = 0 AND v.date <= :end GROUP BY 1, 2)""", params).fetchone()
+    return _flow(row["m"], row["y"], row["total"])
 
 
 def _hamlet_units(store: Store) -> list[dict]:
@@ -394,13 +425,35 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
         if row_level == "commune":
             notes.append(t(NO_DISTRICT_NOTE))
 
-    rows = _rows(store, row_level, params, dc_codes, expected)
     commune_rows: list[dict] = []
     communes = _expected_units(unit, "commune") if level != "commune" else []
-    if level == "province":
-        commune_rows = rows if row_level == "commune" else _rows(store, "commune", params, dc_codes, communes)
-    total = _measure(store, by_hamlet=level == "commune", grouped=False, params=params,
-                     dc_codes=dc_codes).get("*", _empty())
+    if level == "commune":
+        mapping, seen = _buckets(store, "hamlet")
+        _load_buckets(store, mapping)
+        measured = _measure(store, by_hamlet=True, params=params, dc_codes=dc_codes)
+        rows = _assemble(expected, measured, "hamlet", seen)
+        total = _sum(measured.values())
+        total["households_reached"] = _households_total(store, params)
+    else:
+        # One pass by commune; districts are sums of their communes (households included: a
+        # household code belongs to one commune's register).
+        mapping, seen = _buckets(store, "commune")
+        _load_buckets(store, mapping)
+        measured = _measure(store, by_hamlet=False, params=params, dc_codes=dc_codes)
+        total = _sum(measured.values())
+        if row_level == "commune":
+            rows = _assemble(expected, measured, "commune", seen)
+        else:
+            district_of = {code: district for code, _, district, _ in _commune_of_origin(store).values()}
+            district_of.update({u.code: u.district_code for u in units.communes_in(unit)} if unit else {})
+            by_district: dict[str, list[dict]] = {}
+            for code, values in measured.items():
+                by_district.setdefault(district_of.get(code) or "", []).append(values)
+            rolled = {code: _sum(parts) for code, parts in by_district.items()}
+            _, districts_seen = _buckets(store, "district")
+            rows = _assemble(expected, rolled, "district", districts_seen)
+        if level == "province":
+            commune_rows = rows if row_level == "commune" else _assemble(communes, measured, "commune", seen)
     services = _service_list(store, total)
     codes = [s["code"] for s in services]
     total = _finish(total, codes)
