@@ -1,0 +1,659 @@
+"""The benchmark runner: ``python -m bench [--quick | --scale national] [--json]``.
+
+Every figure is a ratio against a baseline measured in the same run, on the same files, several
+repetitions interleaved (cdt, baseline, cdt, baseline …), medians compared. bench/README.md
+says what each figure means and which target it has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from bench import generate
+from bench.generate import REPORT_MONTH, REPORT_YEAR, Sizes
+
+# figure -> (comparison, target, what it is). ">=": higher is better; "<=": lower is better.
+TARGETS: dict[str, tuple[str, float]] = {
+    "merge_vs_raw": (">=", 0.7),
+    "merge_vs_raw_batched": (">=", 0.5),
+    "merge_vs_sqlite_utils": (">=", 2.0),
+    "remerge_vs_merge": ("<=", 0.2),
+    "province_merge_vs_raw": (">=", 0.7),
+    "report_vs_sql": ("<=", 1.5),
+    "report_province_vs_sql": ("<=", 1.5),
+    "report_1m_visits_s": ("<=", 1.0),
+    "export_vs_raw": ("<=", 1.3),
+    "startup_vs_typer": ("<=", 1.3),
+    "merge_peak_growth": ("<=", 1.2),
+    "export_peak_growth": ("<=", 1.2),
+}
+NOT_BUILT = "n/a (not yet built)"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Config:
+    """What one run measures on."""
+
+    name: str
+    district: str = "380"  # Thành phố Thanh Hóa: 47 communes (legacy structure)
+    communes: int = 10
+    second_district: str = "399"  # Huyện Hoằng Hóa, same province: for the province merge
+    second_communes: int = 3
+    sizes: Sizes = field(default_factory=Sizes)
+    reps: int = 3
+    startup_reps: int = 7
+
+
+QUICK = Config("quick", communes=10, second_communes=3, reps=3, startup_reps=7)
+FULL = Config("full", communes=40, second_communes=10, reps=5, startup_reps=11)
+
+
+# -- timing ------------------------------------------------------------------------------------
+
+
+def timed(action: Callable[[], Any]) -> float:
+    """Seconds one call takes (wall clock: the sync at commit is part of the cost)."""
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# -- the library under test (merge may not exist yet) ------------------------------------------
+
+
+def merge_function() -> Callable[[Path, list[Path]], Any] | None:
+    """cdt's merge of pack files into a target file (cdt.merge.merge_files, every check on),
+    or None while cdt.merge does not exist. A refused file is an error here, never a fast run."""
+    try:
+        from cdt.merge import merge_files
+    except ImportError:
+        return None
+    from cdt.store import Store
+
+    def run_merge(target: Path, packs: list[Path]) -> list:
+        with Store.open(target) as store:
+            results = merge_files(store, list(packs))
+        refused = [f"{r.name}: {r.reason}" for r in results if not r.ok]
+        if refused:
+            raise RuntimeError("cdt refused packs: " + "; ".join(refused))
+        return results
+
+    return run_merge
+
+
+def create_target(path: Path, level: str, code: str) -> Path:
+    """An empty district or province file (legacy structure) at path."""
+    from cdt import units
+    from cdt.store import Store
+
+    path.unlink(missing_ok=True)
+    unit = units.get(code, level=level, structure=units.LEGACY)
+    Store.create(path, level=level, structure=unit.structure,
+                 province=(unit.province_code, unit.province_name),
+                 district=(unit.district_code, unit.district_name) if level == "district" else (None, None)
+                 ).close()
+    return path
+
+
+# -- baselines --------------------------------------------------------------------------------
+
+
+def _tables(conn: sqlite3.Connection, schema: str) -> list[str]:
+    from cdt.store import DOMAIN_TABLES
+
+    present = {r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_schema WHERE type = 'table'")}
+    return [t for t in (*DOMAIN_TABLES, "history") if t in present]
+
+
+def raw_merge(target: Path, packs: list[Path], per_tx: int = 1) -> None:
+    """ATTACH + INSERT … SELECT of every row, no checks, per_tx files per transaction."""
+    from cdt.store import connect
+
+    conn = connect(target)
+    try:
+        for start in range(0, len(packs), per_tx):
+            group = packs[start:start + per_tx]
+            names = [f"p{i}" for i in range(len(group))]
+            for name, pack in zip(names, group):
+                conn.execute(f"ATTACH DATABASE ? AS {name}", (f"file:{pack}?mode=ro",))
+            conn.execute("BEGIN IMMEDIATE")
+            for name in names:
+                for table in _tables(conn, name):
+                    conn.execute(f"INSERT INTO main.{table} SELECT * FROM {name}.{table}")
+            conn.execute("COMMIT")
+            for name in names:
+                conn.execute(f"DETACH DATABASE {name}")
+    finally:
+        conn.close()
+
+
+def sqlite_utils_merge(target: Path, packs: list[Path]) -> None:
+    """What a user would write: sqlite-utils upsert_all, one call per table per file, defaults."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(target)
+    try:
+        for pack in packs:
+            source = sqlite3.connect(f"file:{pack}?mode=ro", uri=True)
+            source.row_factory = sqlite3.Row
+            try:
+                for table in _tables(source, "main"):
+                    rows = (dict(r) for r in source.execute(f"SELECT * FROM {table}"))
+                    pk = ("origin", "rev") if table == "history" else "id"
+                    db[table].upsert_all(rows, pk=pk)
+            finally:
+                source.close()
+    finally:
+        db.close()
+
+
+def fill_origins(target: Path, packs: list[Path]) -> None:
+    """The merge bookkeeping a report reads (origin table), for a file built by raw SQL."""
+    conn = sqlite3.connect(str(target), isolation_level=None)
+    try:
+        for pack in packs:
+            src = sqlite3.connect(f"file:{pack}?mode=ro", uri=True)
+            s = src.execute("SELECT db_id, level, structure, province_code, district_code, commune_code,"
+                            " commune_name, clock, packed_at FROM site").fetchone()
+            src.close()
+            conn.execute("INSERT OR REPLACE INTO origin (db_id, level, structure, province_code, district_code,"
+                         " commune_code, unit_name, clock, packed_at, merged_at)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,datetime('now'))", s)
+    finally:
+        conn.close()
+
+
+def copy_file(source: Path, target: Path) -> Path:
+    target.unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+# -- the report's totals by hand ---------------------------------------------------------------
+
+# The same numbers build_report gives for the file's total, by hand: one GROUP BY per table.
+HAND_SQL = {
+    "visits": """
+        SELECT v.origin, sum(v.date >= :start), sum(v.date >= :year_start), count(*),
+               count(DISTINCT CASE WHEN v.date >= :start THEN v.origin || char(31) || v.household END),
+               count(DISTINCT CASE WHEN v.date >= :year_start THEN v.origin || char(31) || v.household END),
+               count(DISTINCT v.origin || char(31) || v.household),
+               sum(CASE WHEN v.date >= :start THEN v.people ELSE 0 END),
+               sum(CASE WHEN v.date >= :year_start THEN v.people ELSE 0 END), sum(v.people)
+        FROM visit v WHERE v.deleted = 0 AND v.date <= :end GROUP BY v.origin""",
+    "services": """
+        SELECT v.origin, j.value, sum(CASE WHEN v.date >= :start THEN v.people ELSE 0 END),
+               sum(CASE WHEN v.date >= :year_start THEN v.people ELSE 0 END), sum(v.people)
+        FROM visit v, json_each(v.services) j WHERE v.deleted = 0 AND v.date <= :end GROUP BY 1, 2""",
+    "hamlets": """
+        SELECT h.origin, count(*), sum(h.households), sum(h.working_age),
+               sum(EXISTS (SELECT 1 FROM team t WHERE t.hamlet_id = h.id AND t.deleted = 0))
+        FROM hamlet h WHERE h.deleted = 0 GROUP BY 1""",
+    "teams": """SELECT origin, count(*), sum(coalesce(decision_number, '') <> '') FROM team
+                WHERE deleted = 0 AND status = 'active' GROUP BY 1""",
+    "members": """
+        SELECT m.origin, count(*),
+               sum(EXISTS (SELECT 1 FROM training_attendance a JOIN training tr ON tr.id = a.training_id
+                           WHERE a.member_id = m.id AND a.deleted = 0 AND tr.deleted = 0 AND tr.date <= :end))
+        FROM member m WHERE m.deleted = 0 AND (m.left_on IS NULL OR m.left_on > :end) GROUP BY 1""",
+}
+
+
+def hand_report(conn: sqlite3.Connection) -> dict[str, list]:
+    """Run the hand-written queries; returns their rows (so the work cannot be skipped)."""
+    from cdt.report import period
+
+    dates = period(REPORT_YEAR, REPORT_MONTH)
+    params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"]}
+    return {name: conn.execute(sql, params).fetchall() for name, sql in HAND_SQL.items()}
+
+
+def check_same_totals(report: dict, hand: dict[str, list]) -> None:
+    """The hand-written queries must give the report's totals, or the comparison is unfair."""
+    visits = hand["visits"]
+    mine = {
+        "visits": [sum(r[1] for r in visits), sum(r[2] for r in visits), sum(r[3] for r in visits)],
+        "people": [sum(r[7] for r in visits), sum(r[8] for r in visits), sum(r[9] for r in visits)],
+        "households": [sum(r[4] for r in visits), sum(r[5] for r in visits), sum(r[6] for r in visits)],
+        "members": sum(r[1] for r in hand["members"]),
+        "teams": sum(r[1] for r in hand["teams"]),
+    }
+    total = report["total"]
+    theirs = {
+        "visits": [total["visits"][p] for p in ("month", "ytd", "total")],
+        "people": [total["people_helped"][p] for p in ("month", "ytd", "total")],
+        "households": [total["households_reached"][p] for p in ("month", "ytd", "total")],
+        "members": total["members"],
+        "teams": total["teams"],
+    }
+    if mine != theirs:
+        raise AssertionError(f"hand-written report differs from build_report: {mine} != {theirs}")
+
+
+# -- export baseline ---------------------------------------------------------------------------
+
+
+def workbook_cells(path: Path) -> list[tuple[str, list[list[Any]]]]:
+    """Every sheet's cell values of a workbook, to write again as the raw baseline."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    try:
+        return [(ws.title, [list(row) for row in ws.iter_rows(values_only=True)]) for ws in wb.worksheets]
+    finally:
+        wb.close()
+
+
+def raw_export(cells: list[tuple[str, list[list[Any]]]], path: Path) -> None:
+    """openpyxl write-only mode writing the same cells: the floor for an .xlsx of this content."""
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    for title, rows in cells:
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+
+
+# -- child processes: peak memory and start-up -------------------------------------------------
+
+
+# Runs its arguments as a child and prints that child's peak RSS. The measured process must be
+# forked from this small helper: on Linux a child forked from the big benchmark process reports
+# the benchmark's own RSS as its peak (the high-water mark survives fork + exec).
+_PEAK_HELPER = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def _child_env() -> dict[str, str]:
+    # The bench package is found from the repository, wherever the run was started.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def run_child(argv: list[str]) -> float:
+    """Run a process to its end; the seconds it took (start-up included)."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_child_env())
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({done.returncode}): "
+                           f"{done.stderr.decode(errors='replace')[-2000:]}")
+    return seconds
+
+
+def peak_mb(argv: list[str]) -> float:
+    """Peak RSS in MB of a process run to its end (POSIX: getrusage(RUSAGE_CHILDREN))."""
+    done = subprocess.run([sys.executable, "-c", _PEAK_HELPER, *argv], capture_output=True, text=True,
+                          env=_child_env())
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} failed: {done.stderr[-2000:]}")
+    # ru_maxrss is in kilobytes on Linux, bytes on macOS.
+    return int(done.stdout.split()[-1]) / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def child_main(argv: list[str]) -> int:
+    """What a measured child process does: ``merge TARGET PACK...`` or ``export REPORT.json OUT``."""
+    what, *rest = argv
+    if what == "merge":
+        merge = merge_function()
+        merge(Path(rest[0]), [Path(p) for p in rest[1:]])
+    elif what == "export":
+        from cdt.export import write_report_xlsx
+
+        report = json.loads(Path(rest[0]).read_text(encoding="utf-8"))
+        write_report_xlsx(report, Path(rest[1]))
+    else:
+        raise SystemExit(f"unknown child task {what}")
+    return 0
+
+
+MINIMAL_TYPER_APP = '''import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def info() -> None:
+    """Print one line."""
+    print("ok")
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+
+def cdt_command() -> list[str]:
+    """How a user starts cdt: the console script beside this Python, else python -m cdt."""
+    script = Path(sys.executable).parent / ("cdt.exe" if sys.platform == "win32" else "cdt")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cdt"]
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+class Run:
+    """One benchmark run: its files, its figures and the details behind them."""
+
+    def __init__(self, config: Config, work: Path, log: Callable[[str], None]):
+        self.config = config
+        self.work = work
+        self.log = log
+        self.figures: dict[str, Any] = {}
+        self.details: dict[str, Any] = {}
+        self.merge = merge_function()
+
+    def figure(self, key: str, value: Any) -> None:
+        self.figures[key] = round(value, 4) if isinstance(value, float) else value
+
+    # -- data
+
+    def prepare(self) -> None:
+        c = self.config
+        t0 = time.perf_counter()
+        communes = generate.communes_of(c.district, c.communes)
+        self.packs = generate.make_packs(communes, self.work / "a", c.sizes)
+        small = Sizes(**{**c.sizes.__dict__, "visits": c.sizes.visits // 4})
+        self.small_packs = generate.make_packs(communes, self.work / "a-small", small)
+        self.second_packs = generate.make_packs(generate.communes_of(c.second_district, c.second_communes),
+                                                self.work / "b", c.sizes)
+        self.rows = sum(generate.row_count(p) for p in self.packs)
+        self.commune_file = self.work / "a" / "communes" / f"xa-{communes[0].code}.db"
+        self.details["data"] = {
+            "communes": c.communes, "visits_per_commune": c.sizes.visits, "rows_merged": self.rows,
+            "pack_mb": round(sum(p.stat().st_size for p in self.packs) / 1e6, 1),
+            "generate_s": round(time.perf_counter() - t0, 2),
+        }
+        self.log(f"data: {c.communes} communes, {self.rows:,} rows in packs "
+                 f"({time.perf_counter() - t0:.1f} s to generate)")
+
+    # -- merge
+
+    def bench_merge(self) -> None:
+        c = self.config
+        out = self.work / "merge"
+        out.mkdir(exist_ok=True)
+        runs: dict[str, list[float]] = {"cdt": [], "raw": [], "raw_batched": [], "sqlite_utils": []}
+        fresh = lambda name: create_target(out / f"{name}.db", "district", c.district)  # noqa: E731
+        for _ in range(c.reps):
+            if self.merge:
+                target = fresh("cdt")
+                runs["cdt"].append(timed(lambda: self.merge(target, self.packs)))
+            target = fresh("raw")
+            runs["raw"].append(timed(lambda: raw_merge(target, self.packs, 1)))
+            target = fresh("raw10")
+            runs["raw_batched"].append(timed(lambda: raw_merge(target, self.packs, 10)))
+            target = fresh("su")
+            runs["sqlite_utils"].append(timed(lambda: sqlite_utils_merge(target, self.packs)))
+        rate = {k: self.rows / median(v) for k, v in runs.items() if v}
+        self.details["merge_rows_per_s"] = {k: round(v) for k, v in rate.items()}
+        self.details["merge_s"] = {k: round(median(v), 3) for k, v in runs.items() if v}
+        if self.merge:
+            self.figure("merge_vs_raw", rate["cdt"] / rate["raw"])
+            self.figure("merge_vs_raw_batched", rate["cdt"] / rate["raw_batched"])
+            self.figure("merge_vs_sqlite_utils", rate["cdt"] / rate["sqlite_utils"])
+            self.district_file = out / "cdt.db"
+            remerge = []
+            for _ in range(c.reps):
+                again = copy_file(self.district_file, out / "again.db")
+                remerge.append(timed(lambda: self.merge(again, self.packs)))
+            self.details["remerge_s"] = round(median(remerge), 3)
+            self.figure("remerge_vs_merge", median(remerge) / median(runs["cdt"]))
+        else:
+            for key in ("merge_vs_raw", "merge_vs_raw_batched", "merge_vs_sqlite_utils", "remerge_vs_merge"):
+                self.figure(key, NOT_BUILT)
+            # Reports still get a district file: the raw merge plus the bookkeeping reports read.
+            self.district_file = out / "raw.db"
+            fill_origins(self.district_file, self.packs)
+        self.log(f"merge: {self.details['merge_rows_per_s']} rows/s")
+
+    def bench_province_merge(self) -> None:
+        c = self.config
+        out = self.work / "province"
+        out.mkdir(exist_ok=True)
+        if not self.merge:
+            self.figure("province_merge_vs_raw", NOT_BUILT)
+            # A province file for the province report: every commune pack, raw, with bookkeeping.
+            self.province_file = create_target(out / "raw.db", "province", generate.communes_of(
+                c.district, 1)[0].province_code)
+            both = self.packs + self.second_packs
+            raw_merge(self.province_file, both, 10)
+            fill_origins(self.province_file, both)
+            return
+        second = create_target(out / "district-b.db", "district", c.second_district)
+        self.merge(second, self.second_packs)
+        district_packs = [generate.pack(self.district_file, out / "packs"), generate.pack(second, out / "packs")]
+        rows = sum(generate.row_count(p) for p in district_packs)
+        province = generate.communes_of(c.district, 1)[0].province_code
+        runs: dict[str, list[float]] = {"cdt": [], "raw": []}
+        for _ in range(c.reps):
+            target = create_target(out / "cdt.db", "province", province)
+            runs["cdt"].append(timed(lambda: self.merge(target, district_packs)))
+            target = create_target(out / "raw.db", "province", province)
+            runs["raw"].append(timed(lambda: raw_merge(target, district_packs, 1)))
+        self.province_file = out / "cdt.db"
+        self.details["province_merge_rows_per_s"] = {k: round(rows / median(v)) for k, v in runs.items()}
+        self.figure("province_merge_vs_raw", median(runs["raw"]) / median(runs["cdt"]))
+
+    # -- reports
+
+    def bench_reports(self) -> None:
+        from cdt.report import build_report
+        from cdt.store import Store
+
+        for key, path, level in (("report_vs_sql", self.district_file, "district"),
+                                 ("report_province_vs_sql", self.province_file, "province")):
+            with Store.open(path) as store:
+                report = build_report(store, year=REPORT_YEAR, month=REPORT_MONTH, level=level)
+                check_same_totals(report, hand_report(store.conn))
+                mine, hand = [], []
+                for _ in range(max(5, self.config.reps)):
+                    mine.append(timed(lambda: build_report(store, year=REPORT_YEAR, month=REPORT_MONTH,
+                                                           level=level)))
+                    hand.append(timed(lambda: hand_report(store.conn)))
+                visits = store.conn.execute("SELECT count(*) FROM visit").fetchone()[0]
+            self.details[f"{level}_report_s"] = {"cdt": round(median(mine), 4), "sql": round(median(hand), 4),
+                                                 "visits": visits}
+            self.figure(key, median(mine) / median(hand))
+            report_path = self.work / f"report-{level}.json"
+            report_path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+            setattr(self, f"{level}_report", report)
+            if visits >= 1_000_000:
+                self.figure("report_1m_visits_s", median(mine) * 1_000_000 / visits)
+        if "report_1m_visits_s" not in self.figures:
+            self.figure("report_1m_visits_s", "n/a (under a million visits; see --scale national)")
+
+    # -- export
+
+    def bench_export(self) -> None:
+        from cdt.export import write_report_xlsx
+
+        out = self.work / "export"
+        out.mkdir(exist_ok=True)
+        report = self.district_report
+        write_report_xlsx(report, out / "cdt.xlsx")
+        cells = workbook_cells(out / "cdt.xlsx")
+        mine, raw = [], []
+        for _ in range(max(5, self.config.reps)):
+            mine.append(timed(lambda: write_report_xlsx(report, out / "cdt.xlsx")))
+            raw.append(timed(lambda: raw_export(cells, out / "raw.xlsx")))
+        self.details["export_s"] = {"cdt": round(median(mine), 4), "raw_write_only": round(median(raw), 4),
+                                    "cells": sum(len(r) for _, rows in cells for r in rows)}
+        self.figure("export_vs_raw", median(mine) / median(raw))
+
+    # -- memory
+
+    def bench_memory(self) -> None:
+        c = self.config
+        out = self.work / "memory"
+        out.mkdir(exist_ok=True)
+        try:
+            import resource  # noqa: F401  (POSIX only)
+        except ImportError:
+            for key in ("merge_peak_mb", "merge_peak_growth", "export_peak_mb", "export_peak_growth"):
+                self.figure(key, "n/a (no getrusage on this platform)")
+            return
+        me = [sys.executable, "-m", "bench", "--child"]
+        if self.merge:
+            peaks = {}
+            for label, packs in (("small", self.small_packs), ("large", self.packs)):
+                target = create_target(out / f"merge-{label}.db", "district", c.district)
+                peaks[label] = peak_mb([*me, "merge", str(target), *map(str, packs)])
+            self.details["merge_peak_mb"] = {k: round(v, 1) for k, v in peaks.items()}
+            self.figure("merge_peak_mb", peaks["large"])
+            self.figure("merge_peak_growth", peaks["large"] / peaks["small"])
+        else:
+            self.figure("merge_peak_mb", NOT_BUILT)
+            self.figure("merge_peak_growth", NOT_BUILT)
+        # Export: the district report (one row per commune of the district) against the province
+        # report (a row per district and one per commune of the province: many times the cells).
+        peaks = {}
+        for label in ("district", "province"):
+            peaks[label] = peak_mb([*me, "export", str(self.work / f"report-{label}.json"),
+                                    str(out / f"{label}.xlsx")])
+        self.details["export_peak_mb"] = {k: round(v, 1) for k, v in peaks.items()}
+        self.figure("export_peak_mb", peaks["province"])
+        self.figure("export_peak_growth", peaks["province"] / peaks["district"])
+
+    # -- start-up
+
+    def bench_startup(self) -> None:
+        app = self.work / "minimal_typer_app.py"
+        app.write_text(MINIMAL_TYPER_APP, encoding="utf-8")
+        cdt = cdt_command()
+        calls = {
+            "cdt_help": [*cdt, "--help"],
+            "cdt_info": [*cdt, "--db", str(self.commune_file), "info"],
+            "typer_help": [sys.executable, str(app), "--help"],
+            "typer_run": [sys.executable, str(app)],
+            "python": [sys.executable, "-c", "pass"],
+        }
+        times: dict[str, list[float]] = {k: [] for k in calls}
+        for argv in calls.values():  # warm the page cache once
+            run_child(argv)
+        for _ in range(self.config.startup_reps):
+            for key, argv in calls.items():
+                times[key].append(run_child(argv))
+        med = {k: median(v) for k, v in times.items()}
+        self.details["startup_ms"] = {k: round(v * 1000, 1) for k, v in med.items()}
+        self.figure("startup_vs_typer", med["cdt_help"] / med["typer_help"])
+        self.figure("startup_info_vs_typer", med["cdt_info"] / med["typer_run"])
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def status(key: str, value: Any) -> str:
+    """PASS or MISS against the figure's target; '' when it has none or was not measured."""
+    if key not in TARGETS or not isinstance(value, (int, float)):
+        return ""
+    op, target = TARGETS[key]
+    return "PASS" if (value >= target if op == ">=" else value <= target) else "MISS"
+
+
+def table(figures: dict[str, Any]) -> str:
+    lines = [f"{'figure':<26} {'value':>12}  {'target':<8} status", "-" * 56]
+    for key, value in figures.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        target = f"{TARGETS[key][0]} {TARGETS[key][1]:g}" if key in TARGETS else ""
+        lines.append(f"{key:<26} {shown:>12}  {target:<8} {status(key, value)}")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(), "cpus": os.cpu_count(),
+    }
+
+
+def run(config: Config, work: Path, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Measure everything on config's data under work; returns the result object."""
+    started = time.perf_counter()
+    r = Run(config, work, log)
+    r.prepare()
+    for step in (r.bench_merge, r.bench_province_merge, r.bench_reports, r.bench_export,
+                 r.bench_memory, r.bench_startup):
+        step()
+        log(f"{step.__name__[6:]} done ({time.perf_counter() - started:.0f} s)")
+    return {
+        **r.figures,
+        "status": {k: status(k, v) for k, v in r.figures.items() if status(k, v)},
+        "details": r.details,
+        "mode": config.name,
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return child_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small data, about a minute (make bench)")
+    mode.add_argument("--scale", choices=["national"], help="the 3,321-commune simulation (long)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (the table goes to stderr)")
+    parser.add_argument("--communes", type=int, help="communes to generate (overrides the mode)")
+    parser.add_argument("--visits", type=int, help="visits per commune (default 5,000)")
+    parser.add_argument("--reps", type=int, help="repetitions per figure")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args(argv)
+
+    if args.scale:
+        from bench.national import run_national
+
+        return run_national(args)
+    config = QUICK if args.quick else FULL
+    overrides: dict[str, Any] = {}
+    if args.communes:
+        overrides["communes"] = args.communes
+    if args.reps:
+        overrides["reps"] = args.reps
+    if args.visits:
+        overrides["sizes"] = Sizes(visits=args.visits)
+    if overrides:
+        config = Config(**{**config.__dict__, **overrides})
+
+    out = sys.stderr if args.json else sys.stdout
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        result = run(config, args.keep, log)
+    else:
+        with tempfile.TemporaryDirectory(prefix="cdt-bench-") as tmp:
+            result = run(config, Path(tmp), log)
+    print(table({k: v for k, v in result.items() if k not in ("status", "details", "mode", "machine", "seconds")}),
+          file=out)
+    print(f"({config.name} mode, {result['seconds']} s; details: --json)", file=out)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
