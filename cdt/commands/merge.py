@@ -36,7 +36,10 @@ def merge(
     else:
         _render(results, dry_run, open_conflicts)
     if refused:
-        raise typer.Exit(code=1)
+        from cdt.errors import FileRefused
+
+        # A CdtError, so the CLI prints one line on stderr and exits 1.
+        raise FileRefused("merge.some_refused", count=len(refused), total=len(results))
 
 
 def _with_progress(library, target, paths, dry_run):
