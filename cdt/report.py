@@ -11,7 +11,7 @@ row belongs to. Which unit a row belongs to is decided in one place, ``_buckets`
 The mapping is written into temporary tables ``report_bucket(bucket, unit)`` and
 ``report_origin(origin, commune)`` that the
 queries join, so one query per table serves every level, and a district with a million visits is
-read once per query along the ``visit(date, …)`` index. Nothing here prints or writes files.
+read in one scan per query. Nothing here prints or writes files.
 """
 
 from __future__ import annotations
@@ -194,6 +194,9 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
         entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
 
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
+    # NOT INDEXED: "since the start" needs every visit up to the month's end, most of the table.
+    # Walking visit(date) for that range then fetching each row was measured 10x slower than a
+    # plain scan on a million-visit district (4.9 s against 0.4 s for the count alone).
     # One pass over the visits, grouped by unit and by the visit's list of services: a district
     # has a few dozen distinct lists, so each is parsed once in Python, not once per visit.
     dc_set = set(dc_codes)
@@ -204,7 +207,7 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
                sum(CASE WHEN v.date >= :start THEN v.people ELSE 0 END) AS people_month,
                sum(CASE WHEN v.date >= :year_start THEN v.people ELSE 0 END) AS people_ytd,
                sum(v.people) AS people_total
-        FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
+        FROM visit v NOT INDEXED {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
         WHERE v.deleted = 0 AND v.date <= :end
         GROUP BY 1, 2""", params):
         e = entry(row["unit"])
@@ -222,7 +225,7 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
     for row in q(f"""
         SELECT unit, sum(last >= :start) AS hh_month, sum(last >= :year_start) AS hh_ytd, count(*) AS hh_total
         FROM (SELECT {unit} AS unit, coalesce(o.commune, v.origin) AS commune, v.household, max(v.date) AS last
-              FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
+              FROM visit v NOT INDEXED {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {col['visit']}
               LEFT JOIN temp.report_origin o ON o.origin = v.origin
               WHERE v.deleted = 0 AND v.date <= :end
               GROUP BY 1, 2, 3)
@@ -354,7 +357,7 @@ def _households_total(store: Store, params: dict) -> dict:
     row = store.conn.execute("""
         SELECT sum(last >= :start) AS m, sum(last >= :year_start) AS y, count(*) AS total
         FROM (SELECT coalesce(o.commune, v.origin), v.household, max(v.date) AS last
-              FROM visit v LEFT JOIN temp.report_origin o ON o.origin = v.origin
+              FROM visit v NOT INDEXED LEFT JOIN temp.report_origin o ON o.origin = v.origin
               WHERE v.deleted = 0 AND v.date <= :end GROUP BY 1, 2)""", params).fetchone()
     return _flow(row["m"], row["y"], row["total"])
 
