@@ -503,3 +503,31 @@ def test_table_fits_80_columns_and_uses_vietnamese_numbers(cdt, commune):
     assert r.exit_code == 0, r.output
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
     assert "1.800" in r.stdout and "Tổng cộng" in r.stdout and "tháng 10/2026" in r.stdout
+
+
+def test_district_after_real_pack_and_merge(cdt, tmp_path):
+    """The district month-end as a clerk runs it: cdt pack on each commune, cdt merge at the district."""
+    data = {k: [] for k in ("hamlet", "team", "member", "training", "attendance", "visit")}
+    packs = tmp_path / "packs"
+    for n, code in enumerate(DISTRICT_COMMUNES[:2]):
+        path = tmp_path / f"{code}.db"
+        store = create_commune(path, code)
+        for kind, rows in generate(store, 200 + n).items():
+            data[kind].extend(rows)
+        store.close()
+        r = cdt("--db", path, "pack", "--out", packs)
+        assert r.exit_code == 0, r.output
+    district = tmp_path / "huyen.db"
+    assert cdt("--db", district, "init", "--district", "171").exit_code == 0
+    r = cdt("--db", district, "merge", packs)
+    assert r.exit_code == 0, r.output
+    for month in ("2026-01", "2026-10", "2027-01"):
+        report = json.loads(cdt("--db", district, "report", "--district", "--month", month, "--format", "json").stdout)
+        want = expected(data, month, commune_unit)
+        assert_same(report["total"], want[None], f"{month} total")
+        for row in report["rows"]:
+            assert_same(row, want.get(row["unit"]["code"]), f"{month} {row['unit']['code']}")
+        # Packs made today cover any month that ended before today.
+        sent = {e["unit"]["code"] for e in report["completeness"] if e["reported"]}
+        today = date.today().isoformat()
+        assert sent == (set(DISTRICT_COMMUNES[:2]) if report["period"]["end"] < today else set())
