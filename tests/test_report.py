@@ -531,3 +531,16 @@ def test_district_after_real_pack_and_merge(cdt, tmp_path):
         sent = {e["unit"]["code"] for e in report["completeness"] if e["reported"]}
         today = date.today().isoformat()
         assert sent == (set(DISTRICT_COMMUNES[:2]) if report["period"]["end"] < today else set())
+
+
+@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice is not installed")
+def test_workbook_converts_to_pdf_with_libreoffice(cdt, commune, tmp_path):
+    import subprocess
+
+    _hostile_commune(cdt, commune)
+    out = tmp_path / "r.xlsx"
+    assert cdt("report", "--month", "2026-10", "--xlsx", out).exit_code == 0
+    profile = tmp_path / "lo-profile"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(out)], capture_output=True, timeout=180, check=False)
+    assert (tmp_path / "r.pdf").stat().st_size > 1000
