@@ -311,6 +311,7 @@ def read_sheets(path: str | Path) -> tuple[list[_Sheet], list[str], list[str]]:
     from cdt.xlsx_safety import check_xlsx
 
     path = Path(path)
+    # Columns past MAX_COLUMNS are never read, so a wide <dimension> (whole rows formatted) is harmless.
     check_xlsx(path, max_rows=MAX_ROWS, max_columns=16384)
     import zipfile
 

@@ -34,9 +34,7 @@ def import_(
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
     from cdt.importer import KIND_LABELS, import_workbook
-    from cdt.xlsx_safety import check_xlsx
 
-    check_xlsx(file)  # an unsafe file is refused before the data file is even opened
     result = import_workbook(common.store(ctx), file, dry_run=dry_run, only_valid=only_valid)
     if format is common.Format.json:
         common.print_json(result.as_dict())
