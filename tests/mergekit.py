@@ -20,11 +20,18 @@ def unit_file(path: Path, level: str, code: str, *, schema_version: int | None =
     """A fresh store for a commune, district or province (legacy structure)."""
     unit = units.get(code, level=level, structure="legacy")
     extra = {"schema_version": schema_version} if schema_version else {}
-    return Store.create(
+    store = Store.create(
         path, level=level, structure="legacy", province=(unit.province_code, unit.province_name),
         district=(unit.district_code, unit.district_name) if level != "province" else (None, None),
         commune=(unit.code, unit.name) if level == "commune" else (None, None), db_id=db_id, **extra,
     )
+    return fast(store)
+
+
+def fast(store: Store) -> Store:
+    """No fsync per commit: the algebra tests make thousands of commits and do not test durability."""
+    store.conn.execute("PRAGMA synchronous = OFF")
+    return store
 
 
 def add_hamlet(store: Store, name: str, households: int = 10) -> str:
@@ -70,4 +77,4 @@ def dump(store: Store) -> dict:
 def copy_store(store: Store, path: Path) -> Store:
     """A byte copy of a store file opened as another store (one commune file on two laptops)."""
     shutil.copyfile(store.path, path)
-    return Store.open(path)
+    return fast(Store.open(path))
