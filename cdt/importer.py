@@ -67,6 +67,7 @@ _HEADERS: dict[str, tuple[str, ...]] = {
         "ngay quyet dinh thanh lap", "ngay qd thanh lap", "decision date", "decided on",
     ),
     "founded_on": ("ngay thanh lap", "ngay thanh lap to", "thanh lap ngay", "founded", "founded on"),
+    "surname": ("ho", "ho dem", "ho va ten dem", "ho va dem", "ho va chu dem", "ho chu dem", "ho lot"),
     "full_name": (
         "ho va ten", "ho ten", "ho va ten thanh vien", "ho ten thanh vien", "ten thanh vien", "full name",
         "name", "thanh vien", "ho va ten thanh vien to", "ho ten thanh vien to", "ten",
@@ -741,8 +742,16 @@ class _Run:
         for number, row in sheet.rows:
             values = {name: (row[col] if col < len(row) else None) for name, col in sheet.columns.items()
                       if name != "_skip"}
+            group = _group_hamlet(row) if sheet.kind == MEMBER else None
+            if group and all(_blank(values.get(f)) for f in ("phone", "role", "position", "birth_year", "gender",
+                                                             "affiliation")):
+                # A group row ("II. XÓM ĐỒNG KIM" across the table) names the hamlet of the rows below it.
+                carried["hamlet"] = group
+                continue
             if all(_blank(v) for v in values.values()) or _column_numbers(row) or _is_footer(values):
                 continue
+            if not _blank(values.get("surname")) and not _blank(values.get("full_name")):
+                values["full_name"] = f"{clean(str(values['surname']))} {clean(str(values['full_name']))}"
             if sheet.kind == MEMBER and _blank(values.get("full_name")) and not any(
                     not _blank(values.get(f)) for f in ("phone", "role", "position", "birth_year", "gender")):
                 # A group row ("Thôn Na Mao" across the table) names the hamlet of the rows below it.
@@ -763,7 +772,12 @@ class _Run:
             if decision and _blank(values.get("decision_number")) and _blank(values.get("decision_date")):
                 values["decision_number"], values["decision_date"] = decision
             count.rows += 1
-            if not handler(sheet, number, values, count):
+            try:
+                ok = handler(sheet, number, values, count)
+            except CdtError as error:  # a rule the row breaks that the handler did not foresee
+                self.problem(sheet, number, None, error.message)
+                ok = False
+            if not ok:
                 count.invalid += 1
 
 
@@ -781,6 +795,23 @@ def _title_decision(sheet: _Sheet) -> tuple[str, str] | None:
             number, day, month, year = match.groups()
             return number.rstrip(".,"), f"{int(day):02d}/{int(month):02d}/{year}"
     return None
+
+
+_GROUP = re.compile(r"^\s*(?:[IVXLC]+|\d{1,3}|[a-zA-Z])?\s*[.):\-]?\s*(?:tổ\s+cnscđ\s+)?"
+                    r"((?:thôn|xóm|bản|buôn|ấp|làng|tổ dân phố|khu phố|khối phố)\s+\S.{0,60})$", re.IGNORECASE)
+
+
+def _group_hamlet(row: tuple) -> str | None:
+    """The hamlet a group row names: one text cell such as 'II. XÓM ĐỒNG KIM' or 'Thôn Na Mao (4 người)'."""
+    texts = [v for v in row if not _blank(v)]
+    if len(texts) != 1 or not isinstance(texts[0], str):
+        return None
+    text = re.sub(r"\([^)]*\)\s*$", "", clean(legacy.fix(texts[0]))).strip(" :")
+    match = _GROUP.match(text)
+    if not match:
+        return None
+    words = match.group(1).split()
+    return " ".join(w.capitalize() if w.isupper() or i == 0 else w for i, w in enumerate(words))
 
 
 def _title_hamlet(sheet: _Sheet) -> str | None:

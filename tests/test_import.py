@@ -275,3 +275,32 @@ def test_english_messages(cdt, commune):
     result = cdt("--lang", "en", "import", DATA / BY_STYLE["invalid"]["file"])
     assert result.exit_code == 1
     assert "row 6, column E" in result.stdout
+
+
+def test_group_rows_split_names_and_a_sheet_per_hamlet(cdt, commune, tmp_path):
+    book = Workbook()
+    ws = book.active
+    ws.title = "Tổ CNSCĐ"
+    ws.append(["DANH SÁCH TỔ CÔNG NGHỆ SỐ CỘNG ĐỒNG"])
+    ws.append(["STT", "Họ đệm", "Tên", "Năm sinh", "Chức vụ", "Điện thoại"])
+    ws.append(["I. TỔ DÂN PHỐ SƠN TẬP"])
+    ws.append([1, "Nguyễn Văn", "An", 1980, "Tổ trưởng", "0912345678"])
+    ws.append([2, "Lê Thị", "Bình", 1990, "Thành viên", "0912345679"])
+    ws.append([None, "II. Tổ dân phố Cầu Thành (1 người)"])
+    ws.append([1, "Hà Thị", "Dung", 1990, "Trưởng thôn", "0912345671"])
+    other = book.create_sheet("Tổ dân phố Chiến Thắng")
+    other.append(["DANH SÁCH THÀNH VIÊN TỔ CNSCĐ TỔ DÂN PHỐ CHIẾN THẮNG"])
+    other.append(["TT", "Họ và tên", "Chức vụ trong tổ", "SĐT"])
+    other.append([1, "Đặng Văn Lực", "Tổ trưởng", 916678008])
+    book.save(tmp_path / "nhom.xlsx")
+    result = cdt("import", tmp_path / "nhom.xlsx")
+    assert result.exit_code == 0, result.output
+    got = {(m["hamlet"], m["full_name"], m["role"], m["affiliation"]) for m in _members(cdt)}
+    assert got == {
+        ("Tổ dân phố Sơn Tập", "Nguyễn Văn An", "leader", None),
+        ("Tổ dân phố Sơn Tập", "Lê Thị Bình", "member", None),
+        ("Tổ dân phố Cầu Thành", "Hà Thị Dung", "member", "Trưởng thôn"),
+        ("Tổ dân phố Chiến Thắng", "Đặng Văn Lực", "leader", None),
+    }
+    kinds = {h["kind"] for h in json.loads(cdt("hamlet", "list", "--format", "json").stdout)}
+    assert kinds == {"tổ dân phố"}
