@@ -798,7 +798,16 @@ def _title_decision(sheet: _Sheet) -> tuple[str, str] | None:
 
 
 _GROUP = re.compile(r"^\s*(?:[IVXLC]+|\d{1,3}|[a-zA-Z])?\s*[.):\-]?\s*(?:tổ\s+cnscđ\s+)?"
-                    r"((?:thôn|xóm|bản|buôn|ấp|làng|tổ dân phố|khu phố|khối phố)\s+\S.{0,60})$", re.IGNORECASE)
+                    r"(thôn|xóm|bản|buôn|ấp|làng|tổ dân phố|khu phố|khối phố)\s+(\S.{0,60})$", re.IGNORECASE)
+
+
+def _hamlet_name(kind: str, rest: str) -> str:
+    """'XÓM', 'ĐỒNG KIM' → 'Xóm Đồng Kim': the kind spelled as in the list, a name in capitals title-cased."""
+    canonical = parse_kind(kind) or kind.lower()
+    rest = re.split(r"\s+[-–]?\s*(?:xã|phường|thị trấn|huyện|tỉnh|năm)\s", f"{clean(rest)} ", flags=re.IGNORECASE)[0]
+    words = [w.capitalize() if w.isupper() and len(w) > 1 and not any(c.isdigit() for c in w) else w
+             for w in clean(rest).split()]
+    return f"{canonical[0].upper()}{canonical[1:]} {' '.join(words)}"
 
 
 def _group_hamlet(row: tuple) -> str | None:
@@ -808,10 +817,7 @@ def _group_hamlet(row: tuple) -> str | None:
         return None
     text = re.sub(r"\([^)]*\)\s*$", "", clean(legacy.fix(texts[0]))).strip(" :")
     match = _GROUP.match(text)
-    if not match:
-        return None
-    words = match.group(1).split()
-    return " ".join(w.capitalize() if w.isupper() or i == 0 else w for i, w in enumerate(words))
+    return _hamlet_name(match.group(1), match.group(2)) if match else None
 
 
 def _title_hamlet(sheet: _Sheet) -> str | None:
@@ -820,10 +826,8 @@ def _title_hamlet(sheet: _Sheet) -> str | None:
         match = _TITLE_HAMLET.search(text)
         if match:
             name = clean(match.group(2))
-            kind = match.group(1)
             if name and len(name) <= 60:
-                words = " ".join(w.capitalize() if w.isupper() else w for w in name.split())
-                return f"{kind.capitalize()} {words}"
+                return _hamlet_name(match.group(1), name)
     if sheet.kind == MEMBER and sheet.title and _kind_from_name(sheet.title):
         return sheet.title
     return None
