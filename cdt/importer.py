@@ -495,6 +495,7 @@ class _Run:
         self.store = store
         self.tx = tx
         self.result = result
+        self.visit_keys: dict[str, set] = {}  # team → (date, household, people, services) already there
 
     # problems --------------------------------------------------------------------------------------
 
@@ -711,12 +712,16 @@ class _Run:
                       else "date" if key.startswith("visit.") else None)
             self.problem(sheet, row, column, error.message)
             return False
-        same = [v for v in self.store.rows("visit", team_id=visit["team_id"])
-                if (v["date"], v["household"], v["people"], v["services"]) ==
-                (visit["date"], visit["household"], visit["people"], visit["services"])]
-        if same:
+        key = (visit["date"], visit["household"], visit["people"], visit["services"])
+        known = self.visit_keys.get(visit["team_id"])
+        if known is None:
+            known = self.visit_keys[visit["team_id"]] = {
+                (v["date"], v["household"], v["people"], v["services"])
+                for v in self.store.rows("visit", team_id=visit["team_id"])}
+        if key in known:
             count.existing += 1
             return True
+        known.add(key)
         self.tx.insert("visit", visit)
         self.result.created["visit"] += 1
         count.new += 1

@@ -13,6 +13,7 @@ from cdt.i18n import t
 
 ORDER = 75
 DEFAULT_TEMPLATE = "mau-nhap-lieu-cdt.xlsx"
+SHOWN_PROBLEMS = 200  # a terminal full of errors helps nobody; --format json lists them all
 
 
 def _created(created: dict) -> str:
@@ -53,8 +54,10 @@ def import_(
         common.say(t("import.converted", columns="; ".join(result.converted)))
     if result.problems:
         common.say(t("import.problems", count=len(result.problems)))
-        for problem in result.problems:
+        for problem in result.problems[:SHOWN_PROBLEMS]:
             common.say("  " + _problem_line(problem))
+        if len(result.problems) > SHOWN_PROBLEMS:
+            common.say("  " + t("import.more_problems", count=len(result.problems) - SHOWN_PROBLEMS))
     if result.blocked:
         raise InvalidInput("import.blocked", count=len(result.problems))
     if not any(result.created.values()):
