@@ -304,3 +304,37 @@ def test_group_rows_split_names_and_a_sheet_per_hamlet(cdt, commune, tmp_path):
     }
     kinds = {h["kind"] for h in json.loads(cdt("hamlet", "list", "--format", "json").stdout)}
     assert kinds == {"tổ dân phố"}
+
+
+def test_external_link_old_format_and_empty_files_are_refused(cdt, commune, tmp_path):
+    good = _good_xlsx(tmp_path / "good.xlsx")
+    link = _rewrite(good, tmp_path / "link.xlsx", lambda name, data: (
+        {"xl/externalLinks/externalLink1.xml": b'<externalLink xmlns="http://schemas.openxmlformats.org/'
+                                                 b'spreadsheetml/2006/main"/>'} if name is None else data))
+    assert "liên kết" in _refused(cdt, commune, link)
+    old = tmp_path / "cu.xlsx"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024)
+    assert ".xls" in _refused(cdt, commune, old)
+    empty = tmp_path / "rong.xlsx"
+    empty.write_bytes(b"")
+    assert "rỗng" in _refused(cdt, commune, empty)
+    garbage = tmp_path / "hong.xlsx"
+    garbage.write_bytes(b"PK\x03\x04" + b"\x17" * 500)
+    _refused(cdt, commune, garbage)
+
+
+def test_long_and_control_character_cells_are_problems_not_crashes(cdt, commune, tmp_path):
+    book = Workbook()
+    ws = book.active
+    ws.append(["Thôn/xóm", "Họ và tên", "Năm sinh", "Số ĐT"])
+    ws.append(["Xóm Một", "A" * 500, 1980, "0912345678"])
+    ws.append(["Xóm Một", "Nguyễn\tVăn An", 1980, "0912345679"])
+    ws.append(["Xóm Một", "Lê Thị Bình", 1850, "0912345670"])
+    ws.append(["X" * 300, "Trần Văn Cường", 1980, "0912345671"])
+    book.save(tmp_path / "xau.xlsx")
+    before = commune.read_bytes()
+    result = cdt("import", tmp_path / "xau.xlsx", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert [p["row"] for p in data["problems"]] == [2, 3, 4, 5]
+    assert commune.read_bytes() == before
