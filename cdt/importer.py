@@ -567,14 +567,14 @@ class _Run:
     # rows -------------------------------------------------------------------------------------------
 
     def hamlet_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
-        before = len(self.result.problems)
-        try:
-            HamletIn(name=values.get("hamlet"), kind=values.get("kind") or _kind_from_name(str(values.get("hamlet") or "")) or "thôn",
-                     households=values.get("households"), working_age=values.get("working_age"))
+        kind = values.get("kind") or _kind_from_name(str(values.get("hamlet") or "")) or "thôn"
+        try:  # checked even when the hamlet exists, so a wrong cell is reported either way
+            HamletIn(name=values.get("hamlet"), kind=kind, households=values.get("households"),
+                     working_age=values.get("working_age"))
         except ValidationError as error:
             self.validation(sheet, row, error, {"name": "hamlet"})
             return False
-        return self.hamlet(sheet, row, values, count=count) is not None and len(self.result.problems) == before
+        return self.hamlet(sheet, row, values, count=count) is not None
 
     def team_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
         try:
