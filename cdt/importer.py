@@ -283,6 +283,17 @@ class _Sheet:
     titles: list[str]  # text of the rows above the header
 
 
+_MEMBER_FIELDS = {"surname", "role", "position", "gender", "birth_year", "phone", "affiliation", "joined_on"}
+
+
+def _bare_name_is_hamlet(columns: dict[str, int], headers: dict[str, str]) -> None:
+    """A bare 'Tên' beside 'Loại' and 'Số hộ' (and nothing about people) names the hamlet."""
+    if ("full_name" in columns and "hamlet" not in columns and _header_words(headers["full_name"]) in ("ten", "name")
+            and not set(columns) & _MEMBER_FIELDS and set(columns) & {"kind", "households", "working_age"}):
+        columns["hamlet"] = columns.pop("full_name")
+        headers["hamlet"] = headers.pop("full_name")
+
+
 def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int], dict[str, str]] | None:
     best = None
     for index, row in enumerate(rows[:_HEADER_SCAN]):
@@ -293,6 +304,7 @@ def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int], dict[str, str]
             if name and name not in columns:
                 columns[name] = col
                 headers[name] = text
+        _bare_name_is_hamlet(columns, headers)
         real = {k for k in columns if k != "_skip"}
         kind = _sheet_kind(real)
         if kind and (best is None or len(real) > len(best[1]) - ("_skip" in best[1])):
@@ -606,6 +618,11 @@ class _Run:
         except ValidationError as error:
             self.validation(sheet, row, error, where)
             return False
+        if _blank(values.get("hamlet")):
+            # A list without any hamlet, in a commune with a single team, is that team's list.
+            active = [t_ for t_ in self.store.rows("team") if t_["status"] == "active"]
+            if len(active) == 1:
+                values["hamlet"] = self.store.get("hamlet", active[0]["hamlet_id"])["name"]
         hamlet = self.hamlet(sheet, row, values, count=None)
         if hamlet is None:
             return False
@@ -744,6 +761,7 @@ class _Run:
         decision = _title_decision(sheet) if sheet.kind in (MEMBER, TEAM) else None
         header = _header_words(sheet.headers.get("hamlet", ""))
         column_kind = next((k for k in HAMLET_KINDS if fold(k) == header), None)
+        address = header in ("dia chi", "noi o", "thon noi o", "dia chi thon xom")
         for number, row in sheet.rows:
             values = {name: (row[col] if col < len(row) else None) for name, col in sheet.columns.items()
                       if name != "_skip"}
@@ -768,6 +786,8 @@ class _Run:
                     carried[name] = values[name]
                 elif name in carried and (name in sheet.columns or name == "hamlet"):
                     values[name] = carried[name]
+            if address and isinstance(values.get("hamlet"), str):
+                values["hamlet"] = re.split(r"[,;]|\s-\s", values["hamlet"])[0]  # "Xóm Đồng Kim, xã Minh Tiến"
             if not _blank(values.get("hamlet")) and column_kind and not _kind_from_name(str(values["hamlet"])):
                 # Under a header "Xóm", a cell "Đồng Kim" is Xóm Đồng Kim.
                 values["hamlet"] = f"{column_kind[0].upper()}{column_kind[1:]} {clean(str(values['hamlet']))}"
@@ -923,6 +943,8 @@ def write_template(path: str | Path) -> Path:
         (f"• {SHEET_TITLES[TRAINING]}: nội dung, ngày tập huấn, đơn vị tổ chức, hình thức; người tham dự ghi họ tên "
          "cách nhau bằng dấu chấm phẩy (;), thêm thôn trong ngoặc nếu trùng tên, ví dụ: Nguyễn Văn An (Xóm Đồng Tâm).",
          False),
+        (f"• {SHEET_TITLES[VISIT]} (nếu có): ngày, tổ (tên thôn/xóm), mã hộ trong sổ của xã (không ghi tên người), "
+         "số người được hỗ trợ, dịch vụ (ví dụ: VNeID; dịch vụ công; C-Thái Nguyên), thành viên đi hỗ trợ.", False),
         ("", False),
         ("Mỗi tổ tối đa số thành viên theo cài đặt (mặc định 5) và chỉ một tổ trưởng.", False),
         ("Nhập: cdt import <tệp>.xlsx --dry-run để xem trước; cdt import <tệp>.xlsx để nhập. "

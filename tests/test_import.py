@@ -338,3 +338,24 @@ def test_long_and_control_character_cells_are_problems_not_crashes(cdt, commune,
     data = json.loads(result.stdout)
     assert [p["row"] for p in data["problems"]] == [2, 3, 4, 5]
     assert commune.read_bytes() == before
+
+
+def test_hamlet_list_with_bare_name_header_and_single_team_list(cdt, commune, tmp_path):
+    book = Workbook()
+    ws = book.active
+    ws.append(["STT", "Tên", "Loại", "Số hộ"])
+    ws.append([1, "Tổ dân phố Sơn Tập", "Tổ dân phố", 120])
+    book.save(tmp_path / "thon.xlsx")
+    assert cdt("import", tmp_path / "thon.xlsx").exit_code == 0
+    assert cdt("team", "add", "--hamlet", "Sơn Tập", "--decision", "1/QĐ-UBND", "--decided-on",
+               "01/06/2022").exit_code == 0
+    people = Workbook()
+    ws = people.active
+    ws.append(["Họ và tên", "Số điện thoại", "Địa chỉ"])
+    ws.append(["Nguyễn Văn An", "0912345678", None])
+    people.save(tmp_path / "to.xlsx")
+    result = cdt("import", tmp_path / "to.xlsx")
+    assert result.exit_code == 0, result.output
+    assert [(m["hamlet"], m["full_name"]) for m in _members(cdt)] == [("Tổ dân phố Sơn Tập", "Nguyễn Văn An")]
+    hamlets = json.loads(cdt("hamlet", "list", "--format", "json").stdout)
+    assert [(h["name"], h["kind"], h["households"]) for h in hamlets] == [("Tổ dân phố Sơn Tập", "tổ dân phố", 120)]
