@@ -170,8 +170,9 @@ def run(argv: list[str]) -> int:
     app = build_app()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="cdt", standalone_mode=False)
-        return 0
+        # Without standalone mode click returns (not raises) the code of a typer.Exit.
+        code = command.main(args=argv, prog_name="cdt", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except CdtError as error:
         _error_line(error.message)
         return 1

@@ -587,12 +587,21 @@ def info(store: Store) -> dict:
     }
 
 
-def create_file(path, level: str, query: str, structure: str | None = None):
+def _same_unit_both_structures(found: list) -> bool:
+    """True when the matches are one unit that kept its code and name through the 2025 reform."""
+    return (len(found) == 2 and {u.structure for u in found} == {"legacy", "2025"}
+            and len({u.code for u in found}) == 1 and len({fold(u.name) for u in found}) == 1)
+
+
+def create_file(path, level: str, query: str, structure: str | None = None, *, prefer_legacy: bool = False):
     """Create the store for a commune, district or province named by code or name.
 
     A code or name that matches several units (the same code can name different communes in the
-    two structures) raises Ambiguous; nothing is picked silently. ``query`` may also be the exact
-    key ``structure:code`` that an answer to that question gives.
+    two structures) raises Ambiguous; nothing is picked silently. The one exception, when the
+    caller cannot ask (``prefer_legacy``): the same unit under the same code and name in both
+    structures (province 19 Thái Nguyên) takes the pre-2025 structure, which district packs use,
+    and the caller says so. ``query`` may also be the exact key ``structure:code`` that an answer
+    to the question gives.
     """
     from cdt import units
     from cdt.store import Store
@@ -609,10 +618,10 @@ def create_file(path, level: str, query: str, structure: str | None = None):
         found = exact or found
     if not found:
         raise NotFound("init.unit_not_found", name=query, level=t_level(level))
-    if len(found) > 1:
+    if len(found) > 1 and not (prefer_legacy and _same_unit_both_structures(found)):
         raise Ambiguous("init.ambiguous", [(f"{u.structure}:{u.code}", u.label()) for u in found[:20]],
                         name=query, count=len(found))
-    unit = found[0]
+    unit = next(u for u in found if u.structure == "legacy") if len(found) > 1 else found[0]
     return Store.create(
         path, level=level, structure=unit.structure,
         province=(unit.province_code, unit.province_name),

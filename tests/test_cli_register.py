@@ -281,3 +281,23 @@ def test_clerks_full_session_round_trips(cdt, commune):
     got_visits = as_json(cdt("visit", "list", "--format", "json"))
     assert sorted((v["date"], v["team"], v["household"], v["people"], v["services"], sorted(v["members"]))
                   for v in got_visits) == sorted(entered)
+
+
+def test_province_same_in_both_structures_defaults_to_legacy_and_says_so(cdt, db_path):
+    result = ok(cdt("init", "--province", "19"))
+    assert "--structure 2025" in result.stderr
+    info = as_json(cdt("info", "--format", "json"))
+    assert (info["level"], info["structure"], info["province"]["code"]) == ("province", "legacy", "19")
+
+
+def test_province_in_the_2025_structure_on_request(cdt, db_path):
+    ok(cdt("init", "--province", "19", "--structure", "2025"))
+    assert as_json(cdt("info", "--format", "json"))["structure"] == "2025"
+
+
+def test_district_file(cdt, db_path):
+    ok(cdt("init", "--district", "171"))
+    info = as_json(cdt("info", "--format", "json"))
+    assert (info["level"], info["unit"]["name"], info["province"]["code"]) == ("district", "Huyện Đại Từ", "19")
+    refused = cdt("hamlet", "add", "Xóm Một", "--kind", "xóm")
+    assert refused.exit_code == 1 and "tệp của xã" in refused.stderr

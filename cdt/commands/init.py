@@ -31,9 +31,15 @@ def init(
     from cdt import register
 
     path = common.db_path(ctx)
-    created = common.run(register.create_file, path, level, query, structure)
+    created = common.run(register.create_file, path, level, query, structure,
+                         prefer_legacy=not common.interactive())
     site = created.site
     created.close()
+    if structure is None and site.structure == "legacy" and not common.interactive():
+        from cdt import units
+
+        if units.get(site.unit_code, level=level, structure="2025"):
+            typer.echo(t("init.chose_legacy", code=site.unit_code), err=True)
     common.say(t("init.done", level=t(f"level.{level}"), name=site.unit_name, code=site.unit_code,
                  structure=t(f"structure.{site.structure}"), path=str(path)))
 
