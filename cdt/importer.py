@@ -294,6 +294,38 @@ def _bare_name_is_hamlet(columns: dict[str, int], headers: dict[str, str]) -> No
         headers["hamlet"] = headers.pop("full_name")
 
 
+def _gender_subheader(row: tuple, columns: dict[str, int], headers: dict[str, str]) -> int:
+    """Under 'Năm sinh' (or 'Giới tính'), sub-columns 'Nam' | 'Nữ' hold the year (or an x) in the person's column.
+
+    Returns how many rows to skip (1 when this sub-header row is there, else 0).
+    """
+    found = {fold(str(v)).strip(): col for col, v in enumerate(row) if isinstance(v, str)}
+    if "nam" not in found or "nu" not in found:
+        return 0
+    for name in ("birth_year", "gender"):
+        if columns.get(name) in (found["nam"], found["nu"]):
+            columns.pop(name)
+            headers.pop(name, None)
+    columns["_male"], columns["_female"] = found["nam"], found["nu"]
+    headers["_male"], headers["_female"] = "Nam", "Nữ"
+    return 1
+
+
+def _split_gender(values: dict) -> None:
+    """Fold the 'Nam' | 'Nữ' sub-columns into gender and, when they hold one, the birth year."""
+    male, female = values.pop("_male", None), values.pop("_female", None)
+    for cell, gender in ((male, "male"), (female, "female")):
+        if _blank(cell):
+            continue
+        values.setdefault("gender", gender)
+        if _blank(values.get("gender")):
+            values["gender"] = gender
+        text = str(cell).strip()
+        if not isinstance(cell, str) or re.search(r"\d{4}", text):
+            if _blank(values.get("birth_year")):
+                values["birth_year"] = cell
+
+
 def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int], dict[str, str]] | None:
     best = None
     for index, row in enumerate(rows[:_HEADER_SCAN]):
@@ -353,7 +385,8 @@ def read_sheets(path: str | Path) -> tuple[list[_Sheet], list[str], list[str]]:
                 continue
             index, columns, headers = found
             real = {k for k in columns if k != "_skip"}
-            data = [(index + 2 + i, r) for i, r in enumerate(rows[index + 1:])]
+            skip = _gender_subheader(rows[index + 1] if index + 1 < len(rows) else (), columns, headers)
+            data = [(index + 2 + i, r) for i, r in enumerate(rows[index + 1:])][skip:]
             data, notes = _fix_legacy(data, columns, headers, title)
             converted.extend(notes)
             titles = [clean(legacy.fix(str(v))) for r in rows[:index] for v in r if isinstance(v, str) and v.strip()]
@@ -773,6 +806,8 @@ class _Run:
                 continue
             if all(_blank(v) for v in values.values()) or _column_numbers(row) or _is_footer(values):
                 continue
+            if "_male" in values:
+                _split_gender(values)
             if not _blank(values.get("surname")) and not _blank(values.get("full_name")):
                 values["full_name"] = f"{clean(str(values['surname']))} {clean(str(values['full_name']))}"
             if sheet.kind == MEMBER and _blank(values.get("full_name")) and not any(

@@ -359,3 +359,20 @@ def test_hamlet_list_with_bare_name_header_and_single_team_list(cdt, commune, tm
     assert [(m["hamlet"], m["full_name"]) for m in _members(cdt)] == [("Tổ dân phố Sơn Tập", "Nguyễn Văn An")]
     hamlets = json.loads(cdt("hamlet", "list", "--format", "json").stdout)
     assert [(h["name"], h["kind"], h["households"]) for h in hamlets] == [("Tổ dân phố Sơn Tập", "tổ dân phố", 120)]
+
+
+def test_birth_year_under_nam_nu_subcolumns(cdt, commune, tmp_path):
+    book = Workbook()
+    ws = book.active
+    ws.append(["DANH SÁCH THÀNH VIÊN TỔ CNSCĐ TỔ DÂN PHỐ SƠN TẬP"])
+    ws.append(["TT", "Họ và tên", "Năm sinh", None, "Chức vụ", "Số ĐT"])
+    ws.append([None, None, "Nam", "Nữ", None, None])
+    ws.merge_cells("C2:D2")
+    ws.append([1, "Nguyễn Văn An", 1980, None, "Tổ trưởng", "0912345678"])
+    ws.append([2, "Lê Thị Bình", None, "12/03/1995", "Tổ viên", "0912345679"])
+    book.save(tmp_path / "namnu.xlsx")
+    result = cdt("import", tmp_path / "namnu.xlsx")
+    assert result.exit_code == 0, result.output
+    got = {(m["hamlet"], m["full_name"], m["gender"], m["birth_year"], m["role"]) for m in _members(cdt)}
+    assert got == {("Tổ dân phố Sơn Tập", "Nguyễn Văn An", "male", 1980, "leader"),
+                   ("Tổ dân phố Sơn Tập", "Lê Thị Bình", "female", 1995, "member")}
