@@ -297,9 +297,12 @@ def team_detail(store: Store, text: str) -> dict:
 
 
 def new_team_values(data: TeamIn) -> dict:
-    """The row of a newly founded team: founded on its decision date (else today), active."""
+    """The row of a newly founded team: active, founded on its decision date unless told otherwise.
+
+    With neither date known the founding date stays unknown (NULL: the team existed before it was
+    recorded); 'today' would refuse its earlier visits and drop it from earlier months' reports."""
     values = data.model_dump()
-    values["founded_on"] = values["founded_on"] or values["decision_date"] or date.today().isoformat()
+    values["founded_on"] = values["founded_on"] or values["decision_date"]
     values["status"] = "active"
     return values
 

@@ -301,3 +301,11 @@ def test_district_file(cdt, db_path):
     assert (info["level"], info["unit"]["name"], info["province"]["code"]) == ("district", "Huyện Đại Từ", "19")
     refused = cdt("hamlet", "add", "Xóm Một", "--kind", "xóm")
     assert refused.exit_code == 1 and "tệp của xã" in refused.stderr
+
+
+def test_team_without_dates_accepts_earlier_visits(cdt, commune):
+    ok(cdt("hamlet", "add", "Xóm Ba", "--kind", "xóm"))
+    ok(cdt("team", "add", "--hamlet", "Xóm Ba"))
+    assert as_json(cdt("team", "list", "--format", "json"))[0]["founded_on"] is None
+    ok(cdt("visit", "log", "--team", "Xóm Ba", "--household", "B1", "--people", "1", "--service", "dvc",
+           "--date", "01/03/2023"))
