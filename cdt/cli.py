@@ -130,7 +130,7 @@ def _translated_usage(error) -> str:
         param = error.param
         name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else ""
         if param is not None and param.param_type_name == "argument":
-            name = (getattr(param, "human_readable_name", None) or param.name or "").upper()
+            name = getattr(param, "metavar", None) or (param.name or "").upper()
         return t("usage.missing", name=name)
     if isinstance(error, exceptions.BadParameter):
         param = error.param

@@ -163,7 +163,7 @@ def _display_date(iso: str | None) -> str:
 
 def _require_commune(store: Store) -> None:
     if store.site.level != "commune":
-        raise InvalidInput("register.commune_only", level=store.site.level)
+        raise InvalidInput("register.commune_only", level=t_level(store.site.level))
 
 
 # -- hamlets -------------------------------------------------------------------------------------

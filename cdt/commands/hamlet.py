@@ -16,7 +16,7 @@ app = typer.Typer(help=t("hamlet.help"), no_args_is_help=True)
 @app.command("add", help=t("hamlet.add.help"))
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help=t("hamlet.arg.name"), show_default=False)],
+    name: Annotated[str, typer.Argument(help=t("hamlet.arg.name"), metavar=t("metavar.name"), show_default=False)],
     kind: Annotated[str, typer.Option("--kind", help=t("hamlet.opt.kind"), show_default=False)],
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
@@ -30,7 +30,7 @@ def add(
 @app.command("edit", help=t("hamlet.edit.help"))
 def edit(
     ctx: typer.Context,
-    hamlet: Annotated[str, typer.Argument(help=t("hamlet.arg.hamlet"), show_default=False)],
+    hamlet: Annotated[str, typer.Argument(help=t("hamlet.arg.hamlet"), metavar=t("metavar.hamlet"), show_default=False)],
     name: Annotated[Optional[str], typer.Option("--name", help=t("hamlet.opt.new_name"), show_default=False)] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help=t("hamlet.opt.kind"), show_default=False)] = None,
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,

@@ -23,7 +23,7 @@ Joined = Annotated[Optional[str], typer.Option("--joined-on", help=t("member.opt
 @app.command("add", help=t("member.add.help"))
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help=t("member.arg.name"), show_default=False)],
+    name: Annotated[str, typer.Argument(help=t("member.arg.name"), metavar=t("metavar.full_name"), show_default=False)],
     team: Annotated[str, typer.Option("--team", help=t("member.opt.team"), show_default=False)],
     role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
     birth_year: BirthYear = None, joined_on: Joined = None,
@@ -39,7 +39,7 @@ def add(
 @app.command("edit", help=t("member.edit.help"))
 def edit(
     ctx: typer.Context,
-    member: Annotated[str, typer.Argument(help=t("member.arg.member"), show_default=False)],
+    member: Annotated[str, typer.Argument(help=t("member.arg.member"), metavar=t("metavar.member"), show_default=False)],
     name: Annotated[Optional[str], typer.Option("--name", help=t("member.opt.new_name"), show_default=False)] = None,
     team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.move_team"), show_default=False)] = None,
     role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
@@ -56,7 +56,7 @@ def edit(
 @app.command("leave", help=t("member.leave.help"))
 def leave(
     ctx: typer.Context,
-    member: Annotated[str, typer.Argument(help=t("member.arg.member"), show_default=False)],
+    member: Annotated[str, typer.Argument(help=t("member.arg.member"), metavar=t("metavar.member"), show_default=False)],
     on: Annotated[Optional[str], typer.Option("--date", help=t("member.opt.left_on"), show_default=False)] = None,
 ) -> None:
     from cdt import register
@@ -68,7 +68,7 @@ def leave(
 @app.command("remove", help=t("member.remove.help"))
 def remove(
     ctx: typer.Context,
-    member: Annotated[str, typer.Argument(help=t("member.arg.member"), show_default=False)],
+    member: Annotated[str, typer.Argument(help=t("member.arg.member"), metavar=t("metavar.member"), show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
 ) -> None:
     from cdt import register

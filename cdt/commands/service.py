@@ -33,7 +33,7 @@ def list_(
 @app.command("add", help=t("service.add.help"))
 def add(
     ctx: typer.Context,
-    code: Annotated[str, typer.Argument(help=t("service.arg.code"), show_default=False)],
+    code: Annotated[str, typer.Argument(help=t("service.arg.code"), metavar=t("metavar.code"), show_default=False)],
     name: Annotated[str, typer.Option("--name", help=t("service.opt.name"), show_default=False)],
     alias: Annotated[Optional[List[str]], typer.Option("--alias", help=t("service.opt.alias"), show_default=False)] = None,
 ) -> None:

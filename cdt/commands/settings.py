@@ -32,8 +32,8 @@ def list_(
 @app.command("set", help=t("settings.set.help"))
 def set_(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help=t("settings.arg.key"), show_default=False)],
-    value: Annotated[str, typer.Argument(help=t("settings.arg.value"), show_default=False)],
+    key: Annotated[str, typer.Argument(help=t("settings.arg.key"), metavar=t("metavar.key"), show_default=False)],
+    value: Annotated[str, typer.Argument(help=t("settings.arg.value"), metavar=t("metavar.value"), show_default=False)],
 ) -> None:
     from cdt import register
 

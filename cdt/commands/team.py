@@ -32,7 +32,7 @@ def add(
 @app.command("edit", help=t("team.edit.help"))
 def edit(
     ctx: typer.Context,
-    team: Annotated[str, typer.Argument(help=t("team.arg.team"), show_default=False)],
+    team: Annotated[str, typer.Argument(help=t("team.arg.team"), metavar=t("metavar.team"), show_default=False)],
     decision: Annotated[Optional[str], typer.Option("--decision", help=t("team.opt.decision"), show_default=False)] = None,
     decided_on: Annotated[Optional[str], typer.Option("--decided-on", help=t("team.opt.decided_on"), show_default=False)] = None,
     founded_on: Annotated[Optional[str], typer.Option("--founded-on", help=t("team.opt.founded_on"), show_default=False)] = None,
@@ -47,7 +47,7 @@ def edit(
 @app.command("dissolve", help=t("team.dissolve.help"))
 def dissolve(
     ctx: typer.Context,
-    team: Annotated[str, typer.Argument(help=t("team.arg.team"), show_default=False)],
+    team: Annotated[str, typer.Argument(help=t("team.arg.team"), metavar=t("metavar.team"), show_default=False)],
     on: Annotated[Optional[str], typer.Option("--date", help=t("team.opt.dissolved_on"), show_default=False)] = None,
 ) -> None:
     from cdt import register
@@ -91,7 +91,7 @@ def list_(
 @app.command("show", help=t("team.show.help"))
 def show(
     ctx: typer.Context,
-    team: Annotated[str, typer.Argument(help=t("team.arg.team"), show_default=False)],
+    team: Annotated[str, typer.Argument(help=t("team.arg.team"), metavar=t("metavar.team"), show_default=False)],
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
     from cdt import register

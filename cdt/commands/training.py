@@ -16,7 +16,7 @@ app = typer.Typer(help=t("training.help"), no_args_is_help=True)
 @app.command("add", help=t("training.add.help"))
 def add(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(help=t("training.arg.topic"), show_default=False)],
+    topic: Annotated[str, typer.Argument(help=t("training.arg.topic"), metavar=t("metavar.topic"), show_default=False)],
     date: Annotated[str, typer.Option("--date", help=t("training.opt.date"), show_default=False)],
     organiser: Annotated[Optional[str], typer.Option("--organiser", help=t("training.opt.organiser"), show_default=False)] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help=t("training.opt.mode"), show_default=False)] = None,
@@ -31,7 +31,7 @@ def add(
 @app.command("attend", help=t("training.attend.help"))
 def attend(
     ctx: typer.Context,
-    training: Annotated[str, typer.Argument(help=t("training.arg.training"), show_default=False)],
+    training: Annotated[str, typer.Argument(help=t("training.arg.training"), metavar=t("metavar.training"), show_default=False)],
     member: Annotated[List[str], typer.Option("--member", help=t("training.opt.member"), show_default=False)],
 ) -> None:
     from cdt import register

@@ -15,7 +15,7 @@ app = typer.Typer(help=t("units.help"), no_args_is_help=True)
 
 @app.command("search", help=t("units.search.help"))
 def search(
-    text: Annotated[str, typer.Argument(help=t("units.arg.text"), show_default=False)],
+    text: Annotated[str, typer.Argument(help=t("units.arg.text"), metavar=t("metavar.text"), show_default=False)],
     structure: Annotated[Optional[str], typer.Option("--structure", help=t("init.opt.structure"), show_default=False)] = None,
     level: Annotated[Optional[str], typer.Option("--level", help=t("units.opt.level"), show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", help=t("units.opt.limit"))] = 50,

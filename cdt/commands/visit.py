@@ -39,7 +39,7 @@ def log(
 @app.command("edit", help=t("visit.edit.help"))
 def edit(
     ctx: typer.Context,
-    visit: Annotated[str, typer.Argument(help=t("visit.arg.ref"), show_default=False)],
+    visit: Annotated[str, typer.Argument(help=t("visit.arg.ref"), metavar=t("metavar.ref"), show_default=False)],
     team: Annotated[Optional[str], typer.Option("--team", help=t("visit.opt.team"), show_default=False)] = None,
     household: Annotated[Optional[str], typer.Option("--household", help=t("visit.opt.household"), show_default=False)] = None,
     people: Annotated[Optional[str], typer.Option("--people", help=t("visit.opt.people"), show_default=False)] = None,
@@ -58,7 +58,7 @@ def edit(
 @app.command("remove", help=t("visit.remove.help"))
 def remove(
     ctx: typer.Context,
-    visit: Annotated[str, typer.Argument(help=t("visit.arg.ref"), show_default=False)],
+    visit: Annotated[str, typer.Argument(help=t("visit.arg.ref"), metavar=t("metavar.ref"), show_default=False)],
 ) -> None:
     from cdt import register
 
