@@ -381,7 +381,14 @@ class Store:
             raise StoreError("store.cannot_read", path=str(path), reason=str(error)) from error
         if not looks_like_store(header):
             raise StoreError("store.not_cdt", path=str(path))
-        conn = connect(path)
+        try:
+            # connect() already reads the file (PRAGMA synchronous): another process's EXCLUSIVE
+            # lock shows up here, and must read as "in use", not as an unexpected error.
+            conn = connect(path)
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) and _is_locked(error):
+                raise StoreError("store.in_use", path=str(path)) from error
+            raise StoreError("store.corrupt", path=str(path), reason=str(error)) from error
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
