@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
+from pathlib import Path
 
-from bench import generate
-from bench.__main__ import QUICK, TARGETS, Config, run, status, table
-from bench.generate import Sizes
+# bench/ is not an installed package: find it from the repository, however pytest was started.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import generate  # noqa: E402
+from bench.__main__ import QUICK, TARGETS, Config, run, status, table  # noqa: E402
+from bench.generate import Sizes  # noqa: E402
 
 TINY = Config("test", communes=2, second_communes=1, reps=1, fast_reps=1, startup_reps=1,
               sizes=Sizes(hamlets=4, members=10, visits=40, trainings=1, batch=15))
