@@ -520,7 +520,7 @@ class Run:
             if visits >= 1_000_000:
                 self.figure("report_1m_visits_s", median(mine) * 1_000_000 / visits)
         if "report_1m_visits_s" not in self.figures:
-            self.figure("report_1m_visits_s", "n/a (under a million visits; see --scale national)")
+            self.figure("report_1m_visits_s", "n/a (<1M visits)")
 
     # -- export
 
@@ -612,11 +612,11 @@ def status(key: str, value: Any) -> str:
 
 
 def table(figures: dict[str, Any]) -> str:
-    lines = [f"{'figure':<26} {'value':>12}  {'target':<8} status", "-" * 56]
+    lines = [f"{'figure':<26} {'value':>20}  {'target':<8} status", "-" * 64]
     for key, value in figures.items():
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         target = f"{TARGETS[key][0]} {TARGETS[key][1]:g}" if key in TARGETS else ""
-        lines.append(f"{key:<26} {shown:>12}  {target:<8} {status(key, value)}")
+        lines.append(f"{key:<26} {shown:>20}  {target:<8} {status(key, value)}")
     return "\n".join(lines)
 
 
