@@ -8,6 +8,7 @@ other exception is written to a log file and the user sees one line saying where
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -137,6 +138,9 @@ def _translated_usage(error) -> str:
         name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else (error.param_hint or "")
         if isinstance(name, (list, tuple)):
             name = "/".join(name)
+        choice = re.search(r"'([^']*)' is not one of (.+?)\.?$", error.message or "")
+        if choice:
+            return t("usage.not_one_of", name=name, value=choice.group(1), choices=choice.group(2))
         return t("usage.bad_value", name=name, detail=error.message)
     message = error.format_message()
     if message.startswith("No such command"):
@@ -181,9 +185,8 @@ def run(argv: list[str]) -> int:
     except exceptions.UsageError as error:
         message = _usage_message(error)
         if message:
-            _error_line(message)
-            hint = error.ctx.command_path if error.ctx else "cdt"
-            typer.echo(t("usage.hint", command=hint), err=True)
+            command_path = error.ctx.command_path if error.ctx else "cdt"
+            _error_line(f"{message} ({t('usage.hint', command=command_path)})")
         return 2
     except typer.Exit as done:
         return done.exit_code

@@ -6,7 +6,7 @@ from __future__ import annotations
 class CdtError(Exception):
     """A user-facing error: a message key and its parameters, translated when shown."""
 
-    def __init__(self, key: str, **params):
+    def __init__(self, key: str, /, **params):
         super().__init__(key)
         self.key = key
         self.params = params
@@ -28,7 +28,7 @@ class NotFound(CdtError):
 class Ambiguous(CdtError):
     """Several things match what the user named; ``candidates`` holds them."""
 
-    def __init__(self, key: str, candidates: list, **params):
+    def __init__(self, key: str, candidates: list, /, **params):
         super().__init__(key, **params)
         self.candidates = candidates
 
@@ -47,3 +47,20 @@ class ReadOnlyRow(CdtError):
 
 class FileRefused(CdtError):
     """An incoming file (pack, spreadsheet) failed a safety or consistency check."""
+
+
+def os_reason(error: OSError) -> str:
+    """Why a file could not be read or written, in the user's language (not the OS's English)."""
+    import errno
+
+    from cdt.i18n import t
+
+    if isinstance(error, FileNotFoundError):
+        return t("os.no_folder")
+    if isinstance(error, PermissionError):
+        return t("os.permission")
+    if isinstance(error, IsADirectoryError):
+        return t("os.is_folder")
+    if error.errno == errno.ENOSPC:
+        return t("os.disk_full")
+    return t("os.other", detail=error.strerror or type(error).__name__)

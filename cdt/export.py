@@ -39,7 +39,7 @@ from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 
-from cdt.errors import CdtError
+from cdt.errors import CdtError, os_reason
 from cdt.i18n import t
 from cdt.text import nfc
 
@@ -146,7 +146,7 @@ def write_report_xlsx(
                 partial.unlink()
             except OSError:
                 pass
-        raise CdtError("xlsx_report.cannot_write", path=str(path), reason=exc.strerror or exc) from exc
+        raise CdtError("xlsx_report.cannot_write", path=str(path), reason=os_reason(exc)) from exc
     return path
 
 

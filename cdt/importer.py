@@ -20,7 +20,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from cdt import legacy, register
-from cdt.errors import CdtError, FileRefused, InvalidInput
+from cdt.errors import CdtError, FileRefused, InvalidInput, os_reason
 from cdt.i18n import t
 from cdt.models import (
     HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems,
@@ -998,7 +998,7 @@ def write_template(path: str | Path) -> Path:
     except FileExistsError:
         raise InvalidInput("template.exists", file=str(path)) from None
     except OSError as exc:
-        raise InvalidInput("template.cannot_write", file=str(path), reason=exc.strerror or type(exc).__name__) from exc
+        raise InvalidInput("template.cannot_write", file=str(path), reason=os_reason(exc)) from exc
     return path
 
 

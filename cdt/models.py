@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from cdt.errors import InvalidInput
 from cdt.i18n import t
@@ -163,18 +163,40 @@ def _text(value: Any, *, required: bool, limit: int = MAX_NAME) -> str | None:
     return text
 
 
+_WHOLE = re.compile(r"[+-]?\d+")
+_GROUPED = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # 1.200 is twelve hundred in Vietnamese writing
+_DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
+
+
+def parse_whole(value: Any) -> int:
+    """A whole number as typed or read from Excel; '2.5' is refused, never read as 25."""
+    if isinstance(value, bool):
+        raise ValueError(t("input.not_number", value=value))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != value or not value.is_integer():
+            raise ValueError(t("input.not_whole", value=value))
+        return int(value)
+    text = clean(str(value)).replace(" ", "")
+    if _WHOLE.fullmatch(text):
+        return int(text)
+    if _GROUPED.fullmatch(text):
+        return int(re.sub(r"[.,]", "", text))
+    if _DECIMAL.fullmatch(text):
+        number = float(text.replace(",", "."))
+        if number.is_integer():
+            return int(number)
+        raise ValueError(t("input.not_whole", value=text))
+    raise ValueError(t("input.not_number", value=text))
+
+
 def _int(value: Any, *, low: int, high: int, required: bool = False) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValueError(t("input.empty"))
         return None
-    try:
-        number = float(str(value).replace(".", "").replace(",", "")) if isinstance(value, str) else float(value)
-    except ValueError:
-        raise ValueError(t("input.not_number", value=clean(str(value)))) from None
-    if not number.is_integer():
-        raise ValueError(t("input.not_whole", value=value))
-    number = int(number)
+    number = parse_whole(value)
     if not low <= number <= high:
         raise ValueError(t("input.out_of_range", value=number, low=low, high=high))
     return number
@@ -241,7 +263,9 @@ class TrainingIn(Record):
     mode: Optional[str] = None
 
     _topic = field_validator("topic", mode="before")(lambda v: _text(v, required=True, limit=200))
-    _date = field_validator("date", mode="before")(lambda v: parse_date(v) or _text(None, required=True))
+    _date = field_validator("date", mode="before")(
+        lambda v: parse_date(v, not_future=True) or _text(None, required=True)
+    )
     _organiser = field_validator("organiser", mode="before")(lambda v: _text(v, required=False, limit=200))
     _mode = field_validator("mode", mode="before")(parse_mode)
 
@@ -317,9 +341,21 @@ class TargetIn(Record):
             number = float(str(value).replace(",", ".")) if value is not None else None
         except ValueError:
             number = None
-        if number is None or number < 0 or number != number:
+        if number is None or number != number or number in (float("inf"), float("-inf")):
             raise ValueError(t("input.not_number", value=value))
+        if number < 0:
+            raise ValueError(t("input.negative", value=value))
         return number
+
+    @model_validator(mode="after")
+    def _whole_count(self) -> "TargetIn":
+        if not self.percent and not self.value.is_integer():
+            raise ValueError(t("input.count_not_whole", value=_plain_number(self.value)))
+        return self
+
+
+def _plain_number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value).replace(".", ",")
 
 
 def problems(error: ValidationError) -> list[tuple[str, str]]:

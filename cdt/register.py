@@ -18,7 +18,7 @@ from cdt.models import (
     HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate,
 )
 from cdt.store import Store
-from cdt.text import clean, fold, match_names, person_key, vi_key
+from cdt.text import clean, fold, match_names, name_key, person_key, vi_key
 
 REF_LENGTH = 8
 
@@ -173,7 +173,7 @@ def add_hamlet(store: Store, name: str, kind: str, households: Any = None, worki
     """Record a hamlet (thôn, xóm, bản, …) of this commune."""
     _require_commune(store)
     data = validate(HamletIn, name=name, kind=kind, households=households, working_age=working_age)
-    if any(fold(h["name"]) == fold(data.name) for h in store.rows("hamlet")):
+    if any(name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")):
         raise InvalidInput("hamlet.exists", name=data.name)
     with store.write() as tx:
         return tx.insert("hamlet", data.model_dump())
@@ -185,8 +185,8 @@ def edit_hamlet(store: Store, text: str, **changes: Any) -> dict:
     merged = {k: hamlet[k] for k in ("name", "kind", "households", "working_age")}
     merged.update({k: v for k, v in changes.items() if v is not None})
     data = validate(HamletIn, **merged)
-    if fold(data.name) != fold(hamlet["name"]) and any(
-        fold(h["name"]) == fold(data.name) for h in store.rows("hamlet")
+    if name_key(data.name) != name_key(hamlet["name"]) and any(
+        name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")
     ):
         raise InvalidInput("hamlet.exists", name=data.name)
     with store.write() as tx:
@@ -235,8 +235,17 @@ def edit_team(store: Store, text: str, **changes: Any) -> dict:
     current = {k: team[k] for k in ("hamlet_id", "decision_number", "decision_date", "founded_on")}
     current.update({k: v for k, v in changes.items() if v is not None})
     data = validate(TeamIn, **current)
+    first, _ = _visit_span(store, team["id"])
+    if data.founded_on and first and first < data.founded_on:
+        raise InvalidInput("team.founded_after_visits", date=_display_date(data.founded_on),
+                           first=_display_date(first))
     with store.write() as tx:
         return tx.update("team", team["id"], data.model_dump())
+
+
+def _visit_span(store: Store, team_id: str) -> tuple[str | None, str | None]:
+    dates = sorted(v["date"] for v in store.rows("visit", team_id=team_id))
+    return (dates[0], dates[-1]) if dates else (None, None)
 
 
 def dissolve_team(store: Store, text: str, on: Any = None) -> dict:
@@ -245,6 +254,9 @@ def dissolve_team(store: Store, text: str, on: Any = None) -> dict:
     when = _parse(lambda: parse_date(on, not_future=True)) or date.today().isoformat()
     if team["founded_on"] and when < team["founded_on"]:
         raise InvalidInput("team.dissolved_before_founded", date=_display_date(when))
+    _, last = _visit_span(store, team["id"])
+    if last and last > when:
+        raise InvalidInput("team.dissolved_before_visits", date=_display_date(when), last=_display_date(last))
     with store.write() as tx:
         return tx.update("team", team["id"], {"status": "dissolved", "dissolved_on": when})
 
@@ -505,10 +517,26 @@ def _visit_values(store: Store, team_id: str, fields: dict) -> dict:
 def new_visit_values(store: Store, target: dict, fields: dict) -> dict:
     """The row of a new visit by team target: validated, services and members resolved, not before the team."""
     values = _visit_values(store, target["id"], dict(fields))
-    if target["founded_on"] and values["date"] < target["founded_on"]:
-        raise InvalidInput("visit.before_team", date=_display_date(values["date"]),
-                           founded=_display_date(target["founded_on"]))
+    _check_visit_dates(store, target, values)
     return values
+
+
+def _check_visit_dates(store: Store, team: dict, values: dict) -> None:
+    """A visit falls within its team's life and each member present was in the team that day."""
+    when = values["date"]
+    if team["founded_on"] and when < team["founded_on"]:
+        raise InvalidInput("visit.before_team", date=_display_date(when), founded=_display_date(team["founded_on"]))
+    if team["dissolved_on"] and when > team["dissolved_on"]:
+        raise InvalidInput("visit.after_dissolved", date=_display_date(when),
+                           dissolved=_display_date(team["dissolved_on"]))
+    for member_id in json.loads(values["members"]):
+        member = store.get("member", member_id)
+        if member["joined_on"] and when < member["joined_on"]:
+            raise InvalidInput("visit.member_not_yet", name=member["full_name"],
+                               joined=_display_date(member["joined_on"]))
+        if member["left_on"] and when > member["left_on"]:
+            raise InvalidInput("visit.member_had_left", name=member["full_name"],
+                               left=_display_date(member["left_on"]))
 
 
 def log_visit(
@@ -539,6 +567,7 @@ def edit_visit(store: Store, ref: str, **changes: Any) -> dict:
     }
     fields.update({k: v for k, v in changes.items() if v not in (None, [])})
     values = _visit_values(store, team_id, fields)
+    _check_visit_dates(store, store.get("team", team_id), values)
     with store.write() as tx:
         return tx.update("visit", visit["id"], values)
 

@@ -415,6 +415,10 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
     dc_codes = [c for c in settings(store)["digital_citizen_services"].split(",") if c]
     own, parent, province, unit = _site_unit(store)
     notes: list[str] = []
+    today = date.today()
+    if (year, month) > (today.year, today.month):
+        # Said in the report itself: a month that has not begun cannot have data yet.
+        notes.append(t("report.future_month", month=f"{month:02d}/{year}"))
 
     if level == "commune":
         row_level = "hamlet"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
 
 # Combining marks that make a different letter (ă â ê ô ơ ư) rather than a tone.
@@ -26,9 +25,14 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", nfc(text)).strip()
 
 
+# Control, format (right-to-left overrides, zero-width spaces), private-use, surrogate and line
+# separator characters: invisible in a table, they make two names look alike or reorder text.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
+
+
 def has_control_chars(text: str) -> bool:
-    """True when text holds control characters (tabs and newlines included are not allowed in names)."""
-    return bool(_CONTROL.search(text)) or "\t" in text or "\n" in text
+    """True when text holds control or invisible formatting characters (tabs and newlines included)."""
+    return any(unicodedata.category(ch) in _HIDDEN_CATEGORIES for ch in text)
 
 
 def fold(text: str) -> str:
@@ -67,21 +71,46 @@ def person_key(full_name: str) -> tuple:
     return vi_key(words[-1]), vi_key(full_name)
 
 
-def match_names(query: str, items: list, key) -> list:
-    """Items whose name matches query, ignoring case and diacritics; best tier only.
+def name_key(text: str) -> str:
+    """Case-free form that keeps diacritics but not where the tone sits ('Hoà' == 'Hòa' != 'Hoa').
 
-    Tiers: the whole name equals the query; every query word is a word of the name;
-    the query is a substring of the name.
+    Two names with the same key are the same name written two ways; 'Lan' and 'Lân' are not.
     """
-    wanted = fold(query)
-    if not wanted:
+    words = []
+    for word in clean(text).casefold().split(" "):
+        decomposed = unicodedata.normalize("NFD", word)
+        base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        marks = "".join(sorted(ch for ch in decomposed if unicodedata.combining(ch)))
+        words.append(f"{base}{marks}")
+    return " ".join(words)
+
+
+def has_diacritics(text: str) -> bool:
+    """True when text carries any Vietnamese mark (or đ): the typist chose the exact spelling."""
+    return fold(text) != clean(text).casefold()
+
+
+def match_names(query: str, items: list, key) -> list:
+    """Items whose name matches query, ignoring case (and diacritics, unless the query has some).
+
+    Tiers, best first, only the best non-empty tier is returned: the whole name equals the query;
+    every query word is a word of the name; the query is a substring of the name. A query typed
+    with diacritics is matched with its diacritics first ('Lân' finds Lân, not Lan); one typed
+    without them matches either ('lan' finds both, and the caller asks which).
+    """
+    if not fold(query):
         return []
-    words = wanted.split(" ")
-    folded = [(item, fold(key(item))) for item in items]
-    exact = [item for item, name in folded if name == wanted]
-    if exact:
-        return exact
-    whole_words = [item for item, name in folded if all(w in name.split(" ") for w in words)]
-    if whole_words:
-        return whole_words
-    return [item for item, name in folded if wanted in name]
+    tiers = []
+    if has_diacritics(query):
+        tiers.append((name_key(query), name_key))
+    tiers.append((fold(query), fold))
+    for wanted, normal in tiers:
+        words = wanted.split(" ")
+        named = [(item, normal(key(item))) for item in items]
+        for test in (lambda name: name == wanted,
+                     lambda name: all(w in name.split(" ") for w in words),
+                     lambda name: wanted in name):
+            found = [item for item, name in named if test(name)]
+            if found:
+                return found
+    return []

@@ -131,7 +131,7 @@ def test_member_leave_and_remove_clears_personal_data(cdt, hamlet_team, db_path)
     ok(cdt("member", "add", "Hoàng Văn An", "--team", "Xóm Một", "--phone", "0912345678", "--birth-year", "1980"))
     ok(cdt("member", "add", "Lê Thị Bình", "--team", "Xóm Một"))
     ok(cdt("member", "leave", "Lê Thị Bình", "--date", "01/09/2026"))
-    assert [m["full_name"] for m in as_json(cdt("member", "list", "--format", "json"))] == ["Hoàng Văn An"]
+    assert "Lê Thị Bình" not in ok(cdt("member", "list")).stdout
     everyone = as_json(cdt("member", "list", "--all", "--format", "json"))
     assert {m["full_name"]: m["left_on"] for m in everyone}["Lê Thị Bình"] == "2026-09-01"
     ok(cdt("member", "remove", "Hoàng Văn An", "--yes"))
@@ -309,3 +309,71 @@ def test_team_without_dates_accepts_earlier_visits(cdt, commune):
     assert as_json(cdt("team", "list", "--format", "json"))[0]["founded_on"] is None
     ok(cdt("visit", "log", "--team", "Xóm Ba", "--household", "B1", "--people", "1", "--service", "dvc",
            "--date", "01/03/2023"))
+
+
+def test_numbers_are_never_misread(cdt, commune):
+    ok(cdt("hamlet", "add", "Xóm Ba", "--kind", "xóm", "--households", "1.200", "--working-age", "2.0"))
+    hamlet = as_json(cdt("hamlet", "list", "--format", "json"))[0]
+    assert (hamlet["households"], hamlet["working_age"]) == (1200, 2)  # "1.200" is twelve hundred
+    refused = cdt("hamlet", "edit", "Xóm Ba", "--households", "80.5")
+    assert refused.exit_code == 1 and "phải là số nguyên" in refused.stderr
+
+
+def test_settings_errors_say_what_is_wrong(cdt, commune):
+    assert "không có thiết lập 'foo'" in cdt("settings", "set", "foo", "3").stderr
+    assert "phải là số nguyên từ 1 đến 100" in cdt("settings", "set", "team_max_members", "abc").stderr
+    assert "lớn hơn số tối đa" in cdt("settings", "set", "team_min_members", "9").stderr
+
+
+def test_names_that_differ_by_a_diacritic_are_different(cdt, commune):
+    ok(cdt("hamlet", "add", "Thôn Lân", "--kind", "thôn"))
+    ok(cdt("hamlet", "add", "Thôn Lan", "--kind", "thôn"))
+    assert "đã có thôn" in cdt("hamlet", "add", "thôn lân", "--kind", "thôn").stderr
+    ok(cdt("hamlet", "add", "Xóm Hoà Bình", "--kind", "xóm"))
+    assert cdt("hamlet", "add", "Xóm Hòa Bình", "--kind", "xóm").exit_code == 1  # tone placement only
+    ok(cdt("team", "add", "--hamlet", "Thôn Lân"))
+    ok(cdt("member", "add", "Nguyễn Thị Lan", "--team", "Thôn Lân"))
+    ok(cdt("member", "add", "Nguyễn Thị Lân", "--team", "Thôn Lân"))
+    ref = ok(cdt("training", "add", "Kỹ năng số", "--date", "01/09/2026")).stdout.split()[-1]
+    ok(cdt("training", "attend", ref, "--member", "Nguyễn Thị Lân"))  # exact spelling wins
+    ambiguous = cdt("training", "attend", ref, "--member", "nguyen thi lan")  # no diacritics: ask
+    assert ambiguous.exit_code == 1 and "Nguyễn Thị Lan" in ambiguous.stderr and "Nguyễn Thị Lân" in ambiguous.stderr
+    trained = {m["full_name"]: m["trained"] for m in as_json(cdt("member", "list", "--format", "json"))}
+    assert trained == {"Nguyễn Thị Lan": False, "Nguyễn Thị Lân": True}
+
+
+def test_visit_dates_must_fit_the_team_and_members(cdt, hamlet_team):
+    ok(cdt("member", "add", "Hoàng Văn An", "--team", "Xóm Một", "--joined-on", "01/03/2023"))
+    early = cdt("visit", "log", "--team", "Xóm Một", "--household", "H1", "--people", "1", "--service", "dvc",
+                "--date", "01/01/2023", "--member", "Hoàng Văn An")
+    assert early.exit_code == 1 and "chưa vào tổ" in early.stderr
+    ok(cdt("visit", "log", "--team", "Xóm Một", "--household", "H1", "--people", "1", "--service", "dvc",
+           "--date", "01/06/2023", "--member", "Hoàng Văn An"))
+    late_founding = cdt("team", "edit", "Xóm Một", "--founded-on", "01/01/2024")
+    assert late_founding.exit_code == 1 and "lượt hỗ trợ đầu tiên" in late_founding.stderr
+    early_dissolution = cdt("team", "dissolve", "Xóm Một", "--date", "01/05/2023")
+    assert early_dissolution.exit_code == 1 and "lượt hỗ trợ cuối" in early_dissolution.stderr
+    ok(cdt("team", "dissolve", "Xóm Một", "--date", "01/07/2023"))
+    team_ref = as_json(cdt("team", "list", "--format", "json"))[0]["ref"]
+    after = cdt("visit", "log", "--team", team_ref, "--household", "H2", "--people", "1", "--service", "dvc",
+                "--date", "01/08/2023")
+    assert after.exit_code == 1 and "giải thể" in after.stderr
+
+
+def test_member_list_json_has_every_live_row(cdt, hamlet_team):
+    ok(cdt("member", "add", "Hoàng Văn An", "--team", "Xóm Một"))
+    ok(cdt("member", "add", "Lê Thị Bình", "--team", "Xóm Một"))
+    ok(cdt("member", "leave", "Lê Thị Bình", "--date", "01/09/2026"))
+    rows = as_json(cdt("member", "list", "--format", "json"))
+    assert {m["full_name"]: m["left_on"] for m in rows} == {"Hoàng Văn An": None, "Lê Thị Bình": "2026-09-01"}
+    assert "Lê Thị Bình" not in ok(cdt("member", "list")).stdout  # the table shows who is active
+
+
+def test_member_remove_asks_in_vietnamese(cdt, hamlet_team, monkeypatch):
+    ok(cdt("member", "add", "Hoàng Văn An", "--team", "Xóm Một"))
+    monkeypatch.setattr("cdt.commands.common.interactive", lambda: True)
+    kept = ok(cdt("member", "remove", "Hoàng Văn An", input="k\n"))
+    assert "[c/K]" in kept.stdout and "Không xóa" in kept.stdout
+    assert len(as_json(cdt("member", "list", "--format", "json"))) == 1
+    ok(cdt("member", "remove", "Hoàng Văn An", input="có\n"))
+    assert as_json(cdt("member", "list", "--format", "json")) == []

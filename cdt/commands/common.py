@@ -147,6 +147,12 @@ def run(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     raise InvalidInput("choice.too_many")
 
 
+def confirm(question: str) -> bool:
+    """Ask a yes/no question in the user's language (c/có/y/yes mean yes; the default is no)."""
+    answer = typer.prompt(f"{question} [{t('confirm.choices')}]", default="", show_default=False)
+    return answer.strip().casefold() in {"c", "có", "co", "y", "yes"}
+
+
 def _ask_number(count: int) -> int:
     while True:
         answer = typer.prompt(t("choice.prompt")).strip()

@@ -73,10 +73,16 @@ def remove(
 ) -> None:
     from cdt import register
 
+    from cdt.errors import InvalidInput
+
     store = common.store(ctx)
     target = common.run(register.find_member, store, member)
-    if not yes and common.interactive():
-        typer.confirm(t("member.remove_confirm", name=target["full_name"]), abort=True)
+    if not yes:
+        if not common.interactive():
+            raise InvalidInput("member.remove_needs_yes", name=target["full_name"])
+        if not common.confirm(t("member.remove_confirm", name=target["full_name"])):
+            common.say(t("member.remove_kept", name=target["full_name"]))
+            return
     removed = register.remove_member(store, target["id"])
     common.say(t("member.removed", name=removed["full_name"]))
 
@@ -91,8 +97,10 @@ def list_(
     from cdt import register
     from cdt.models import choice_label
 
-    rows = common.run(register.list_members, common.store(ctx), team=team, include_left=all_)
-    if format is common.Format.json:
+    # JSON is for machines: every live row, members who left included (their left_on says so).
+    json_out = format is common.Format.json
+    rows = common.run(register.list_members, common.store(ctx), team=team, include_left=all_ or json_out)
+    if json_out:
         common.print_json(rows)
         return
     shown = [{**r, "role": choice_label("role", r["role"]), "gender": choice_label("gender", r["gender"]),
