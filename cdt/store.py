@@ -211,8 +211,11 @@ def _stored_form(value: Any) -> Any:
 
 
 def row_hash(table: str, row: dict) -> str:
-    """Hash of a row's data columns and tombstone flag in canonical JSON (DESIGN.md §2)."""
-    values = [_stored_form(row.get(column)) for column in DATA_COLUMNS[table]]
+    """Hash of a row in canonical JSON (DESIGN.md §2): its identity (id, origin), its version (rev),
+    its data columns and tombstone flag. The one definition, used at write time and by the merge's
+    recheck of every incoming row: a changed byte anywhere in a row, rev included, is caught."""
+    values = [row.get("id"), row.get("origin"), _stored_form(row.get("rev"))]
+    values += [_stored_form(row.get(column)) for column in DATA_COLUMNS[table]]
     values.append(1 if row.get("deleted") else 0)
     canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -547,8 +550,8 @@ class Transaction:
         return [(table, row_id, digest) for (table, row_id), digest in self.written.items()]
 
     def _put(self, table: str, row: dict) -> None:
-        row["hash"] = row_hash(table, row)
         row["rev"] = self.rev
+        row["hash"] = row_hash(table, row)  # after rev: the hash covers it
         columns = ("id", "origin", "rev", "deleted", "hash", *DATA_COLUMNS[table])
         placeholders = ", ".join("?" for _ in columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])

@@ -74,7 +74,7 @@ def test_edits_and_deletes_after_a_pack_travel_up(cdt, tmp_path, district):
     db = make_commune(cdt, tmp_path / "c.db", "05761")
     first = pack(cdt, db, tmp_path / "p1")
     assert cdt("--db", db, "hamlet", "edit", "Xóm Một", "--households", "77").exit_code == 0
-    assert cdt("--db", db, "member", "remove", "Hoàng Văn An").exit_code == 0
+    assert cdt("--db", db, "member", "remove", "Hoàng Văn An", "--yes").exit_code == 0
     second = pack(cdt, db, tmp_path / "p2")
     data = json.loads(cdt("--db", district, "merge", second, first, "--format", "json").stdout)
     assert data["files"][1]["totals"]["older"] == 2
