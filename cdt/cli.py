@@ -39,9 +39,32 @@ def _language_from_argv(argv: list[str]) -> str | None:
     return None
 
 
-def build_app() -> typer.Typer:
-    """The Typer app with every command group, help texts in the current language."""
-    _translate_typer_panels()
+_GLOBAL_OPTIONS_WITH_VALUE = ("--db", "--lang")
+
+
+def _positionals(argv: list[str]) -> list[str]:
+    """The command words of argv (global options and their values skipped)."""
+    words, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
+
+
+def build_app(argv: list[str] | None = None) -> typer.Typer:
+    """The Typer app with every command group, help texts in the current language.
+
+    Given the command line, only what it can use is built in full: Typer turns every command's
+    signature into click objects up front, which for all groups costs more than the command
+    itself. The other groups keep their name and help (for ``cdt --help``) without commands.
+    """
+    words = _positionals(argv) if argv is not None else None
+    if words is None or len(words) <= 1 or "-h" in argv or "--help" in argv:
+        _translate_typer_panels()  # imports Typer's rich help renderer: only when help may show
     app = typer.Typer(
         name="cdt",
         help=t("app.help"),
@@ -69,6 +92,11 @@ def build_app() -> typer.Typer:
     from cdt.commands import register_all
 
     register_all(app)
+    if words is not None:
+        invoked = words[0] if words else None
+        for group in app.registered_groups:
+            if group.name != invoked:
+                group.typer_instance = typer.Typer(help=group.typer_instance.info.help)
     return app
 
 
@@ -171,7 +199,7 @@ def run(argv: list[str]) -> int:
     no_args_is_help = getattr(exceptions, "NoArgsIsHelpError", ())
 
     set_language(_language_from_argv(argv))
-    app = build_app()
+    app = build_app(argv)
     command = typer.main.get_command(app)
     try:
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
