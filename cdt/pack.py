@@ -114,6 +114,11 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
             _fsync_dir(folder)
         except OSError as error:
             raise StoreError("pack.cannot_write", path=str(folder), reason=error.strerror or str(error)) from error
+        # Read back right after writing, this most likely comes from the OS page cache, not the
+        # stick: it proves the bytes handed to the OS under the final name are the pack's (no short
+        # or mangled copy, no wrong file renamed), not that the medium stored them. The fsync above
+        # is what asks the device to store them; a failing stick is caught at the district, where
+        # the merge recomputes the SHA-256 and every row's hash.
         if sha256_file(final) != digest:
             raise StoreError("pack.verify_failed", path=str(final))
         return Pack(path=final, size=size, sha256=digest, packed_at=packed_at)
