@@ -26,6 +26,8 @@ import signal
 import sqlite3
 import tempfile
 import time
+import traceback
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,7 @@ from cdt import __version__
 from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
-    now, row_hash, tables_at,
+    default_db_path, now, row_hash, tables_at,
 )
 
 PACK_SUFFIX = ".cdt"
@@ -44,6 +46,32 @@ ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for tabl
 # Checks of one file give up after this long (a crafted file could make a query loop for ever).
 CHECK_SECONDS = 300
 MAX_TEXT_BYTES = 1_000_000
+STAGING_PREFIX = "cdt-merge-"
+# A staging folder older than this is left over from a killed run (a merge never takes it this long
+# to check one file without touching the folder), and holds a full copy of someone's personal data.
+STALE_STAGING_SECONDS = 15 * 60
+
+
+def clean_text(value: Any, limit: int = 200) -> str | None:
+    """Text read from a pack, safe to print: control characters (a newline would forge an output
+    line, an escape sequence would drive the terminal) become spaces, and it is cut to a length."""
+    if value is None:
+        return None
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(value))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _log_unexpected(what: str) -> Path | None:
+    """The traceback of an unexpected error while handling one file, in cdt's error log."""
+    log = Path(os.environ.get("CDT_LOG") or default_db_path().with_name("cdt-errors.log"))
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"--- cdt merge: {what}\n{traceback.format_exc()}\n")
+        return log
+    except OSError:
+        return None
 
 
 def max_pack_bytes() -> int:
@@ -138,18 +166,34 @@ class Checked:
 # -- paths -----------------------------------------------------------------------------------------
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """The files to merge: each file named, and every ``*.cdt`` pack inside each folder named."""
-    found: list[Path] = []
+def _expand(paths: Iterable[str | Path]) -> list[tuple[Path, CdtError | None]]:
+    """The files to merge: each file named, and every ``*.cdt`` pack inside each folder named. A
+    folder without packs (or unreadable) comes back with its error, so it is reported for that
+    argument alone and the other arguments are still merged."""
+    found: list[tuple[Path, CdtError | None]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            packs = sorted(p for p in path.iterdir() if p.suffix.lower() == PACK_SUFFIX and p.is_file())
+            try:
+                packs = sorted(p for p in path.iterdir() if p.suffix.lower() == PACK_SUFFIX and p.is_file())
+            except OSError as error:
+                found.append((path, FileRefused("merge.cannot_read", reason=clean_text(error.strerror or error))))
+                continue
             if not packs:
-                raise InvalidInput("merge.no_packs", path=str(path))
-            found.extend(packs)
+                found.append((path, InvalidInput("merge.no_packs", path=clean_text(path))))
+            found.extend((p, None) for p in packs)
         else:
-            found.append(path)
+            found.append((path, None))
+    return found
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to merge (see _expand); raises for a folder without packs."""
+    found = []
+    for path, error in _expand(paths):
+        if error is not None:
+            raise error
+        found.append(path)
     return found
 
 
@@ -198,15 +242,32 @@ def _reference_schema(version: int) -> list[tuple]:
 
 def _open_untrusted(path: Path, deadline: float) -> sqlite3.Connection:
     conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, isolation_level=None)
-    for pragma in ("trusted_schema = OFF", "cell_size_check = ON", "mmap_size = 0", "query_only = ON"):
-        conn.execute(f"PRAGMA {pragma}")
-    if hasattr(conn, "setlimit"):
-        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_TEXT_BYTES)
-        conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, 100)
-        conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000)
-        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
+    try:
+        for pragma in ("trusted_schema = OFF", "cell_size_check = ON", "mmap_size = 0", "query_only = ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        if hasattr(conn, "setlimit"):
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_TEXT_BYTES)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, 100)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
+    except BaseException:
+        # An open handle keeps the staging copy from being deleted on Windows.
+        conn.close()
+        raise
     return conn
+
+
+def _sqlite_reason(error: sqlite3.Error) -> str:
+    """SQLite's complaint about a pack, in one Vietnamese line."""
+    from cdt.i18n import t
+
+    text = str(error).lower()
+    for needle, key in (("malformed", "merge.why.malformed"), ("not a database", "merge.why.not_db"),
+                        ("decode", "merge.why.encoding"), ("too big", "merge.why.too_big")):
+        if needle in text:
+            return t(key)
+    return t("merge.why.other", detail=clean_text(error, 80))
 
 
 def _unit(code: str | None, level: str, structure: str):
@@ -259,23 +320,38 @@ def check_file(target: Store, path: Path) -> Checked:
     try:
         conn = _open_untrusted(path, deadline)
     except sqlite3.Error as error:
-        raise _refuse("merge.corrupt", reason=str(error)) from error
+        raise _refuse("merge.corrupt", reason=_sqlite_reason(error)) from error
     try:
         return _check_open(target, conn, path, digest)
     except sqlite3.OperationalError as error:
         if "interrupt" in str(error).lower():
             raise _refuse("merge.too_slow") from error
-        raise _refuse("merge.corrupt", reason=str(error)) from error
+        raise _refuse("merge.corrupt", reason=_sqlite_reason(error)) from error
     except sqlite3.Error as error:
-        raise _refuse("merge.corrupt", reason=str(error)) from error
+        raise _refuse("merge.corrupt", reason=_sqlite_reason(error)) from error
     finally:
         conn.close()
+
+
+def _structure_label(structure: Any) -> str:
+    from cdt.i18n import t
+
+    return t(f"structure.{structure}") if structure in ("legacy", "2025") else (clean_text(structure) or "?")
+
+
+def _known_in_area(target: Store, db_id: str) -> bool:
+    """An origin counts as known only if it came in through a checked merge and lies in our area
+    (a row a hand-made pack slipped into an older version's origin table does not)."""
+    row = target.conn.execute("SELECT * FROM origin WHERE db_id = ?", (db_id,)).fetchone()
+    return bool(row) and _in_area(target, row["level"], row["structure"], dict(row))
 
 
 def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str) -> Checked:
     result = conn.execute("PRAGMA integrity_check").fetchall()
     if result != [("ok",)]:
-        raise _refuse("merge.corrupt", reason=str(result[0][0])[:200] if result else "?")
+        # SQLite's findings are English and many lines long: the clerk gets one line and a count.
+        problems = sum(max(1, str(row[0]).count("\n") + 1) for row in result) or 1
+        raise _refuse("merge.integrity", count=problems)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise _refuse("merge.too_new", version=version, ours=SCHEMA_VERSION)
@@ -289,41 +365,95 @@ def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str
     if len(sites) != 1:
         raise _refuse("merge.bad_site")
     site = dict(sites[0])
+    if isinstance(site["schema_version"], int) and site["schema_version"] > SCHEMA_VERSION:
+        raise _refuse("merge.too_new", version=site["schema_version"], ours=SCHEMA_VERSION)
     if site["level"] not in ("commune", "district", "province") or not isinstance(site["db_id"], str) \
             or not site["db_id"] or not isinstance(site["clock"], int) or site["schema_version"] != version:
         raise _refuse("merge.bad_site")
     if site["db_id"] == target.site.db_id:
         raise _refuse("merge.own_file")
-    name = site.get(f"{site['level']}_name") or "?"
-    code = site.get(f"{site['level']}_code") or "?"
+    # Only "cdt pack" sets packed_at: a plain copy of a live file may lack commits (a WAL, a file
+    # copied mid-write) and carries whatever was deleted but not yet purged.
+    if not isinstance(site["packed_at"], str) or not site["packed_at"].strip():
+        raise _refuse("merge.not_packed")
+    name = clean_text(site.get(f"{site['level']}_name")) or "?"
+    code = clean_text(site.get(f"{site['level']}_code")) or "?"
     if target.site.level == "commune":
         raise _refuse("merge.commune_target")
-    ours_known = target.conn.execute("SELECT 1 FROM origin WHERE db_id = ?", (site["db_id"],)).fetchone()
-    if not ours_known and not _in_area(target, site["level"], site["structure"], site):
-        raise _refuse("merge.outside_area", name=name, code=code,
-                      ours=target.site.unit_name or "?")
+    if site["structure"] != target.site.structure:
+        raise _refuse("merge.other_structure", name=name, code=code, theirs=_structure_label(site["structure"]),
+                      ours=_structure_label(target.site.structure))
+    if not _known_in_area(target, site["db_id"]) and not _in_area(target, site["level"], site["structure"], site):
+        raise _refuse("merge.outside_area", name=name, code=code, ours=clean_text(target.site.unit_name) or "?")
     origins = [dict(row) for row in conn.execute("SELECT * FROM origin")]
     allowed = {site["db_id"]}
-    if site["level"] != "commune":
+    if site["level"] == "commune":
+        # A commune file never merges anything: its origin table is empty. A row there is forged,
+        # and would make another commune look "known" (and so skip the area check) later.
+        if any(origin["db_id"] != site["db_id"] for origin in origins):
+            raise _refuse("merge.commune_origins")
+        origins = []
+    else:
         for origin in origins:
+            if not isinstance(origin["db_id"], str) or not origin["db_id"]:
+                raise _refuse("merge.bad_origin")
             if origin["db_id"] == target.site.db_id:
                 raise _refuse("merge.foreign_origin")
-            if not _in_area(target, origin["level"], origin["structure"], origin) and not \
-                    target.conn.execute("SELECT 1 FROM origin WHERE db_id = ?", (origin["db_id"],)).fetchone():
-                raise _refuse("merge.outside_area", name=origin.get("unit_name") or "?",
-                              code=origin.get("commune_code") or origin.get("district_code") or "?",
-                              ours=target.site.unit_name or "?")
+            # Every unit the pack carries must lie in our area, and in the pack's own (a district's
+            # file holds its own communes only): being known here already proves nothing.
+            unit_code = clean_text(origin.get("commune_code") or origin.get("district_code")) or "?"
+            unit_name = clean_text(origin.get("unit_name")) or "?"
+            if not _in_area(target, origin["level"], origin["structure"], origin) \
+                    or not _carries(site, origin):
+                raise _refuse("merge.outside_area", name=unit_name, code=unit_code,
+                              ours=clean_text(target.site.unit_name) or "?")
             allowed.add(origin["db_id"])
     _check_rows(conn, version, site, allowed)
     return Checked(path=path, sha256=digest, site=site, version=version, origins=origins)
 
 
+def _carries(site: dict, origin: dict) -> bool:
+    """Whether a district or province pack may carry this origin: a unit inside the pack's own unit."""
+    if origin["db_id"] == site["db_id"]:
+        return True
+    if origin["structure"] != site["structure"]:
+        return False
+    if site["level"] == "district":
+        unit = _unit(origin.get("commune_code"), "commune", site["structure"]) \
+            if origin["level"] == "commune" else None
+        return bool(unit and unit.district_code == site["district_code"]
+                    and unit.province_code == site["province_code"])
+    if site["level"] == "province":
+        return origin["level"] in ("commune", "district") and origin.get("province_code") == site["province_code"]
+    return False
+
+
+_PY_TYPES = {"TEXT": (str,), "INTEGER": (int,), "REAL": (int, float)}
+
+
+def _column_types(conn: sqlite3.Connection, table: str) -> dict[str, tuple[type, ...]]:
+    """Python types each column may hold, from the declared types (the schema is already checked
+    against ours, so this reads our own declarations): SQLite stores any type in any column, and a
+    BLOB or a stray type would break the hash and everything downstream."""
+    types = {}
+    for info in conn.execute(f"PRAGMA table_info({table})"):
+        allowed = _PY_TYPES.get(str(info["type"]).upper(), (str, int, float))
+        types[info["name"]] = allowed if info["notnull"] else (*allowed, type(None))
+    return types
+
+
 def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set[str]) -> None:
-    """Every row's origin belongs to the file and its hash matches its content."""
+    """Every value has the type its column declares, every row's origin belongs to the file and
+    its hash matches its content."""
     for table in tables_at(version):
         columns = ", ".join(ROW_COLUMNS[table])
+        types = _column_types(conn, table)
         for row in conn.execute(f"SELECT {columns} FROM {table}"):
             row = dict(row)
+            for column, value in row.items():
+                if not isinstance(value, types.get(column, ())):
+                    raise _refuse("merge.bad_type", table=table, column=column,
+                                  id=clean_text(row["id"], 8) if isinstance(row["id"], str) else "?")
             if row["origin"] not in allowed:
                 raise _refuse("merge.foreign_origin")
             if not isinstance(row["id"], str) or not isinstance(row["rev"], int) or row["rev"] < 1 \
@@ -526,10 +656,11 @@ def _record_origins(run: Callable, target: Store, checked: Checked, params: dict
     rows = [{
         "db_id": site["db_id"], "level": site["level"], "structure": site["structure"],
         "province_code": site["province_code"], "district_code": site["district_code"],
-        "commune_code": site["commune_code"], "unit_name": site.get(f"{site['level']}_name"),
+        "commune_code": site["commune_code"], "unit_name": clean_text(site.get(f"{site['level']}_name")),
         "clock": site["clock"], "packed_at": site["packed_at"],
     }]
-    rows += [{k: o.get(k) for k in rows[0]} for o in checked.origins if o["db_id"] != target.site.db_id]
+    rows += [{**{k: o.get(k) for k in rows[0]}, "unit_name": clean_text(o.get("unit_name"))}
+             for o in checked.origins if o["db_id"] != target.site.db_id]
     for row in rows:
         row["merged_at"] = params["now"]
         run(
@@ -545,46 +676,148 @@ def _record_origins(run: Callable, target: Store, checked: Checked, params: dict
         )
 
 
+def _locked(error: BaseException) -> bool:
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
 def merge_file(target: Store, path: Path, *, dry_run: bool = False) -> FileResult:
-    """Check one incoming file and merge it (or, with dry_run, roll the merge back)."""
-    result = FileResult(path=str(path), name=Path(path).name)
-    staging = Path(tempfile.mkdtemp(prefix="cdt-merge-"))
+    """Check one incoming file and merge it (or, with dry_run, roll the merge back).
+
+    Whatever goes wrong with the file refuses that file alone: an unexpected error is logged and
+    reported as a refusal. A target in use by another program is not the file's fault: StoreError
+    ``store.in_use`` is raised, and merge_files stops the batch.
+    """
+    result = FileResult(path=str(path), name=clean_text(Path(path).name) or "?")
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
     try:
         staged = stage_copy(Path(path), staging)
         checked = check_file(target, staged)
         result.sha256 = checked.sha256
         site = checked.site
         result.db_id, result.level, result.clock, result.packed_at = (
-            site["db_id"], site["level"], site["clock"], site["packed_at"])
-        result.unit_code = site.get(f"{site['level']}_code")
-        result.unit_name = site.get(f"{site['level']}_name")
+            site["db_id"], site["level"], site["clock"], clean_text(site["packed_at"]))
+        result.unit_code = clean_text(site.get(f"{site['level']}_code"))
+        result.unit_name = clean_text(site.get(f"{site['level']}_name"))
         _migrate_staged(checked)
         result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
         result.ok = True
     except CdtError as error:
+        if error.key == "store.in_use":
+            raise
         result.error = error
     except sqlite3.Error as error:
-        result.error = FileRefused("merge.failed", reason=str(error))
+        if _locked(error):
+            raise StoreError("store.in_use", path=str(target.path)) from error
+        result.error = FileRefused("merge.failed", reason=_sqlite_reason(error))
+    except Exception:  # noqa: BLE001 — one odd file must never sink the batch
+        log = _log_unexpected(str(path))
+        result.error = FileRefused("merge.unexpected", log=str(log) if log else "-")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return result
 
 
-def merge_files(target: Store, paths: Iterable[str | Path], *, dry_run: bool = False,
-                progress: Callable[[int, int, str], None] | None = None) -> list[FileResult]:
-    """Merge each file in turn; a refused file does not stop the others."""
+def clean_stale_staging(max_age: float = STALE_STAGING_SECONDS) -> int:
+    """Remove staging folders a killed merge left in the temp folder (full copies of packs, with
+    personal data). Only cdt's own prefix, only folders untouched for max_age; best effort."""
+    removed = 0
+    cutoff = time.time() - max_age
+    try:
+        candidates = list(Path(tempfile.gettempdir()).glob(STAGING_PREFIX + "*"))
+    except OSError:
+        return 0
+    for folder in candidates:
+        try:
+            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_mtime > cutoff:
+                continue
+            shutil.rmtree(folder)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _check_not_in_use(target: Store) -> None:
+    """Stop before the first file if another program holds the target's write lock."""
+    try:
+        target.conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if _locked(error):
+            raise StoreError("store.in_use", path=str(target.path)) from error
+        raise
+    target.conn.execute("ROLLBACK")
+
+
+@dataclass
+class Batch:
+    """The outcome of one ``cdt merge``: a result per file, and the conflicts open afterwards."""
+
+    results: list[FileResult]
+    open_conflicts: int
+
+
+def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
+                progress: Callable[[int, int, str], None] | None) -> list[FileResult]:
+    results = []
+    for index, (path, error) in enumerate(entries):
+        if progress:
+            progress(index, len(entries), clean_text(path.name) or "?")
+        if error is not None:
+            results.append(FileResult(path=str(path), name=clean_text(path.name) or "?", error=error))
+            continue
+        results.append(merge_file(target, path))
+    if progress:
+        progress(len(entries), len(entries), "")
+    return results
+
+
+def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = False,
+                progress: Callable[[int, int, str], None] | None = None) -> Batch:
+    """Merge each file in turn; a refused file does not stop the others, a busy target stops all.
+
+    A dry run merges into a scratch copy of the target in a private temp folder, file after file
+    exactly as the real run does, and throws the copy away: so later files see what earlier ones
+    would have brought (a fork, rows already there), its summary equals the real run's, and an
+    older-schema target is migrated in the copy only. (One transaction rolled back at the end
+    cannot do this: SQLite cannot DETACH a pack inside a transaction, and only 10 may be ATTACHed.)
+    """
     if target.site.level == "commune":
         raise InvalidInput("merge.commune_target")
-    files = expand_paths(paths)
-    results = []
-    for index, path in enumerate(files):
-        if progress:
-            progress(index, len(files), path.name)
-        results.append(merge_file(target, path, dry_run=dry_run))
-    if progress:
-        progress(len(files), len(files), "")
-    target.refresh()
-    return results
+    entries = _expand(paths)
+    clean_stale_staging()
+    if not dry_run:
+        _check_not_in_use(target)
+        results = _merge_each(target, entries, progress)
+        target.refresh()
+        return Batch(results, len(list_conflicts(target)))
+    scratch_folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
+    try:
+        copy = scratch_folder / "target.db"
+        dest = sqlite3.connect(str(copy))
+        try:
+            target.conn.backup(dest)
+        except sqlite3.OperationalError as error:
+            if _locked(error):
+                raise StoreError("store.in_use", path=str(target.path)) from error
+            raise
+        finally:
+            dest.close()
+        scratch = Store.open(copy)
+        try:
+            scratch.conn.execute("PRAGMA synchronous = OFF")  # thrown away: no fsync per file
+            results = _merge_each(scratch, entries, progress)
+            return Batch(results, len(list_conflicts(scratch)))
+        finally:
+            scratch.close()
+    finally:
+        shutil.rmtree(scratch_folder, ignore_errors=True)
+
+
+def merge_files(target: Store, paths: Iterable[str | Path], *, dry_run: bool = False,
+                progress: Callable[[int, int, str], None] | None = None) -> list[FileResult]:
+    """Merge each file in turn (see merge_batch); the results per file."""
+    return merge_batch(target, paths, dry_run=dry_run, progress=progress).results
 
 
 # -- status ----------------------------------------------------------------------------------------
@@ -606,7 +839,8 @@ def status(store: Store) -> dict:
     for row in store.query("SELECT * FROM origin ORDER BY level, commune_code, district_code, db_id"):
         code = row["commune_code"] if row["level"] == "commune" else row["district_code"]
         origins.append({
-            "db_id": row["db_id"], "level": row["level"], "unit": {"code": code, "name": row["unit_name"]},
+            "db_id": row["db_id"], "level": row["level"],
+            "unit": {"code": clean_text(code), "name": clean_text(row["unit_name"])},
             "clock": row["clock"], "packed_at": row["packed_at"],
             "merged_at": last_merge.get(row["db_id"]) or row["merged_at"],
             "rows": {t: rows_by_origin.get(row["db_id"], {}).get(t, 0) for t in DATA_COLUMNS},

@@ -40,3 +40,250 @@ def test_a_changed_rev_inside_a_pack_is_caught_by_the_row_hash(cdt, tmp_path, di
     result = cdt("--db", district, "merge", bad)
     assert result.exit_code == 1 and "mã kiểm tra" in result.stdout
     assert district.read_bytes() == before
+
+
+def _files(result) -> list[dict]:
+    return json.loads(result.stdout)["files"]
+
+
+@pytest.fixture
+def other_pack(cdt, tmp_path) -> Path:
+    return pack(cdt, make_commune(cdt, tmp_path / "phucluong.db", "05767", "Xóm Hai"), tmp_path / "packs2")
+
+
+# -- 1. a value of an unexpected type refuses that file only ------------------------------------------
+
+
+def test_a_blob_in_a_data_column_refuses_that_file_and_the_others_merge(cdt, tmp_path, district, good_pack,
+                                                                       other_pack):
+    bad = altered(good_pack, tmp_path / "blob.cdt", "UPDATE member SET phone = X'3039'")
+    result = cdt("--db", district, "merge", bad, other_pack, "--format", "json")
+    assert result.exit_code == 1 and "ngoài dự kiến" not in result.output
+    first, second = _files(result)
+    assert not first["ok"] and "kiểu" in first["reason"] and "member.phone" in first["reason"]
+    assert second["ok"] and second["totals"]["inserted"] == 4
+
+
+def test_an_unexpected_error_checking_one_file_refuses_that_file_only(cdt, tmp_path, district, good_pack,
+                                                                     other_pack, monkeypatch):
+    from cdt import merge
+
+    real = merge._check_rows
+
+    def flaky(conn, version, site, allowed):
+        if site["commune_code"] == "05761":
+            raise RuntimeError("boom")
+        return real(conn, version, site, allowed)
+
+    monkeypatch.setattr(merge, "_check_rows", flaky)
+    result = cdt("--db", district, "merge", good_pack, other_pack, "--format", "json")
+    assert result.exit_code == 1
+    first, second = _files(result)
+    assert not first["ok"] and "ngoài dự kiến" in first["reason"] and second["ok"]
+    assert "RuntimeError: boom" in (tmp_path / "cdt-errors.log").read_text(encoding="utf-8")
+
+
+# -- 2. forged origin rows --------------------------------------------------------------------------
+
+
+def _hanoi_origin_sql(db_id: str) -> str:
+    return ("INSERT INTO origin (db_id, level, structure, province_code, district_code, commune_code, unit_name,"
+            f" clock) VALUES ('{db_id}', 'commune', 'legacy', '01', '001', '00004', 'Phường Trúc Bạch', 1)")
+
+
+def test_a_commune_pack_with_a_forged_origin_row_is_refused_and_does_not_open_the_door(
+        cdt, tmp_path, district, good_pack):
+    hanoi_db = make_commune(cdt, tmp_path / "hanoi.db", "00004")
+    hanoi_id = sqlite3.connect(hanoi_db).execute("SELECT db_id FROM site").fetchone()[0]
+    forged = altered(good_pack, tmp_path / "forged.cdt", _hanoi_origin_sql(hanoi_id))
+    result = cdt("--db", district, "merge", forged)
+    assert result.exit_code == 1 and "danh sách đơn vị khác" in result.stdout
+    # Even if such a row got in (an older cdt accepted it), it does not make the other commune "known".
+    conn = sqlite3.connect(district)
+    conn.execute(_hanoi_origin_sql(hanoi_id))
+    conn.commit()
+    conn.close()
+    hanoi_pack = pack(cdt, hanoi_db, tmp_path / "hanoi-stick")
+    result = cdt("--db", district, "merge", hanoi_pack)
+    assert result.exit_code == 1 and "không thuộc địa bàn" in result.stdout
+    assert sqlite3.connect(district).execute("SELECT count(*) FROM hamlet").fetchone()[0] == 0
+
+
+def test_a_district_pack_carrying_a_unit_outside_its_district_is_refused(cdt, tmp_path, district, good_pack):
+    assert cdt("--db", district, "merge", good_pack).exit_code == 0
+    district_pack = pack(cdt, district, tmp_path / "dpack")
+    province = tmp_path / "province.db"
+    assert cdt("--db", province, "init", "--province", "legacy:19").exit_code == 0
+    # 05431 lies in the province but in another district (164): a district file never holds it.
+    forged = altered(district_pack, tmp_path / "forged-district.cdt",
+                     "INSERT INTO origin (db_id, level, structure, province_code, district_code, commune_code,"
+                     " unit_name, clock) VALUES ('x-05431', 'commune', 'legacy', '19', '164', '05431', 'X', 1)")
+    result = cdt("--db", province, "merge", forged)
+    assert result.exit_code == 1 and "không thuộc địa bàn" in result.stdout
+    assert cdt("--db", province, "merge", district_pack).exit_code == 0
+
+
+# -- 3. a dry run of several files says what the real run does ---------------------------------------
+
+
+def test_dry_run_of_several_files_equals_the_real_run(cdt, tmp_path, district):
+    from test_conflicts import forked_packs
+
+    one, two = forked_packs(cdt, tmp_path)
+    before = district.read_bytes()
+    dry = cdt("--db", district, "merge", one, two, one, "--dry-run", "--format", "json")
+    assert dry.exit_code == 0, dry.output
+    assert district.read_bytes() == before
+    real = cdt("--db", district, "merge", one, two, one, "--format", "json")
+    assert [f["tables"] for f in _files(dry)] == [f["tables"] for f in _files(real)]
+    assert json.loads(dry.stdout)["open_conflicts"] == json.loads(real.stdout)["open_conflicts"] == 1
+    assert _files(real)[2]["totals"]["inserted"] == 0
+
+
+# -- 5. a raw copy of a live file -------------------------------------------------------------------
+
+
+def test_a_raw_copy_of_a_commune_file_is_refused(cdt, tmp_path, district):
+    live = make_commune(cdt, tmp_path / "c.db", "05761")
+    copy = tmp_path / "x.db"
+    shutil.copyfile(live, copy)
+    before = district.read_bytes()
+    result = cdt("--db", district, "merge", copy)
+    assert result.exit_code == 1 and "cdt pack" in result.stdout
+    assert district.read_bytes() == before
+
+
+# -- 7. a busy target --------------------------------------------------------------------------------
+
+
+def test_a_target_in_use_stops_the_batch_once_and_refuses_no_pack(cdt, district, good_pack, other_pack):
+    holder = sqlite3.connect(district, isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = cdt("--db", district, "merge", good_pack, other_pack)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "đang được một chương trình khác sử dụng" in result.stderr
+    assert "TỪ CHỐI" not in result.output and "ngoài dự kiến" not in result.output
+
+
+# -- 8. a dry run never migrates the target ----------------------------------------------------------
+
+
+def test_dry_run_on_an_older_schema_target_leaves_it_alone(cdt, tmp_path, good_pack):
+    from mergekit import unit_file
+
+    old = unit_file(tmp_path / "old-district.db", "district", "171", schema_version=1)
+    old.close()
+    path = tmp_path / "old-district.db"
+    before = path.read_bytes()
+    dry = cdt("--db", path, "merge", good_pack, "--dry-run", "--format", "json")
+    assert dry.exit_code == 0, dry.output
+    assert _files(dry)[0]["totals"]["inserted"] == 4
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("old-district")) == ["old-district.db"]
+
+
+# -- 9. messages -------------------------------------------------------------------------------------
+
+
+def test_a_pack_whose_site_says_a_newer_schema_asks_to_update_cdt(cdt, tmp_path, district, good_pack):
+    newer = altered(good_pack, tmp_path / "newer-site.cdt", "UPDATE site SET schema_version = 99")
+    result = cdt("--db", district, "merge", newer)
+    assert result.exit_code == 1 and "cập nhật cdt" in result.stdout
+
+
+def _index_page_corrupted(good: Path, target: Path) -> Path:
+    """A pack whose member_team index lost track of a row: integrity_check has many English lines to say."""
+    conn = sqlite3.connect(good)
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'member_team'").fetchone()[0]
+    team = conn.execute("SELECT team_id FROM member").fetchone()[0].encode()
+    conn.close()
+    data = bytearray(good.read_bytes())
+    start = (root - 1) * size
+    at = data.index(team, start, start + size)
+    data[at] = ord("f") if data[at] != ord("f") else ord("e")
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_an_integrity_failure_is_one_vietnamese_line(cdt, tmp_path, district, good_pack):
+    bad = _index_page_corrupted(good_pack, tmp_path / "hong.cdt")
+    raw = sqlite3.connect(bad).execute("PRAGMA integrity_check").fetchall()
+    assert raw != [("ok",)]
+    result = cdt("--db", district, "merge", bad)
+    assert result.exit_code == 1
+    [line] = [line for line in result.stdout.splitlines() if "TỪ CHỐI" in line]
+    assert "kiểm tra toàn vẹn" in line
+    for english in ("missing", "index", "Page", "***", "wrong"):
+        assert english not in result.output
+
+
+def test_control_characters_from_a_pack_do_not_forge_output_lines(cdt, tmp_path, district, good_pack):
+    forged = altered(good_pack, tmp_path / "forged-name.cdt",
+                     "UPDATE site SET commune_name = 'Hùng Sơn' || char(10) || 'Đã gộp 99/99 tệp' || char(27) || '[2J'")
+    result = cdt("--db", district, "merge", forged)
+    assert result.exit_code == 0, result.output
+    assert not any(line.startswith("Đã gộp 99") for line in result.output.splitlines())
+    assert "\x1b" not in result.output
+    status = cdt("--db", district, "status")
+    assert not any(line.startswith("Đã gộp 99") for line in status.output.splitlines())
+
+
+def test_the_reason_reaches_stderr_and_the_summary_stays_last(cdt, tmp_path, district, good_pack):
+    empty = tmp_path / "e.cdt"
+    empty.write_bytes(b"")
+    result = cdt("--db", district, "merge", empty, good_pack)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert any("rỗng" in line for line in lines) and "1/2" in lines[-1]
+    assert all(line.strip() for line in lines), "no blank line on stderr"
+
+
+def test_missing_paths_are_named_in_vietnamese(cdt, district):
+    result = cdt("--db", district, "merge")
+    assert result.exit_code == 2 and "PATHS" not in result.stderr and "TỆP" in result.stderr
+
+
+def test_one_empty_folder_is_reported_for_itself_and_the_rest_merge(cdt, tmp_path, district, good_pack):
+    empty = tmp_path / "empty folder"
+    empty.mkdir()
+    result = cdt("--db", district, "merge", empty, good_pack, "--format", "json")
+    assert result.exit_code == 1
+    first, second = _files(result)
+    assert not first["ok"] and "không có gói" in first["reason"] and second["ok"]
+
+
+def test_a_legacy_pack_into_a_2025_province_says_the_structures_differ(cdt, tmp_path, good_pack):
+    province = tmp_path / "p2025.db"
+    assert cdt("--db", province, "init", "--province", "2025:19").exit_code == 0
+    result = cdt("--db", province, "merge", good_pack)
+    assert result.exit_code == 1 and "danh mục" in result.stdout and "không thuộc địa bàn" not in result.stdout
+
+
+# -- 10. staging copies left by a killed run ---------------------------------------------------------
+
+
+def test_stale_staging_folders_are_cleaned_and_none_is_left(cdt, tmp_path, district, good_pack, monkeypatch):
+    import os
+    import tempfile
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    stale, fresh, foreign = temp / "cdt-merge-stale", temp / "cdt-merge-fresh", temp / "other-old"
+    for folder in (stale, fresh, foreign):
+        folder.mkdir()
+        (folder / "incoming.cdt").write_bytes(b"x")
+    old = time.time() - 3600
+    for folder in (stale, foreign):
+        os.utime(folder, (old, old))
+    empty = tmp_path / "e.cdt"
+    empty.write_bytes(b"")
+    assert cdt("--db", district, "merge", good_pack, empty).exit_code == 1
+    assert cdt("--db", district, "merge", good_pack, "--dry-run").exit_code == 0
+    assert sorted(p.name for p in temp.iterdir()) == ["cdt-merge-fresh", "other-old"]

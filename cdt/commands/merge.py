@@ -15,19 +15,20 @@ ORDER = 71
 
 def merge(
     ctx: typer.Context,
-    paths: Annotated[List[Path], typer.Argument(help=t("merge.arg.paths"), show_default=False)],
+    paths: Annotated[List[Path], typer.Argument(help=t("merge.arg.paths"), show_default=False,
+                                                metavar=t("merge.arg.metavar"))],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=t("merge.opt.dry_run"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
     from cdt import merge as library
 
-    target = common.store(ctx)
+    target = _dry_run_target(ctx) if dry_run else common.store(ctx)
     if format is common.Format.json:
-        results = library.merge_files(target, paths, dry_run=dry_run)
+        batch = library.merge_batch(target, paths, dry_run=dry_run)
     else:
-        results = _with_progress(library, target, paths, dry_run)
+        batch = _with_progress(library, target, paths, dry_run)
+    results, open_conflicts = batch.results, batch.open_conflicts
     refused = [r for r in results if not r.ok]
-    open_conflicts = len(library.list_conflicts(target))
     if format is common.Format.json:
         common.print_json({
             "dry_run": dry_run, "files": [r.as_dict() for r in results],
@@ -35,6 +36,9 @@ def merge(
         })
     else:
         _render(results, dry_run, open_conflicts)
+    for result in refused:
+        # Also on stderr, where a script or a redirected run looks for what went wrong.
+        typer.echo(t("merge.refused_line", name=result.name, reason=result.reason), err=True)
     if refused:
         from cdt.errors import FileRefused
 
@@ -42,18 +46,30 @@ def merge(
         raise FileRefused("merge.some_refused", count=len(refused), total=len(results))
 
 
+def _dry_run_target(ctx: typer.Context):
+    """The target opened as it is: a dry run must not migrate an older file (the merge library
+    migrates its scratch copy instead)."""
+    from cdt.store import Store
+
+    target = Store.open(common.db_path(ctx), migrate=False)
+    ctx.call_on_close(target.close)
+    return target
+
+
 def _with_progress(library, target, paths, dry_run):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    console = common.console(stderr=True)
+    # Not on a terminal (a script, a log file), the bar would leave a blank line on stderr.
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=common.console(stderr=True), transient=True) as bar:
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(t("merge.progress"), total=None)
 
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, total=total, completed=done,
                        description=f"{t('merge.progress')} {common.escape(name)}")
 
-        return library.merge_files(target, paths, dry_run=dry_run, progress=progress)
+        return library.merge_batch(target, paths, dry_run=dry_run, progress=progress)
 
 
 def _render(results, dry_run: bool, open_conflicts: int) -> None:
