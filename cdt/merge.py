@@ -882,7 +882,8 @@ def _groups(store: Store, include_resolved: bool) -> list[dict]:
         if group is None:
             group = groups[key] = {
                 "id": row["id"], "kind": row["kind"], "origin": row["origin"],
-                "unit": {"code": row["commune_code"] or row["district_code"], "name": row["unit_name"]},
+                "unit": {"code": clean_text(row["commune_code"] or row["district_code"]),
+                         "name": clean_text(row["unit_name"])},
                 "fork_rev": row["fork_rev"], "branch": row["branch"], "rows": 0, "tables": {},
                 "source": row["source"], "detected_at": row["detected_at"], "resolved_at": row["resolved_at"],
                 "resolution": row["resolution"], "members": [],
@@ -913,16 +914,31 @@ def show_conflict(store: Store, conflict_id: int) -> dict:
     """A conflict with both versions of each row side by side: ours (in the tables) and theirs (held)."""
     group = _group(store, conflict_id)
     marks = ",".join("?" * len(group["members"]))
+    units = {row["db_id"]: row for row in store.query("SELECT db_id, level, commune_code, district_code,"
+                                                       " unit_name FROM origin")}
+    if store.site.db_id not in units:
+        units[store.site.db_id] = {"commune_code": store.site.commune_code, "district_code": store.site.district_code,
+                                   "unit_name": store.site.unit_name}
+
+    def unit_of(db_id: str) -> dict:
+        known = units.get(db_id) or {}
+        return {"db_id": db_id, "code": clean_text(known.get("commune_code") or known.get("district_code")),
+                "name": clean_text(known.get("unit_name"))}
+
     pairs = []
     for held in store.query(f"SELECT * FROM conflict WHERE id IN ({marks}) ORDER BY table_name, row_id",
                             tuple(group["members"])):
         ours = store.get(held["table_name"], held["row_id"])
         pairs.append({
             "table": held["table_name"], "row_id": held["row_id"],
-            "theirs": {"rev": held["rev"], "deleted": bool(held["deleted"]), **json.loads(held["row_data"])},
+            # Which file each side comes from: for a row that reuses another origin's id, that is the point.
+            "theirs": {"rev": held["rev"], "deleted": bool(held["deleted"]), "origin": held["origin"],
+                       **json.loads(held["row_data"])},
+            "theirs_unit": unit_of(held["origin"]),
             "ours": None if ours is None else {
                 "rev": ours["rev"], "deleted": bool(ours["deleted"]), "origin": ours["origin"],
                 **{c: ours[c] for c in DATA_COLUMNS[held["table_name"]]}},
+            "ours_unit": None if ours is None else unit_of(ours["origin"]),
         })
     ours_chain = store.conn.execute("SELECT chain FROM history WHERE origin = ? AND rev = ?",
                                     (group["origin"], group["fork_rev"])).fetchone()
@@ -951,6 +967,18 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str) -> dict:
     stamp = now()
     marks = ",".join("?" * len(group["members"]))
     members = tuple(group["members"])
+    done = {"id": conflict_id, "kind": group["kind"], "keep": keep, "rows": group["rows"], "already": True}
+    # Settled already: "ours" keeps what is in use, which is what a settled conflict shows (the
+    # taken branch included), and taking again what was taken changes nothing. A no-op, not an error.
+    if group["resolved_at"] is not None and (keep == "ours" or group["resolution"] == "theirs"):
+        return done
+    if group["kind"] == "row" and keep == "theirs":
+        held = store.query("SELECT origin, table_name, row_id FROM conflict WHERE id = ?", (members[0],))[0]
+        current = store.get(held["table_name"], held["row_id"])
+        if current is not None and current["origin"] != held["origin"]:
+            # Same id, another origin: a pack claiming a row another file created. Only the origin
+            # may change a row (DESIGN.md §2), so that version is never applied (§3).
+            raise InvalidInput("conflicts.theirs_other_origin", id=conflict_id)
     with store._immediate():
         if group["kind"] == "fork":
             origin, fork = group["origin"], group["fork_rev"]
@@ -988,7 +1016,9 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str) -> dict:
                              (origin, fork, group["branch"]))
                 conn.execute("DELETE FROM held_history WHERE origin = ? AND fork_rev = ? AND branch = ?",
                              (origin, fork, group["branch"]))
-                conn.execute(f"DELETE FROM conflict WHERE id IN ({marks})", members)
+                # Kept as a record (its number must not change), marked as the version taken.
+                conn.execute(f"UPDATE conflict SET resolved_at = ?, resolution = 'theirs' WHERE id IN ({marks})",
+                             (stamp, *members))
             else:
                 conn.execute(f"UPDATE conflict SET resolved_at = ?, resolution = 'ours' WHERE id IN ({marks})",
                              (stamp, *members))
@@ -1003,12 +1033,14 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str) -> dict:
                         " hash, row_data, source, detected_at, resolved_at, resolution)"
                         f" SELECT 'row', r.origin, r.rev, r.hash, '{table}', r.id, r.rev, r.deleted, r.hash,"
                         f" {_json_row(table, 'r')}, 'resolve', :now, :now, 'replaced' FROM main.{table} r"
-                        " WHERE r.id = :id ON CONFLICT DO NOTHING", {"now": stamp, "id": held["row_id"]})
+                        " WHERE r.id = :id ON CONFLICT DO UPDATE SET resolved_at = excluded.resolved_at,"
+                        " resolution = excluded.resolution", {"now": stamp, "id": held["row_id"]})
                 conn.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY)")
                 conn.execute("DELETE FROM temp.chosen")
                 conn.execute("INSERT INTO temp.chosen VALUES (?)", (members[0],))
                 conn.execute(_restore_sql(table), {"force": 1})
-                conn.execute("DELETE FROM conflict WHERE id = ?", (members[0],))
+                conn.execute("UPDATE conflict SET resolved_at = ?, resolution = 'theirs' WHERE id = ?",
+                             (stamp, members[0]))
             else:
                 conn.execute("UPDATE conflict SET resolved_at = ?, resolution = 'ours' WHERE id = ?",
                              (stamp, members[0]))
@@ -1017,7 +1049,7 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str) -> dict:
             " VALUES (?, ?, ?, 'resolved', ?, ?, ?)",
             (f"conflict #{conflict_id}", group["origin"], json.dumps({"rows": group["rows"]}),
              f"{group['kind']} keep {keep}", stamp, __version__))
-    return {"id": conflict_id, "kind": group["kind"], "keep": keep, "rows": group["rows"]}
+    return {**done, "already": False}
 
 
 # -- extract ---------------------------------------------------------------------------------------

@@ -61,7 +61,9 @@ def test_a_fork_is_held_listed_and_resolved_the_same_whatever_the_order(cdt, tmp
     assert switched == _hamlets(b) and switched["Xóm Một"] == loser_count and switched != kept
     assert json.loads(cdt("--db", a, "conflicts", "list", "--format", "json").stdout) == []
     everything = json.loads(cdt("--db", a, "conflicts", "list", "--all", "--format", "json").stdout)
-    assert len(everything) == 1 and everything[0]["resolution"] == "replaced"
+    # The taken branch keeps its number (marked taken); the branch set aside is listed as replaced.
+    assert {e["resolution"] for e in everything} == {"theirs", "replaced"}
+    assert [e["id"] for e in everything if e["resolution"] == "theirs"] == [entry["id"]]
     # Merging both packs again changes nothing: the choice sticks.
     again = cdt("--db", a, "merge", one, two)
     assert again.exit_code == 0 and _hamlets(a) == switched

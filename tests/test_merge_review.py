@@ -140,6 +140,78 @@ def test_dry_run_of_several_files_equals_the_real_run(cdt, tmp_path, district):
     assert _files(real)[2]["totals"]["inserted"] == 0
 
 
+# -- 4. conflicts resolve ---------------------------------------------------------------------------
+
+
+def _stolen_id_pack(cdt, tmp_path, district, good_pack, other_pack) -> Path:
+    """Phúc Lương's pack, altered so that one of its hamlets reuses Hùng Sơn's hamlet id (hash redone)."""
+    from cdt.store import row_hash
+
+    assert cdt("--db", district, "merge", good_pack).exit_code == 0
+    victim = sqlite3.connect(district).execute("SELECT id FROM hamlet").fetchone()[0]
+    bad = tmp_path / "stolen.cdt"
+    shutil.copyfile(other_pack, bad)
+    conn = sqlite3.connect(bad)
+    conn.row_factory = sqlite3.Row
+    row = dict(conn.execute("SELECT * FROM hamlet").fetchone())
+    row["id"] = victim
+    row["name"] = "Xóm Giả"
+    conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ?", (victim, row["name"], row_hash("hamlet", row)))
+    conn.commit()
+    conn.close()
+    return bad
+
+
+def test_a_row_claimed_by_another_origin_can_only_be_kept_and_show_names_both_units(
+        cdt, tmp_path, district, good_pack, other_pack):
+    bad = _stolen_id_pack(cdt, tmp_path, district, good_pack, other_pack)
+    assert cdt("--db", district, "merge", bad).exit_code == 0
+    [entry] = json.loads(cdt("--db", district, "conflicts", "list", "--format", "json").stdout)
+    assert entry["kind"] == "row"
+    shown = cdt("--db", district, "conflicts", "show", str(entry["id"]))
+    assert shown.exit_code == 0 and "Phúc Lương" in shown.stdout and "Hùng Sơn" in shown.stdout
+    taken = cdt("--db", district, "conflicts", "resolve", str(entry["id"]), "--keep", "theirs")
+    assert taken.exit_code == 1 and "--keep ours" in taken.stderr
+    names = [r[0] for r in sqlite3.connect(district).execute("SELECT name FROM hamlet")]
+    assert "Xóm Giả" not in names
+    assert cdt("--db", district, "conflicts", "resolve", str(entry["id"]), "--keep", "ours").exit_code == 0
+    again = cdt("--db", district, "conflicts", "resolve", str(entry["id"]), "--keep", "ours")
+    assert again.exit_code == 0, again.output
+
+
+def test_resolving_twice_is_a_no_op_and_numbers_stay(cdt, tmp_path, district):
+    from test_conflicts import forked_packs
+
+    one, two = forked_packs(cdt, tmp_path)
+    assert cdt("--db", district, "merge", one, two).exit_code == 0
+    [entry] = json.loads(cdt("--db", district, "conflicts", "list", "--format", "json").stdout)
+    number = str(entry["id"])
+    assert cdt("--db", district, "conflicts", "resolve", number, "--keep", "theirs").exit_code == 0
+    after = district.read_bytes()
+    again = cdt("--db", district, "conflicts", "resolve", number, "--keep", "theirs")
+    assert again.exit_code == 0, again.output
+    assert "không thay đổi" in again.stdout
+    assert cdt("--db", district, "conflicts", "show", number).exit_code == 0
+    listed = json.loads(cdt("--db", district, "conflicts", "list", "--all", "--format", "json").stdout)
+    assert entry["id"] in [e["id"] for e in listed]
+    # Switching back and forth keeps both numbers.
+    [other] = [e for e in listed if e["id"] != entry["id"]]
+    assert cdt("--db", district, "conflicts", "resolve", str(other["id"]), "--keep", "theirs").exit_code == 0
+    relisted = json.loads(cdt("--db", district, "conflicts", "list", "--all", "--format", "json").stdout)
+    assert sorted(e["id"] for e in relisted) == sorted(e["id"] for e in listed)
+    assert district.read_bytes() != after
+
+
+def test_show_of_an_add_only_fork_row_says_ours_has_none(cdt, tmp_path, district):
+    from test_conflicts import forked_packs
+
+    one, two = forked_packs(cdt, tmp_path)
+    assert cdt("--db", district, "merge", one, two).exit_code == 0
+    [entry] = json.loads(cdt("--db", district, "conflicts", "list", "--format", "json").stdout)
+    shown = cdt("--db", district, "conflicts", "show", str(entry["id"]))
+    assert "chỉ có ở bản kia" in shown.stdout
+
+
 # -- 5. a raw copy of a live file -------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ app = typer.Typer(help=t("conflicts.help"), no_args_is_help=True)
 def _state(entry: dict) -> str:
     if entry["resolved_at"] is None:
         return t("conflicts.state.open")
-    return t(f"conflicts.state.{entry['resolution']}") if entry["resolution"] in ("ours", "replaced") \
+    return t(f"conflicts.state.{entry['resolution']}") if entry["resolution"] in ("ours", "replaced", "theirs") \
         else str(entry["resolution"])
 
 
@@ -62,12 +62,24 @@ def show(
     common.say(f"#{info['id']} · {_kind(info)} · {info['unit']['name'] or info['origin']} · {_state(info)}")
     for pair in info["pairs"]:
         theirs, ours = pair["theirs"], pair["ours"] or {}
-        fields = [k for k in theirs if k not in ("origin",)] + [k for k in ours if k not in theirs]
-        rows = [{"field": k, "ours": "" if ours.get(k) is None else str(ours.get(k)),
-                 "theirs": "" if theirs.get(k) is None else str(theirs.get(k))} for k in fields]
-        common.print_table(t("conflicts.row_title", table=t(f"table.{pair['table']}"), id=pair["row_id"][:8]),
-                           [("field", t("conflicts.col.field")), ("ours", t("conflicts.col.ours")),
-                            ("theirs", t("conflicts.col.theirs"))], rows)
+        fields = [k for k in theirs if k != "origin"] + [k for k in ours if k not in theirs and k != "origin"]
+        # Which unit's file each version comes from: for a row reusing another unit's id, that is the point.
+        rows = [{"field": t("conflicts.col.origin"), "ours": _unit(pair["ours_unit"]) if pair["ours"] else
+                 t("conflicts.absent"), "theirs": _unit(pair["theirs_unit"])}]
+        rows += [{"field": k, "ours": "" if ours.get(k) is None else str(ours.get(k)),
+                  "theirs": "" if theirs.get(k) is None else str(theirs.get(k))} for k in fields]
+        title = t("conflicts.row_title", table=t(f"table.{pair['table']}"), id=pair["row_id"][:8])
+        if pair["ours"] is None:  # a row the other branch added: nothing to set beside it
+            title += f" ({t('conflicts.only_theirs')})"
+        common.print_table(title, [("field", t("conflicts.col.field")), ("ours", t("conflicts.col.ours")),
+                                   ("theirs", t("conflicts.col.theirs"))], rows)
+
+
+def _unit(unit: dict | None) -> str:
+    if not unit:
+        return ""
+    name = unit.get("name") or "?"
+    return f"{name} ({unit['code']}) · {unit['db_id'][:8]}" if unit.get("code") else f"{name} · {unit['db_id'][:8]}"
 
 
 @app.command("resolve", help=t("conflicts.resolve.help"))
@@ -81,6 +93,9 @@ def resolve(
     if keep not in ("ours", "theirs"):
         raise typer.BadParameter(t("conflicts.bad_keep", value=keep), param_hint="--keep")
     done = library.resolve_conflict(common.store(ctx), conflict_id, keep)
+    if done.get("already"):
+        common.say(t("conflicts.already", id=done["id"]))
+        return
     what = t("conflicts.kept_ours" if keep == "ours" else "conflicts.took_theirs")
     common.say(t("conflicts.resolved", id=done["id"], rows=done["rows"], what=what))
 
