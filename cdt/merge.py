@@ -1073,13 +1073,31 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
         top = max(top, rev)
     unit = _unit(origin["commune_code"], "commune", origin["structure"])
     out = Path(out)
-    created = Store.create(
-        out, level="commune", structure=origin["structure"],
-        province=(unit.province_code, unit.province_name) if unit else (origin["province_code"], None),
-        district=(unit.district_code, unit.district_name) if unit else (origin["district_code"], None),
-        commune=(unit.code, unit.name) if unit else (origin["commune_code"], origin["unit_name"]),
-        db_id=db_id, clock=top,
-    )
+    if out.exists():
+        raise InvalidInput("extract.exists", path=str(out))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError("extract.cannot_write", path=str(out.parent),
+                         reason=error.strerror or type(error).__name__) from error
+    # Built under a temporary name in the destination folder and renamed at the end: a kill midway
+    # must not leave a half-made file that looks like the commune's (same db_id, same name).
+    building = out.with_name(f".{out.name}.{os.getpid()}.part")
+    building.unlink(missing_ok=True)
+    try:
+        created = Store.create(
+            building, level="commune", structure=origin["structure"],
+            province=(unit.province_code, unit.province_name) if unit else (origin["province_code"], None),
+            district=(unit.district_code, unit.district_name) if unit else (origin["district_code"], None),
+            commune=(unit.code, unit.name) if unit else (origin["commune_code"], origin["unit_name"]),
+            db_id=db_id, clock=top,
+        )
+    except StoreError as error:
+        raise StoreError("extract.cannot_write", path=str(out.parent), reason=error.message) from error
+    except OSError as error:
+        building.unlink(missing_ok=True)
+        raise StoreError("extract.cannot_write", path=str(out.parent),
+                         reason=error.strerror or type(error).__name__) from error
     conn = created.conn
     try:
         conn.execute("ATTACH DATABASE ? AS src", (str(store.path),))
@@ -1101,9 +1119,16 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
             conn.execute("DETACH DATABASE src")
     except BaseException:
         created.close()
-        out.unlink(missing_ok=True)
+        building.unlink(missing_ok=True)
         raise
     created.close()
+    try:
+        if out.exists():
+            raise InvalidInput("extract.exists", path=str(out))
+        os.replace(building, out)
+    except BaseException:
+        building.unlink(missing_ok=True)
+        raise
     return {"path": str(out), "db_id": db_id, "clock": top, "commune": {"code": origin["commune_code"],
             "name": unit.name if unit else origin["unit_name"]}, "rows": counts}
 

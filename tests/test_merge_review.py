@@ -336,6 +336,50 @@ def test_a_legacy_pack_into_a_2025_province_says_the_structures_differ(cdt, tmp_
     assert result.exit_code == 1 and "danh mục" in result.stdout and "không thuộc địa bàn" not in result.stdout
 
 
+# -- 9. extract ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def district_with_commune(cdt, district, good_pack) -> Path:
+    assert cdt("--db", district, "merge", good_pack).exit_code == 0
+    return district
+
+
+def test_extract_onto_an_existing_file_points_at_out(cdt, tmp_path, district_with_commune):
+    existing = tmp_path / "there.db"
+    existing.write_bytes(b"keep me")
+    result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", existing)
+    assert result.exit_code == 1 and "--out" in result.stderr and "--db" not in result.stderr
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_extract_to_an_impossible_folder_is_a_clear_error(cdt, tmp_path, district_with_commune):
+    blocker = tmp_path / "a file"
+    blocker.write_text("x")
+    result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", blocker / "dir" / "x.db")
+    assert result.exit_code == 1 and "ngoài dự kiến" not in result.output
+    assert result.stderr.startswith("Lỗi:") and "không tạo được" in result.stderr
+
+
+def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_path, district_with_commune,
+                                                                        monkeypatch):
+    from cdt import merge
+
+    made = []
+    real = merge.Store.create
+
+    def spy(path, **kwargs):
+        made.append(Path(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(merge.Store, "create", staticmethod(spy))
+    out = tmp_path / "new" / "Hùng Sơn.db"
+    result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert made and made[0] != out and made[0].parent == out.parent
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
+
+
 # -- 10. staging copies left by a killed run ---------------------------------------------------------
 
 
