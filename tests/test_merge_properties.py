@@ -68,7 +68,7 @@ def merged(folder: Path, name: str, level: str, code: str, packs: list[Path]) ->
         target.close()
 
 
-FAST = settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
@@ -104,7 +104,7 @@ def test_any_order_of_packs_gives_the_same_district(ops, seed):
             merged(folder, "c.db", "district", "171", list(reversed(packs)))
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS, seed=st.integers(0, 10_000))
 def test_communes_then_districts_then_province_equals_communes_to_province(ops, seed):
     with tempfile.TemporaryDirectory() as tmp:
