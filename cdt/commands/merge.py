@@ -83,6 +83,8 @@ def _render(results, dry_run: bool, open_conflicts: int) -> None:
         common.say(t("merge.unit_line", level=t(f"level.{result.level}"), name=result.unit_name,
                      code=result.unit_code, clock=result.clock, packed=common.display_date(result.packed_at),
                      sha=(result.sha256 or "")[:16]))
+        if result.already_merged:
+            common.say(t("merge.already_merged", date=common.display_date(result.already_merged)))
         rows = [{"table": t(f"table.{table}"), **counts} for table, counts in result.counts.items()
                 if any(counts.values())]
         totals = result.totals()
