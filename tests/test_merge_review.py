@@ -428,3 +428,26 @@ def test_a_pack_merged_before_is_recognised_and_changes_nothing(cdt, tmp_path):
     entry = files[0]
     assert entry["already_merged"] and entry["totals"]["inserted"] == 0
     assert entry["totals"]["unchanged"] == (first["files"][0] if "files" in first else first[0])["totals"]["inserted"]
+
+
+@pytest.mark.parametrize("change, reason", [
+    ("UPDATE hamlet SET rev = 'x'", "kiểu"),
+    ("UPDATE hamlet SET id = NULL", None),
+    ("UPDATE hamlet SET deleted = 2", None),
+    ("UPDATE hamlet SET rev = 0", None),
+    ("UPDATE visit SET people = 2.5", "kiểu"),
+    ("UPDATE hamlet SET name = 'Xóm Khác'", None),
+])
+def test_each_row_check_refuses_a_tampered_pack(cdt, tmp_path, district, good_pack, change, reason):
+    """The structural checks (set-based SQL) and the hash recheck each catch their kind of change."""
+    import hashlib
+
+    bad = altered(good_pack, tmp_path / "sửa.cdt", change)
+    before = hashlib.sha256(district.read_bytes()).hexdigest()
+    result = cdt("--db", district, "merge", bad, "--format", "json")
+    assert result.exit_code == 1 and "ngoài dự kiến" not in result.output
+    (entry,) = _files(result)
+    assert not entry["ok"]
+    if reason:
+        assert reason in entry["reason"]
+    assert hashlib.sha256(district.read_bytes()).hexdigest() == before
