@@ -33,6 +33,8 @@ MAX_COLUMNS = 100
 _HEADER_SCAN = 30  # title rows above the header: a clerk's form rarely has more than a handful
 
 HAMLET, TEAM, MEMBER, TRAINING, VISIT = "hamlet", "team", "member", "training", "visit"
+# A visit model's fields → the visits sheet's columns, to point at each problem's cell.
+_VISIT_COLUMNS = {"members": "visitors"}
 KINDS = (HAMLET, TEAM, MEMBER, TRAINING, VISIT)
 
 # The template's sheets (also what the instructions name).
@@ -757,8 +759,13 @@ class _Run:
         try:
             visit = register.new_visit_values(self.store, teams[0], fields)
         except CdtError as error:
+            for field, message in getattr(error, "fields", ()):  # one problem a column
+                self.problem(sheet, row, _VISIT_COLUMNS.get(field, field or None), message)
+            if getattr(error, "fields", None):
+                return False
             key = getattr(error, "key", "")
-            column = ("services" if key.startswith("service.") else "visitors" if key.startswith("member.")
+            column = ("services" if key.startswith("service.")
+                      else "visitors" if key.startswith(("member.", "visit.member_"))
                       else "date" if key.startswith("visit.") else None)
             self.problem(sheet, row, column, error.message)
             return False

@@ -377,9 +377,16 @@ def problems(error: ValidationError) -> list[tuple[str, str]]:
 
 
 def validate(model: type[Record], **data: Any) -> Record:
-    """Build a model or raise InvalidInput with one line: 'field: message; field: message'."""
+    """Build a model or raise InvalidInput with one line: 'field: message; field: message'.
+
+    The error also carries ``fields``: (model field, message) pairs, so a spreadsheet import can
+    point at the column of each problem."""
     try:
         return model(**data)
     except ValidationError as error:
-        detail = "; ".join(f"{field}: {message}" if field else message for field, message in problems(error))
-        raise InvalidInput("input.invalid", detail=detail) from None
+        found = problems(error)
+        detail = "; ".join(f"{field}: {message}" if field else message for field, message in found)
+        invalid = InvalidInput("input.invalid", detail=detail)
+        invalid.fields = [(str(item["loc"][0]) if item.get("loc") else "", message)
+                          for item, (_, message) in zip(error.errors(), found)]
+        raise invalid from None

@@ -376,3 +376,24 @@ def test_birth_year_under_nam_nu_subcolumns(cdt, commune, tmp_path):
     got = {(m["hamlet"], m["full_name"], m["gender"], m["birth_year"], m["role"]) for m in _members(cdt)}
     assert got == {("Tổ dân phố Sơn Tập", "Nguyễn Văn An", "male", 1980, "leader"),
                    ("Tổ dân phố Sơn Tập", "Lê Thị Bình", "female", 1995, "member")}
+
+
+def test_visit_sheet_problems_name_their_column(cdt, commune, tmp_path):
+    """Each bad cell of a visits sheet is reported with its column, and nothing is written."""
+    assert cdt("hamlet", "add", "Xóm Một", "--kind", "xóm").exit_code == 0
+    assert cdt("team", "add", "--hamlet", "Xóm Một", "--decided-on", "01/06/2022").exit_code == 0
+    book = Workbook()
+    ws = book.active
+    ws.title = "Lượt hỗ trợ"
+    ws.append(["Ngày hỗ trợ", "Tổ (thôn/xóm)", "Mã hộ", "Số người được hỗ trợ", "Dịch vụ"])
+    ws.append(["05/10/2026", "Xóm Một", "H-01", "2.5", "dvc"])
+    ws.append(["06/10/2026", "Xóm Một", "Nguyễn Văn A", "2", "dvc"])
+    ws.append(["07/10/2026", "Xóm Một", "H-03", "1", "dvc"])
+    book.save(tmp_path / "luot.xlsx")
+    before = commune.read_bytes()
+    result = cdt("import", tmp_path / "luot.xlsx", "--format", "json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    where = {(p["row"], p["column"]) for p in problems}
+    assert (2, "D") in where and (3, "C") in where
+    assert commune.read_bytes() == before
