@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -178,19 +177,6 @@ def _translated_usage(error) -> str:
     return t("usage.generic", detail=message)
 
 
-def _log_crash() -> Path | None:
-    from cdt.store import default_db_path
-
-    log = Path(os.environ.get("CDT_LOG") or default_db_path().with_name("cdt-errors.log"))
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(f"--- cdt {' '.join(sys.argv[1:])}\n{traceback.format_exc()}\n")
-        return log
-    except OSError:
-        return None
-
-
 def run(argv: list[str]) -> int:
     """Run the command line and return the exit code (no sys.exit: usable from tests)."""
     from cdt.errors import CdtError
@@ -234,7 +220,9 @@ def run(argv: list[str]) -> int:
     except Exception:  # noqa: BLE001 — the last line of defence: never show a traceback
         if os.environ.get("CDT_DEBUG"):
             raise
-        log = _log_crash()
+        from cdt.errors import log_unexpected
+
+        log = log_unexpected("cdt " + " ".join(argv))
         _error_line(t("error.unexpected", log=str(log) if log else "-"))
         return 1
 

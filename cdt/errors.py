@@ -64,3 +64,24 @@ def os_reason(error: OSError) -> str:
     if error.errno == errno.ENOSPC:
         return t("os.disk_full")
     return t("os.other", detail=error.strerror or type(error).__name__)
+
+
+def log_unexpected(what: str):
+    """Append the current exception's traceback to cdt's error log; returns the log's path or None.
+
+    The log is CDT_LOG, else cdt-errors.log beside the per-user database. Users see one line
+    pointing here, never the traceback itself."""
+    import os
+    import traceback
+    from pathlib import Path
+
+    from cdt.store import default_db_path
+
+    log = Path(os.environ.get("CDT_LOG") or default_db_path().with_name("cdt-errors.log"))
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"--- {what}\n{traceback.format_exc()}\n")
+        return log
+    except OSError:
+        return None

@@ -759,8 +759,8 @@ class _Run:
         try:
             visit = register.new_visit_values(self.store, teams[0], fields)
         except CdtError as error:
-            for field, message in getattr(error, "fields", ()):  # one problem a column
-                self.problem(sheet, row, _VISIT_COLUMNS.get(field, field or None), message)
+            for model_field, message in getattr(error, "fields", ()):  # one problem a column
+                self.problem(sheet, row, _VISIT_COLUMNS.get(model_field, model_field or None), message)
             if getattr(error, "fields", None):
                 return False
             key = getattr(error, "key", "")

@@ -26,7 +26,6 @@ import signal
 import sqlite3
 import tempfile
 import time
-import traceback
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -34,10 +33,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from cdt import __version__
-from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError
+from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
-    HASH_COLUMNS, default_db_path, hash_values, now, tables_at,
+    HASH_COLUMNS, hash_values, now, tables_at,
 )
 
 PACK_SUFFIX = ".cdt"
@@ -60,18 +59,6 @@ def clean_text(value: Any, limit: int = 200) -> str | None:
     text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(value))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _log_unexpected(what: str) -> Path | None:
-    """The traceback of an unexpected error while handling one file, in cdt's error log."""
-    log = Path(os.environ.get("CDT_LOG") or default_db_path().with_name("cdt-errors.log"))
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(f"--- cdt merge: {what}\n{traceback.format_exc()}\n")
-        return log
-    except OSError:
-        return None
 
 
 def max_pack_bytes() -> int:
@@ -758,7 +745,7 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
             raise StoreError("store.in_use", path=str(target.path)) from error
         result.error = FileRefused("merge.failed", reason=_sqlite_reason(error))
     except Exception:  # noqa: BLE001 — one odd file must never sink the batch
-        log = _log_unexpected(str(path))
+        log = log_unexpected(f"cdt merge: {path}")
         result.error = FileRefused("merge.unexpected", log=str(log) if log else "-")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -165,7 +165,7 @@ def _title_rows(ws, commune: dict, width: int, encode=lambda s: s) -> int:
 
     number, decided = commune["decision"]
     rows = [
-        (1, 1, 3, f"UBND HUYỆN ĐẠI TỪ"), (1, 4, width, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        (1, 1, 3, "UBND HUYỆN ĐẠI TỪ"), (1, 4, width, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
         (2, 1, 3, f"UBND {commune['name'].upper()}"), (2, 4, width, "Độc lập - Tự do - Hạnh phúc"),
         (4, 1, width, "DANH SÁCH THÀNH VIÊN TỔ CÔNG NGHỆ SỐ CỘNG ĐỒNG"),
         (5, 1, width, f"(Kèm theo Quyết định số {number} ngày {decided} của UBND {commune['name']})"),
