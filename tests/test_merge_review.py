@@ -9,19 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from test_merge import make_commune, pack
-
-
-@pytest.fixture
-def district(cdt, tmp_path) -> Path:
-    path = tmp_path / "district.db"
-    assert cdt("--db", path, "init", "--district", "171").exit_code == 0
-    return path
-
-
-@pytest.fixture
-def good_pack(cdt, tmp_path) -> Path:
-    return pack(cdt, make_commune(cdt, tmp_path / "hungson.db", "05761"), tmp_path / "packs")
+# The district file and a commune pack are the same fixtures as the main merge tests'.
+from test_merge import district, good_pack, make_commune, pack  # noqa: F401
 
 
 def altered(good: Path, target: Path, *statements: str) -> Path:
