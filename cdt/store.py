@@ -181,6 +181,14 @@ MIGRATIONS: list[list[str]] = [
         _domain_table("target", "    indicator TEXT NOT NULL,\n    year INTEGER NOT NULL,\n"
                       "    value REAL NOT NULL,\n    percent INTEGER NOT NULL DEFAULT 0"),
     ],
+    # 3: reserved for issue 9 (one file per unit: replacements).
+    [],
+    # 4: reserved for issue 10 (keys: pinned public keys).
+    [],
+    # 5: reserved for issue 11 (write log and undo journal).
+    [],
+    # 6: reserved for issue 12 (totals kept at merge time).
+    [],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -153,14 +153,14 @@ def test_newer_schema_is_refused_with_update_hint(cdt, commune):
 
 
 def test_older_schema_is_migrated_after_a_copy(cdt, tmp_path):
-    from cdt.store import Store
+    from cdt.store import SCHEMA_VERSION, Store
 
     old = tmp_path / "cũ v1.db"
     Store.create(old, level="commune", structure="legacy", commune=("05761", "Thị trấn Hùng Sơn"),
                  schema_version=1).close()
     result = cdt("--db", old, "info", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert '"schema_version": 2' in result.stdout
+    assert f'"schema_version": {SCHEMA_VERSION}' in result.stdout
     assert (tmp_path / "cũ v1.db.v1.bak").exists()
 
 

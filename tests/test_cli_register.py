@@ -8,6 +8,7 @@ import unicodedata
 from datetime import date, timedelta
 
 import pytest
+from cdt.store import SCHEMA_VERSION
 
 
 def ok(result):
@@ -31,7 +32,7 @@ def test_init_creates_commune_and_info_reports_it(cdt, commune):
     assert info["level"] == "commune"
     assert info["unit"] == {"code": "05761", "name": "Thị trấn Hùng Sơn"}
     assert info["district"]["code"] == "171" and info["province"]["code"] == "19"
-    assert info["structure"] == "legacy" and info["schema_version"] == 2
+    assert info["structure"] == "legacy" and info["schema_version"] == SCHEMA_VERSION
     assert info["counts"]["hamlet"] == 0
 
 
