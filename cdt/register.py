@@ -173,23 +173,23 @@ def add_hamlet(store: Store, name: str, kind: str, households: Any = None, worki
     """Record a hamlet (thôn, xóm, bản, …) of this commune."""
     _require_commune(store)
     data = validate(HamletIn, name=name, kind=kind, households=households, working_age=working_age)
-    if any(name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")):
-        raise InvalidInput("hamlet.exists", name=data.name)
     with store.write() as tx:
+        if any(name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")):
+            raise InvalidInput("hamlet.exists", name=data.name)
         return tx.insert("hamlet", data.model_dump())
 
 
 def edit_hamlet(store: Store, text: str, **changes: Any) -> dict:
     """Change a hamlet's name, kind, households or working-age population."""
-    hamlet = find_hamlet(store, text)
-    merged = {k: hamlet[k] for k in ("name", "kind", "households", "working_age")}
-    merged.update({k: v for k, v in changes.items() if v is not None})
-    data = validate(HamletIn, **merged)
-    if name_key(data.name) != name_key(hamlet["name"]) and any(
-        name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")
-    ):
-        raise InvalidInput("hamlet.exists", name=data.name)
     with store.write() as tx:
+        hamlet = find_hamlet(store, text)
+        merged = {k: hamlet[k] for k in ("name", "kind", "households", "working_age")}
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        data = validate(HamletIn, **merged)
+        if name_key(data.name) != name_key(hamlet["name"]) and any(
+            name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")
+        ):
+            raise InvalidInput("hamlet.exists", name=data.name)
         return tx.update("hamlet", hamlet["id"], data.model_dump())
 
 
@@ -217,29 +217,29 @@ def add_team(
 ) -> dict:
     """Found a team for a hamlet (at most one active team a hamlet)."""
     _require_commune(store)
-    place = find_hamlet(store, hamlet)
-    data = validate(
-        TeamIn, hamlet_id=place["id"], decision_number=decision_number, decision_date=decision_date,
-        founded_on=founded_on,
-    )
-    if any(t["status"] == "active" for t in store.rows("team", hamlet_id=place["id"])):
-        raise InvalidInput("team.hamlet_has_team", hamlet=place["name"])
-    values = new_team_values(data)
     with store.write() as tx:
-        return tx.insert("team", values)
+        place = hamlet if isinstance(hamlet, dict) else find_hamlet(store, hamlet)
+        data = validate(
+            TeamIn, hamlet_id=place["id"], decision_number=decision_number, decision_date=decision_date,
+            founded_on=founded_on,
+        )
+        if any(t["status"] == "active" for t in store.rows("team", hamlet_id=place["id"])):
+            raise InvalidInput("team.hamlet_has_team", hamlet=place["name"])
+        _test_pause("add_team")
+        return tx.insert("team", new_team_values(data))
 
 
 def edit_team(store: Store, text: str, **changes: Any) -> dict:
     """Change a team's founding decision (number, date) or founding date."""
-    team = find_team(store, text, active_only=False)
-    current = {k: team[k] for k in ("hamlet_id", "decision_number", "decision_date", "founded_on")}
-    current.update({k: v for k, v in changes.items() if v is not None})
-    data = validate(TeamIn, **current)
-    first, _ = _visit_span(store, team["id"])
-    if data.founded_on and first and first < data.founded_on:
-        raise InvalidInput("team.founded_after_visits", date=_display_date(data.founded_on),
-                           first=_display_date(first))
     with store.write() as tx:
+        team = text if isinstance(text, dict) else find_team(store, text, active_only=False)
+        current = {k: team[k] for k in ("hamlet_id", "decision_number", "decision_date", "founded_on")}
+        current.update({k: v for k, v in changes.items() if v is not None})
+        data = validate(TeamIn, **current)
+        first, _ = _visit_span(store, team["id"])
+        if data.founded_on and first and first < data.founded_on:
+            raise InvalidInput("team.founded_after_visits", date=_display_date(data.founded_on),
+                               first=_display_date(first))
         return tx.update("team", team["id"], data.model_dump())
 
 
@@ -250,15 +250,26 @@ def _visit_span(store: Store, team_id: str) -> tuple[str | None, str | None]:
 
 def dissolve_team(store: Store, text: str, on: Any = None) -> dict:
     """Mark a team dissolved (its hamlet may then found a new one)."""
-    team = find_team(store, text)
-    when = _parse(lambda: parse_date(on, not_future=True)) or date.today().isoformat()
-    if team["founded_on"] and when < team["founded_on"]:
-        raise InvalidInput("team.dissolved_before_founded", date=_display_date(when))
-    _, last = _visit_span(store, team["id"])
-    if last and last > when:
-        raise InvalidInput("team.dissolved_before_visits", date=_display_date(when), last=_display_date(last))
     with store.write() as tx:
+        team = find_team(store, text)
+        when = _parse(lambda: parse_date(on, not_future=True)) or date.today().isoformat()
+        if team["founded_on"] and when < team["founded_on"]:
+            raise InvalidInput("team.dissolved_before_founded", date=_display_date(when))
+        _, last = _visit_span(store, team["id"])
+        if last and last > when:
+            raise InvalidInput("team.dissolved_before_visits", date=_display_date(when),
+                               last=_display_date(last))
         return tx.update("team", team["id"], {"status": "dissolved", "dissolved_on": when})
+
+
+def _test_pause(point: str) -> None:
+    """Tests only: wait at a named point inside a write (CDT_TEST_PAUSE=point:seconds), to race two processes."""
+    import os
+    import time
+
+    wanted = os.environ.get("CDT_TEST_PAUSE", "")
+    if wanted.startswith(point + ":"):
+        time.sleep(float(wanted.split(":", 1)[1]))
 
 
 def _parse(function: Callable[[], Any]) -> Any:
@@ -355,30 +366,31 @@ def add_member(store: Store, full_name: str, team: str, **fields: Any) -> dict:
 
 def edit_member(store: Store, text: str, *, team: str | None = None, **changes: Any) -> dict:
     """Change a member's details, role or team (rules re-checked)."""
-    member = find_member(store, text)
-    current = {k: member[k] for k in MemberIn.model_fields}
-    if team is not None:
-        current["team_id"] = find_team(store, team)["id"]
-    current.update({k: v for k, v in changes.items() if v is not None})
-    data = validate(MemberIn, **current)
-    moved = data.team_id != member["team_id"]
-    target = store.get("team", data.team_id)
-    if not data.left_on:
-        _check_team_rules(store, target, data.role if (moved or data.role != member["role"]) else "",
-                          None if moved else member["id"])
     with store.write() as tx:
+        member = text if isinstance(text, dict) else find_member(store, text)
+        current = {k: member[k] for k in MemberIn.model_fields}
+        if team is not None:
+            current["team_id"] = find_team(store, team)["id"]
+        current.update({k: v for k, v in changes.items() if v is not None})
+        data = validate(MemberIn, **current)
+        moved = data.team_id != member["team_id"]
+        target = store.get("team", data.team_id)
+        if not data.left_on:
+            _check_team_rules(store, target, data.role if (moved or data.role != member["role"]) else "",
+                              None if moved else member["id"])
         return tx.update("member", member["id"], data.model_dump())
 
 
 def member_leave(store: Store, text: str, on: Any = None) -> dict:
     """Record that a member left the team (kept for history, no longer counted)."""
-    member = find_member(store, text)
-    if member["left_on"]:
-        raise InvalidInput("member.already_left", name=member["full_name"], date=_display_date(member["left_on"]))
-    when = _parse(lambda: parse_date(on, not_future=True)) or date.today().isoformat()
-    if member["joined_on"] and when < member["joined_on"]:
-        raise InvalidInput("member.left_before_joined", date=_display_date(when))
     with store.write() as tx:
+        member = find_member(store, text)
+        if member["left_on"]:
+            raise InvalidInput("member.already_left", name=member["full_name"],
+                               date=_display_date(member["left_on"]))
+        when = _parse(lambda: parse_date(on, not_future=True)) or date.today().isoformat()
+        if member["joined_on"] and when < member["joined_on"]:
+            raise InvalidInput("member.left_before_joined", date=_display_date(when))
         return tx.update("member", member["id"], {"left_on": when})
 
 
@@ -490,11 +502,11 @@ def resolve_service(store: Store, text: str) -> str:
 def add_service(store: Store, code: str, name: str, aliases: list[str] | None = None) -> dict:
     """Add a provincial service (e.g. C-Thái Nguyên) with aliases people use."""
     data = validate(ServiceIn, code=code, name=name, aliases=aliases or [])
-    taken = {fold(a) for s in service_catalogue(store) for a in (s["code"], s["name"], *s["aliases"])}
-    clash = [a for a in (data.code, data.name, *data.aliases) if fold(a) in taken]
-    if clash:
-        raise InvalidInput("service.exists", name=clash[0])
     with store.write() as tx:
+        taken = {fold(a) for s in service_catalogue(store) for a in (s["code"], s["name"], *s["aliases"])}
+        clash = [a for a in (data.code, data.name, *data.aliases) if fold(a) in taken]
+        if clash:
+            raise InvalidInput("service.exists", name=clash[0])
         row = tx.insert("service", {"code": data.code, "name": data.name,
                                     "aliases": json.dumps(data.aliases, ensure_ascii=False)})
     return {"code": row["code"], "name": row["name"], "aliases": data.aliases, "national": False}
@@ -556,19 +568,19 @@ def log_visit(
 
 def edit_visit(store: Store, ref: str, **changes: Any) -> dict:
     """Change a visit; members are re-checked against its team."""
-    visit = find_visit(store, ref)
-    team_id = find_team(store, changes.pop("team"))["id"] if changes.get("team") else visit["team_id"]
-    changes.pop("team", None)
-    members_by_id = {m["id"]: m["full_name"] for m in store.rows("member")}
-    fields = {
-        "date": visit["date"], "household": visit["household"], "people": visit["people"],
-        "services": json.loads(visit["services"]), "notes": visit["notes"],
-        "members": [mid for mid in json.loads(visit["members"]) if mid in members_by_id],
-    }
-    fields.update({k: v for k, v in changes.items() if v not in (None, [])})
-    values = _visit_values(store, team_id, fields)
-    _check_visit_dates(store, store.get("team", team_id), values)
     with store.write() as tx:
+        visit = find_visit(store, ref)
+        team_id = find_team(store, changes.pop("team"))["id"] if changes.get("team") else visit["team_id"]
+        changes.pop("team", None)
+        members_by_id = {m["id"]: m["full_name"] for m in store.rows("member")}
+        fields = {
+            "date": visit["date"], "household": visit["household"], "people": visit["people"],
+            "services": json.loads(visit["services"]), "notes": visit["notes"],
+            "members": [mid for mid in json.loads(visit["members"]) if mid in members_by_id],
+        }
+        fields.update({k: v for k, v in changes.items() if v not in (None, [])})
+        values = _visit_values(store, team_id, fields)
+        _check_visit_dates(store, store.get("team", team_id), values)
         return tx.update("visit", visit["id"], values)
 
 

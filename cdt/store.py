@@ -343,6 +343,8 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self.conn = conn
+        self._tx: Transaction | None = None  # the open write, when one is
+        self._savepoints = 0
         self.site = self._read_site()
 
     # -- opening and creating ------------------------------------------------------------------
@@ -523,6 +525,11 @@ class Store:
 
     @contextmanager
     def _immediate(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE, or a SAVEPOINT when a transaction is already open on this connection."""
+        if self.conn.in_transaction:
+            with self._savepoint():
+                yield
+            return
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
@@ -538,12 +545,52 @@ class Store:
             raise
 
     @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        # A name per depth: SQLite's savepoints nest by name, like sqlite-utils' atomic().
+        self._savepoints += 1
+        name = f"cdt_{self._savepoints}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE {name}")
+        finally:
+            self._savepoints -= 1
+
+    @contextmanager
     def write(self) -> Iterator["Transaction"]:
-        """One write transaction: rows written get rev = clock + 1; the clock and history move once."""
+        """One write transaction: rows written get rev = clock + 1; the clock and history move once.
+
+        Writes nest: inside an open write, ``write()`` is a SAVEPOINT of the same transaction (as
+        sqlite-utils' ``atomic()``), sharing its rev, its one clock tick and its one history link.
+        An exception leaving an inner block undoes that block only (rows and their history entries);
+        the caller may catch it and go on. One leaving the outer block undoes everything. Rule checks
+        run inside the write they protect: BEGIN IMMEDIATE holds the file's write lock from the first
+        read of the check to the commit, so two processes cannot both pass "one team per hamlet".
+        """
+        if self._tx is not None:
+            tx = self._tx
+            written = dict(tx.written)
+            try:
+                with self._savepoint():
+                    yield tx
+            except BaseException:
+                tx.written = written
+                raise
+            return
         with self._immediate():
             site = self._read_site()
             tx = Transaction(self, site.db_id, site.clock + 1)
-            yield tx
+            self._tx = tx
+            try:
+                yield tx
+            finally:
+                self._tx = None
             if tx.written:
                 previous = self.conn.execute(
                     "SELECT chain FROM history WHERE origin = ? ORDER BY rev DESC LIMIT 1", (site.db_id,)
@@ -554,6 +601,11 @@ class Store:
                 )
                 self.conn.execute("UPDATE site SET clock = ?", (tx.rev,))
         self.refresh()
+
+    @property
+    def in_write(self) -> bool:
+        """True inside ``write()`` (a nested call is a savepoint of the open transaction)."""
+        return self._tx is not None
 
 
 class Transaction:
