@@ -37,6 +37,14 @@ class InvalidInput(CdtError):
     """Input breaks a rule of the domain (a date in the future, a sixth member, …)."""
 
 
+class Duplicate(InvalidInput):
+    """The record is already there by its sameness rule (register.same_*); ``existing`` is that row."""
+
+    def __init__(self, key: str, existing: dict, /, **params):
+        super().__init__(key, **params)
+        self.existing = existing
+
+
 class StoreError(CdtError):
     """The database file cannot be used (missing, in use, from a newer cdt, not ours)."""
 

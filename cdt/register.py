@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Any, Callable
 
-from cdt.errors import Ambiguous, InvalidInput, NotFound
+from cdt.errors import Ambiguous, Duplicate, InvalidInput, NotFound
 from cdt.models import (
     HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate,
 )
@@ -164,6 +164,68 @@ def _display_date(iso: str | None) -> str:
 def _require_commune(store: Store) -> None:
     if store.site.level != "commune":
         raise InvalidInput("register.commune_only", level=t_level(store.site.level))
+
+
+# -- sameness: when two records are one ----------------------------------------------------------
+#
+# One explicit rule per record, used by the commands (refusing a duplicate unless --allow-duplicate)
+# and by the import (a row is "already present" only by these rules). Names are compared exactly as
+# stored: NFC, diacritics and case included ("Lê Thị Hà" and "Lê Thị Hạ" are two people). Folding
+# diacritics is for search (find_*), never for identity.
+
+
+def same_member(store: Store, team_id: str, full_name: str, birth_year: Any = None, phone: Any = None) -> dict | None:
+    """The live member of the team who is the same person, or None.
+
+    Same person: the same NFC name in the same team and, where both records give them, the same
+    birth year or the same phone (either one agreeing is enough: a phone changes, a birth year
+    mistyped is corrected). When neither can be compared (missing on one side or both), the same
+    name in the same team is taken as the same person: the command refuses it as a duplicate
+    (--allow-duplicate records a namesake) and the import counts it as already present.
+    """
+    for member in store.rows("member", team_id=team_id, full_name=clean(full_name)):
+        compared = [a == b for a, b in ((member["birth_year"], birth_year), (member["phone"], phone))
+                    if a not in (None, "") and b not in (None, "")]
+        if not compared or any(compared):
+            return member
+    return None
+
+
+def refuse_same_member(store: Store, values: dict) -> None:
+    """Raise Duplicate when a member with these values is already in the team (rule: same_member)."""
+    existing = same_member(store, values["team_id"], values["full_name"], values.get("birth_year"), values.get("phone"))
+    if existing:
+        details = ", ".join(str(v) for v in (existing["birth_year"], existing["phone"]) if v)
+        raise Duplicate("duplicate.member", existing, name=existing["full_name"],
+                        hamlet=_team_hamlet(store, existing["team_id"]), ref=existing["id"][:REF_LENGTH],
+                        details=f", {details}" if details else "")
+
+
+def same_training(store: Store, topic: str, when: str) -> dict | None:
+    """The live training with the same title (exact NFC text) on the same date, or None."""
+    found = store.rows("training", topic=clean(topic), date=when)
+    return found[0] if found else None
+
+
+def same_attendance(store: Store, training_id: str, member_id: str) -> dict | None:
+    """The attendance of this member at this training, when already recorded."""
+    found = store.rows("training_attendance", training_id=training_id, member_id=member_id)
+    return found[0] if found else None
+
+
+def same_visit(store: Store, values: dict) -> dict | None:
+    """The live visit of the same team to the same household on the same date with the same services."""
+    services = sorted(json.loads(values["services"]) if isinstance(values["services"], str) else values["services"])
+    for visit in store.rows("visit", team_id=values["team_id"], date=values["date"], household=values["household"]):
+        if sorted(json.loads(visit["services"])) == services:
+            return visit
+    return None
+
+
+def _team_hamlet(store: Store, team_id: str) -> str:
+    team = store.get("team", team_id)
+    hamlet = store.get("hamlet", team["hamlet_id"]) if team else None
+    return hamlet["name"] if hamlet else "?"
 
 
 # -- hamlets -------------------------------------------------------------------------------------
@@ -353,14 +415,17 @@ def _check_team_rules(store: Store, team: dict, role: str, member_id: str | None
             raise InvalidInput("member.second_leader", leader=leader["full_name"])
 
 
-def add_member(store: Store, full_name: str, team: str, **fields: Any) -> dict:
-    """Add a member to the active team of a hamlet, enforcing size and one-leader rules."""
+def add_member(store: Store, full_name: str, team: str | dict, *, allow_duplicate: bool = False,
+               **fields: Any) -> dict:
+    """Add a member to the active team of a hamlet (or a team row), enforcing size, one-leader and sameness rules."""
     _require_commune(store)
-    target = find_team(store, team)
-    data = validate(MemberIn, team_id=target["id"], full_name=full_name, **fields)
-    values = new_member_values(data)
-    _check_team_rules(store, target, values["role"])
     with store.write() as tx:
+        target = team if isinstance(team, dict) else find_team(store, team)
+        data = validate(MemberIn, team_id=target["id"], full_name=full_name, **fields)
+        values = new_member_values(data)
+        if not allow_duplicate:
+            refuse_same_member(store, values)
+        _check_team_rules(store, target, values["role"])
         return tx.insert("member", values)
 
 
@@ -433,29 +498,39 @@ def list_members(store: Store, *, team: str | None = None, include_left: bool = 
 # -- trainings -----------------------------------------------------------------------------------
 
 
-def add_training(store: Store, topic: str, when: Any, organiser: Any = None, mode: Any = None) -> dict:
+def add_training(store: Store, topic: str, when: Any, organiser: Any = None, mode: Any = None, *,
+                 allow_duplicate: bool = False) -> dict:
     """Record a training session (tập huấn); returns it with its short reference."""
     data = validate(TrainingIn, topic=topic, date=when, organiser=organiser, mode=mode)
     with store.write() as tx:
+        if not allow_duplicate:
+            existing = same_training(store, data.topic, data.date)
+            if existing:
+                raise Duplicate("duplicate.training", existing, topic=existing["topic"],
+                                date=_display_date(existing["date"]), ref=existing["id"][:REF_LENGTH])
         row = tx.insert("training", data.model_dump())
     return {**row, "ref": row["id"][:REF_LENGTH]}
 
 
-def attend(store: Store, training: str, members: list[str]) -> tuple[dict, list[dict]]:
-    """Record which members attended a training; already-recorded attendances are kept once."""
-    session = find_training(store, training)
+def attend(store: Store, training: str | dict, members: list[str | dict]) -> tuple[dict, list[dict]]:
+    """Record which members attended a training. Members already recorded are named, not added twice;
+    when every one of them is, the attendance is a duplicate and refused."""
     if not members:
         raise InvalidInput("training.no_member")
-    chosen = {}
-    for name in members:
-        member = find_member(store, name)
-        chosen[member["id"]] = member
-    present = {a["member_id"] for a in store.rows("training_attendance", training_id=session["id"])}
-    new = [m for m in chosen.values() if m["id"] not in present]
-    if new:
-        with store.write() as tx:
-            for member in new:
-                tx.insert("training_attendance", {"training_id": session["id"], "member_id": member["id"]})
+    with store.write() as tx:
+        session = training if isinstance(training, dict) else find_training(store, training)
+        chosen = {}
+        for name in members:
+            member = name if isinstance(name, dict) else find_member(store, name)
+            chosen[member["id"]] = member
+        new = [m for m in chosen.values() if not same_attendance(store, session["id"], m["id"])]
+        if not new:
+            member = next(iter(chosen.values()))
+            raise Duplicate("duplicate.attendance", same_attendance(store, session["id"], member["id"]),
+                            name=member["full_name"], topic=session["topic"],
+                            date=_display_date(session["date"]), ref=session["id"][:REF_LENGTH])
+        for member in new:
+            tx.insert("training_attendance", {"training_id": session["id"], "member_id": member["id"]})
     return session, new
 
 
@@ -552,17 +627,23 @@ def _check_visit_dates(store: Store, team: dict, values: dict) -> None:
 
 
 def log_visit(
-    store: Store, team: str, household: Any, people: Any, services: list[str],
-    when: Any = None, members: list[str] | None = None, notes: Any = None,
+    store: Store, team: str | dict, household: Any, people: Any, services: list[str],
+    when: Any = None, members: list[str] | None = None, notes: Any = None, *, allow_duplicate: bool = False,
 ) -> dict:
     """Record a household visit by a team: who went, how many people were helped, with what."""
     _require_commune(store)
-    target = find_team(store, team)
-    values = new_visit_values(store, target, {
-        "date": when, "household": household, "people": people, "services": services,
-        "members": members, "notes": notes,
-    })
     with store.write() as tx:
+        target = team if isinstance(team, dict) else find_team(store, team)
+        values = new_visit_values(store, target, {
+            "date": when, "household": household, "people": people, "services": services,
+            "members": members, "notes": notes,
+        })
+        if not allow_duplicate:
+            existing = same_visit(store, values)
+            if existing:
+                raise Duplicate("duplicate.visit", existing, household=existing["household"],
+                                date=_display_date(existing["date"]), hamlet=_team_hamlet(store, existing["team_id"]),
+                                ref=existing["id"][:REF_LENGTH])
         return tx.insert("visit", values)
 
 

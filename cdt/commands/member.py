@@ -27,12 +27,14 @@ def add(
     team: Annotated[str, typer.Option("--team", help=t("member.opt.team"), show_default=False)],
     role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
     birth_year: BirthYear = None, joined_on: Joined = None,
+    allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
     from cdt import register
     from cdt.models import choice_label
 
     row = common.run(register.add_member, common.store(ctx), name, team, role=role, affiliation=affiliation,
-                     phone=phone, gender=gender, birth_year=birth_year, joined_on=joined_on)
+                     phone=phone, gender=gender, birth_year=birth_year, joined_on=joined_on,
+                     allow_duplicate=allow_duplicate)
     common.say(t("member.added", name=row["full_name"], role=choice_label("role", row["role"])))
 
 

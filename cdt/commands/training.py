@@ -20,10 +20,12 @@ def add(
     date: Annotated[str, typer.Option("--date", help=t("training.opt.date"), show_default=False)],
     organiser: Annotated[Optional[str], typer.Option("--organiser", help=t("training.opt.organiser"), show_default=False)] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help=t("training.opt.mode"), show_default=False)] = None,
+    allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
     from cdt import register
 
-    row = common.run(register.add_training, common.store(ctx), topic, date, organiser, mode)
+    row = common.run(register.add_training, common.store(ctx), topic, date, organiser, mode,
+                     allow_duplicate=allow_duplicate)
     common.say(t("training.added", topic=row["topic"], date=common.display_date(row["date"])))
     common.say(row["ref"])
 

@@ -27,11 +27,12 @@ def log(
     date: Annotated[Optional[str], typer.Option("--date", help=t("visit.opt.date"), show_default=False)] = None,
     member: Members = None,
     notes: Notes = None,
+    allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
     from cdt import register
 
     row = common.run(register.log_visit, common.store(ctx), team, household, people, service, date,
-                     member or [], notes)
+                     member or [], notes, allow_duplicate=allow_duplicate)
     common.say(t("visit.logged", household=row["household"], date=common.display_date(row["date"]),
                  people=row["people"], ref=row["id"][: register.REF_LENGTH]))
 
