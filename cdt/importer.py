@@ -20,7 +20,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from cdt import legacy, register
-from cdt.errors import CdtError, FileRefused, InvalidInput, os_reason
+from cdt.errors import Ambiguous, CdtError, Duplicate, FileRefused, InvalidInput, NotFound, os_reason
 from cdt.i18n import t
 from cdt.models import (
     HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems,
@@ -171,19 +171,29 @@ class Problem:
 
 @dataclass
 class SheetCount:
-    """What one sheet holds: rows read, new ones, ones already in the file, invalid ones."""
+    """What became of one sheet's rows: every row read is exactly one of new, already present (by the
+    register's sameness rule; the record is named), updated (a re-import with changed fields), or a problem."""
 
     sheet: str
     kind: str
     header_row: int
     rows: int = 0
     new: int = 0
-    existing: int = 0
-    invalid: int = 0
+    present: int = 0
+    updated: int = 0
+    problems: int = 0
+    present_records: list[dict] = field(default_factory=list)  # {"row": n, "record": "name [ref]"}
+    updated_rows: list[int] = field(default_factory=list)
+
+    @property
+    def adds_up(self) -> bool:
+        return self.new + self.present + self.updated + self.problems == self.rows
 
     def as_dict(self) -> dict:
         return {"sheet": self.sheet, "kind": self.kind, "header_row": self.header_row, "rows": self.rows,
-                "new": self.new, "existing": self.existing, "invalid": self.invalid}
+                "new": self.new, "present": self.present, "updated": self.updated, "problems": self.problems,
+                "adds_up": self.adds_up, "present_records": self.present_records,
+                "updated_rows": self.updated_rows}
 
 
 @dataclass
@@ -196,6 +206,8 @@ class ImportResult:
     sheets: list[SheetCount] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=lambda: {
         "hamlet": 0, "team": 0, "member": 0, "training": 0, "training_attendance": 0, "visit": 0})
+    updated: dict[str, int] = field(default_factory=lambda: {
+        "hamlet": 0, "team": 0, "member": 0, "training": 0, "visit": 0})
     problems: list[Problem] = field(default_factory=list)
     skipped_sheets: list[str] = field(default_factory=list)
     converted: list[str] = field(default_factory=list)  # "sheet: column (tcvn3)"
@@ -206,10 +218,20 @@ class ImportResult:
         """True when problems stop the import (nothing is written unless --only-valid)."""
         return bool(self.problems) and not self.only_valid
 
+    def totals(self) -> dict[str, int]:
+        """Rows read in every sheet and what became of them (new + present + updated + problems = rows)."""
+        return {name: sum(getattr(s, name) for s in self.sheets)
+                for name in ("rows", "new", "present", "updated", "problems")}
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values())
+
     def as_dict(self) -> dict:
         return {"file": self.path, "dry_run": self.dry_run, "only_valid": self.only_valid,
                 "written": self.written, "blocked": self.blocked,
                 "sheets": [s.as_dict() for s in self.sheets], "created": dict(self.created),
+                "updated": dict(self.updated), "totals": self.totals(),
                 "problems": [p.as_dict() for p in self.problems], "skipped_sheets": self.skipped_sheets,
                 "converted": self.converted}
 
@@ -535,14 +557,27 @@ def _column_numbers(row: tuple) -> bool:
 # -- the import ------------------------------------------------------------------------------------
 
 
-class _Run:
-    """State of one import inside the write transaction."""
+class _RowFailed(Exception):
+    """A row broke a rule: its problems are recorded and its savepoint is rolled back."""
 
-    def __init__(self, store: Store, tx, result: ImportResult):
+
+NEW, PRESENT, UPDATED = "new", "present", "updated"
+
+
+class _Run:
+    """One import inside the outer write transaction. Each row is written through the register's own
+    functions (add_hamlet, add_team, add_member, add_training, attend, log_visit and their edit_*),
+    each inside a nested write (a SAVEPOINT), so a row that breaks a rule leaves nothing behind and
+    the rules and sameness tests are the commands' own, not a second copy."""
+
+    def __init__(self, store: Store, result: ImportResult):
         self.store = store
-        self.tx = tx
         self.result = result
-        self.visit_keys: dict[str, set] = {}  # team → (date, household, people, services) already there
+        self.hamlets = register.HamletIndex(store)
+        self.row_created: dict[str, int] = {}
+        self.row_updated: dict[str, int] = {}
+        self.row_hamlets: list[dict] = []
+        self.row_present: list[str] = []
 
     # problems --------------------------------------------------------------------------------------
 
@@ -553,88 +588,138 @@ class _Run:
             header = next((label for f, label, _ in TEMPLATE_COLUMNS.get(sheet.kind, []) if f == name), "")
         self.result.problems.append(Problem(sheet.title, row, _letter(col) if col is not None else "", header, message))
 
-    def validation(self, sheet: _Sheet, row: int, error: ValidationError, fields: dict[str, str]) -> None:
+    def fail(self, sheet: _Sheet, row: int, name: str | None, message: str):
+        self.problem(sheet, row, name, message)
+        raise _RowFailed()
+
+    def validation(self, sheet: _Sheet, row: int, error: ValidationError, fields: dict[str, str]):
         for item, (label, message) in zip(error.errors(), problems(error)):
             model_field = str(item["loc"][0]) if item.get("loc") else ""
             self.problem(sheet, row, fields.get(model_field, model_field), message)
+        raise _RowFailed()
+
+    def created(self, table: str) -> None:
+        self.row_created[table] = self.row_created.get(table, 0) + 1
+
+    def updated(self, table: str) -> None:
+        self.row_updated[table] = self.row_updated.get(table, 0) + 1
+
+    def present(self, table: str, row: dict, label: str) -> None:
+        self.row_present.append(f"{label} [{row['id'][:register.REF_LENGTH]}]")
 
     # hamlets and teams -----------------------------------------------------------------------------
 
-    def find_hamlet(self, name: str) -> dict | None:
-        key = _hamlet_key(name)
-        exact = [h for h in self.store.rows("hamlet") if fold(h["name"]) == fold(name)]
-        if exact:
-            return exact[0]
-        return next((h for h in self.store.rows("hamlet") if _hamlet_key(h["name"]) == key), None)
+    def find_hamlet(self, sheet: _Sheet, row: int, name: str) -> dict | None:
+        """The hamlet named, by the register's sameness rule; a spelling that differs only by
+        diacritics from a known hamlet is a problem that names both (never silently one place)."""
+        try:
+            found = self.hamlets.same(name)
+        except Ambiguous as error:
+            self.fail(sheet, row, "hamlet", error.message)
+        if found:
+            return found
+        alike = self.hamlets.spelled_alike(name)
+        if alike:
+            self.fail(sheet, row, "hamlet", t("import2.hamlet_spelling", name=clean(name), other=alike[0]["name"]))
+        return None
 
-    def hamlet(self, sheet: _Sheet, row: int, values: dict, *, count: SheetCount | None) -> dict | None:
+    def hamlet(self, sheet: _Sheet, row: int, values: dict) -> tuple[dict, str]:
+        """The row's hamlet, created when new: (hamlet, new | present | updated)."""
         name = values.get("hamlet")
         if _blank(name):
-            self.problem(sheet, row, "hamlet", t("import.no_hamlet"))
-            return None
-        found = self.find_hamlet(str(name))
-        if found:
-            if count:
-                count.existing += 1
-            return found
+            self.fail(sheet, row, "hamlet", t("import.no_hamlet"))
+        found = self.find_hamlet(sheet, row, str(name))
         kind = values.get("kind")
+        if found:
+            changes = {}
+            if sheet.kind == HAMLET:
+                given = {"kind": None if _blank(kind) else kind, "households": values.get("households"),
+                         "working_age": values.get("working_age")}
+                data = self.check(sheet, row, HamletIn, {"name": "hamlet"}, name=found["name"],
+                                  **{k: (v if not _blank(v) else found[k]) for k, v in given.items()})
+                changes = {k: getattr(data, k) for k, v in given.items()
+                           if not _blank(v) and getattr(data, k) != found[k]}
+            if not changes:
+                return found, PRESENT
+            edited = self.call(sheet, row, register.edit_hamlet, self.store, found["id"], **changes)
+            self.hamlets.discard(found)
+            self.hamlets.add(edited)
+            self.updated("hamlet")
+            return edited, UPDATED
         if _blank(kind):
             kind = _kind_from_name(str(name)) or "thôn"
-        try:
-            data = HamletIn(name=name, kind=kind, households=values.get("households"),
-                            working_age=values.get("working_age"))
-        except ValidationError as error:
-            self.validation(sheet, row, error, {"name": "hamlet"})
-            return None
-        row_ = self.tx.insert("hamlet", data.model_dump())
-        self.result.created["hamlet"] += 1
-        if count:
-            count.new += 1
-        return row_
+        data = self.check(sheet, row, HamletIn, {"name": "hamlet"}, name=name, kind=kind,
+                          households=values.get("households"), working_age=values.get("working_age"))
+        made = self.call(sheet, row, register.add_hamlet, self.store, data.name, data.kind, data.households,
+                         data.working_age)
+        self.hamlets.add(made)
+        self.row_hamlets.append(made)
+        self.created("hamlet")
+        return made, NEW
 
-    def team(self, sheet: _Sheet, row: int, hamlet: dict, values: dict, *, count: SheetCount | None) -> dict | None:
+    def team(self, sheet: _Sheet, row: int, hamlet: dict, values: dict) -> tuple[dict, str]:
+        """The hamlet's active team, founded when there is none: (team, new | present | updated)."""
+        given = {"decision_number": values.get("decision_number"),
+                 "decision_date": _excel_date(values.get("decision_date")),
+                 "founded_on": _excel_date(values.get("founded_on"))}
+        data = self.check(sheet, row, TeamIn, {}, hamlet_id=hamlet["id"], **given)
         active = [t_ for t_ in self.store.rows("team", hamlet_id=hamlet["id"]) if t_["status"] == "active"]
         if active:
-            if count:
-                count.existing += 1
-            return active[0]
+            team = active[0]
+            changes = {k: getattr(data, k) for k, v in given.items()
+                       if sheet.kind == TEAM and not _blank(v) and getattr(data, k) != team[k]}
+            if not changes:
+                return team, PRESENT
+            edited = self.call(sheet, row, register.edit_team, self.store, team, **changes)
+            self.updated("team")
+            return edited, UPDATED
+        made = self.call(sheet, row, register.add_team, self.store, hamlet, data.decision_number,
+                         data.decision_date, data.founded_on)
+        self.created("team")
+        return made, NEW
+
+    def check(self, sheet: _Sheet, row: int, model, where: dict[str, str], **fields):
+        """Validate fields with the commands' model; each wrong cell becomes a problem."""
         try:
-            data = TeamIn(hamlet_id=hamlet["id"], decision_number=values.get("decision_number"),
-                          decision_date=_excel_date(values.get("decision_date")),
-                          founded_on=_excel_date(values.get("founded_on")))
+            return model(**fields)
         except ValidationError as error:
-            self.validation(sheet, row, error, {})
-            return None
-        row_ = self.tx.insert("team", register.new_team_values(data))
-        self.result.created["team"] += 1
-        if count:
-            count.new += 1
-        return row_
+            self.validation(sheet, row, error, where)
+
+    def call(self, sheet: _Sheet, row: int, function: Callable, *args, column: Callable[[CdtError], str | None]
+             = lambda error: None, **kwargs):
+        """A register function (nested write); its refusal becomes a problem of this row."""
+        try:
+            return function(*args, **kwargs)
+        except CdtError as error:
+            for model_field, message in getattr(error, "fields", ()):  # one problem a column
+                self.problem(sheet, row, _VISIT_COLUMNS.get(model_field, model_field or None), message)
+            if not getattr(error, "fields", None):
+                self.problem(sheet, row, column(error), error.message)
+            raise _RowFailed() from None
 
     # rows -------------------------------------------------------------------------------------------
 
-    def hamlet_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+    def hamlet_row(self, sheet: _Sheet, row: int, values: dict) -> str:
         kind = values.get("kind") or _kind_from_name(str(values.get("hamlet") or "")) or "thôn"
-        try:  # checked even when the hamlet exists, so a wrong cell is reported either way
-            HamletIn(name=values.get("hamlet"), kind=kind, households=values.get("households"),
-                     working_age=values.get("working_age"))
-        except ValidationError as error:
-            self.validation(sheet, row, error, {"name": "hamlet"})
-            return False
-        return self.hamlet(sheet, row, values, count=count) is not None
+        # checked even when the hamlet exists, so a wrong cell is reported either way
+        self.check(sheet, row, HamletIn, {"name": "hamlet"}, name=values.get("hamlet"), kind=kind,
+                   households=values.get("households"), working_age=values.get("working_age"))
+        hamlet, outcome = self.hamlet(sheet, row, values)
+        if outcome == PRESENT:
+            self.present("hamlet", hamlet, hamlet["name"])
+        return outcome
 
-    def team_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
-        try:
-            TeamIn(hamlet_id="-", decision_number=values.get("decision_number"),
+    def team_row(self, sheet: _Sheet, row: int, values: dict) -> str:
+        self.check(sheet, row, TeamIn, {}, hamlet_id="-", decision_number=values.get("decision_number"),
                    decision_date=_excel_date(values.get("decision_date")),
                    founded_on=_excel_date(values.get("founded_on")))
-        except ValidationError as error:
-            self.validation(sheet, row, error, {})
-            return False
-        hamlet = self.hamlet(sheet, row, values, count=None)
-        return hamlet is not None and self.team(sheet, row, hamlet, values, count=count) is not None
+        hamlet, _ = self.hamlet(sheet, row, values)
+        team, outcome = self.team(sheet, row, hamlet, values)
+        if outcome == PRESENT:
+            self.present("team", team, hamlet["name"])
+        return outcome
 
-    def member_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+    def member_row(self, sheet: _Sheet, row: int, values: dict) -> str:
         role, affiliation = _role(values.get("role"))
         if "position" in values:
             p_role, p_affiliation = _position(values.get("position"))
@@ -648,63 +733,53 @@ class _Run:
         }
         where = {"role": "role" if "role" in sheet.columns else "position",
                  "affiliation": "affiliation" if "affiliation" in sheet.columns else "position"}
-        try:
-            data = MemberIn(team_id="-", **fields)
-        except ValidationError as error:
-            self.validation(sheet, row, error, where)
-            return False
+        data = self.check(sheet, row, MemberIn, where, team_id="-", **fields)
         if _blank(values.get("hamlet")):
             # A list without any hamlet, in a commune with a single team, is that team's list.
             active = [t_ for t_ in self.store.rows("team") if t_["status"] == "active"]
             if len(active) == 1:
                 values["hamlet"] = self.store.get("hamlet", active[0]["hamlet_id"])["name"]
-        hamlet = self.hamlet(sheet, row, values, count=None)
-        if hamlet is None:
-            return False
-        team = self.team(sheet, row, hamlet, values, count=None)
-        if team is None:
-            return False
-        known = [m for m in self.store.rows("member", team_id=team["id"]) if fold(m["full_name"]) == fold(data.full_name)]
-        if known:
-            count.existing += 1
-            return True
-        data = data.model_copy(update={"team_id": team["id"]})
-        values_ = register.new_member_values(data)
-        try:
-            register.check_team_rules(self.store, team, values_["role"])
-        except InvalidInput as error:
-            self.problem(sheet, row, where["role"] if error.key == "member.second_leader" else "full_name",
-                         error.message)
-            return False
-        self.tx.insert("member", values_)
-        self.result.created["member"] += 1
-        count.new += 1
-        return True
+        hamlet, _ = self.hamlet(sheet, row, values)
+        team, _ = self.team(sheet, row, hamlet, values)
+        given = [k for k in ("gender", "birth_year", "phone", "role", "affiliation", "joined_on") if not _blank(fields[k])]
+        column = lambda error: where["role"] if error.key == "member.second_leader" else "full_name"
+        existing = register.same_member(self.store, team["id"], data.full_name, data.birth_year, data.phone)
+        if existing:
+            changes = {k: getattr(data, k) for k in given if getattr(data, k) != existing[k]}
+            if not changes:
+                self.present("member", existing, f"{existing['full_name']} — {hamlet['name']}")
+                return PRESENT
+            self.call(sheet, row, register.edit_member, self.store, existing, column=column, **changes)
+            self.updated("member")
+            return UPDATED
+        self.call(sheet, row, register.add_member, self.store, data.full_name, team, column=column,
+                  **{k: getattr(data, k) for k in given})
+        self.created("member")
+        return NEW
 
     def find_member(self, text: str) -> tuple[dict | None, str | None]:
+        """An attendee as the commands find one (register.find_member), within the hamlet in brackets."""
         text = clean(text)
-        hamlet_name = None
+        team_id = None
         match = re.fullmatch(r"(.+?)\s*(?:\((.+)\)|[-–—]\s*(.+))", text)
         if match:
             text, hamlet_name = match.group(1), match.group(2) or match.group(3)
-        found = [m for m in self.store.rows("member") if fold(m["full_name"]) == fold(text) and not m["left_on"]]
-        if hamlet_name and len(found) > 0:
-            hamlet = self.find_hamlet(hamlet_name)
-            teams = {t_["id"] for t_ in self.store.rows("team", hamlet_id=hamlet["id"])} if hamlet else set()
-            found = [m for m in found if m["team_id"] in teams]
-        if not found:
-            return None, t("import.attendee_not_found", name=text)
-        if len(found) > 1:
-            return None, t("import.attendee_ambiguous", name=text, count=len(found))
-        return found[0], None
-
-    def training_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+            try:
+                hamlet = self.hamlets.same(hamlet_name) or register.find_hamlet(self.store, hamlet_name)
+                teams = self.store.rows("team", hamlet_id=hamlet["id"])
+                team_id = next((t_["id"] for t_ in teams if t_["status"] == "active"), teams[0]["id"] if teams else "-")
+            except CdtError:
+                team_id = "-"
         try:
-            data = TrainingIn(topic=values.get("topic"), date=_excel_date(values.get("date")),
-                              organiser=values.get("organiser"), mode=values.get("mode"))
-        except ValidationError as error:
-            self.validation(sheet, row, error, {})
-            return False
+            return register.find_member(self.store, text, team_id=team_id), None
+        except Ambiguous as error:
+            return None, t("import.attendee_ambiguous", name=text, count=len(error.candidates))
+        except NotFound:
+            return None, t("import.attendee_not_found", name=text)
+
+    def training_row(self, sheet: _Sheet, row: int, values: dict) -> str:
+        data = self.check(sheet, row, TrainingIn, {}, topic=values.get("topic"), date=_excel_date(values.get("date")),
+                          organiser=values.get("organiser"), mode=values.get("mode"))
         names: list[str] = []
         column = "attendees"
         if not _blank(values.get("attendees")):
@@ -714,75 +789,117 @@ class _Run:
             name = clean(str(values["full_name"]))
             names = [f"{name} ({clean(str(values['hamlet']))})" if not _blank(values.get("hamlet")) else name]
         members = []
-        ok = True
         for name in names:
             member, message = self.find_member(name)
             if message:
                 self.problem(sheet, row, column, message)
-                ok = False
             else:
                 members.append(member)
-        if not ok:
-            return False
-        existing = [r for r in self.store.rows("training")
-                    if fold(r["topic"]) == fold(data.topic) and r["date"] == data.date]
-        if existing:
-            session = existing[0]
-            count.existing += 1
+        if len(members) < len(names):
+            raise _RowFailed()
+        session = register.same_training(self.store, data.topic, data.date)
+        outcome = PRESENT
+        if session is None:
+            session = self.call(sheet, row, register.add_training, self.store, data.topic, data.date, data.organiser,
+                                data.mode)
+            self.created("training")
+            outcome = NEW
         else:
-            session = self.tx.insert("training", data.model_dump())
-            self.result.created["training"] += 1
-            count.new += 1
-        present = {a["member_id"] for a in self.store.rows("training_attendance", training_id=session["id"])}
-        for member in members:
-            if member["id"] not in present:
-                self.tx.insert("training_attendance", {"training_id": session["id"], "member_id": member["id"]})
-                present.add(member["id"])
-                self.result.created["training_attendance"] += 1
-        return True
+            changes = {k: getattr(data, k) for k in ("organiser", "mode")
+                       if not _blank(values.get(k)) and getattr(data, k) != session[k]}
+            # Training edits go through the register's edit_training (issue 11 item 1, another branch);
+            # without it a changed organiser or mode leaves the training as it is.
+            edit = getattr(register, "edit_training", None)
+            if changes and edit is not None:
+                if True:
+                    session = self.call(sheet, row, edit, self.store, session["id"], **changes)
+                    self.updated("training")
+                    outcome = UPDATED
+        new = [m for m in members if not register.same_attendance(self.store, session["id"], m["id"])]
+        if new:
+            self.call(sheet, row, register.attend, self.store, session, new, column=lambda e: column)
+            self.row_created["training_attendance"] = self.row_created.get("training_attendance", 0) + len(new)
+            if outcome == PRESENT:
+                outcome = NEW
+        if outcome == PRESENT:
+            self.present("training", session, f"{session['topic']} ({_display(session['date'])})")
+        return outcome
 
-    def visit_row(self, sheet: _Sheet, row: int, values: dict, count: SheetCount) -> bool:
+    def visit_row(self, sheet: _Sheet, row: int, values: dict) -> str:
         name = values.get("hamlet")
-        hamlet = None if _blank(name) else self.find_hamlet(str(name))
+        hamlet = None if _blank(name) else self.find_hamlet(sheet, row, str(name))
         teams = [t_ for t_ in self.store.rows("team", hamlet_id=hamlet["id"]) if t_["status"] == "active"] if hamlet else []
         if not teams:
-            self.problem(sheet, row, "hamlet", t("import.no_hamlet") if _blank(name)
-                         else t("import.team_not_found", name=clean(str(name))))
-            return False
+            self.fail(sheet, row, "hamlet", t("import.no_hamlet") if _blank(name)
+                      else t("import.team_not_found", name=clean(str(name))))
         split = lambda v: [] if _blank(v) else [n for n in (clean(p) for p in _NAME_SPLIT.split(str(v))) if n]
-        fields = {"date": _excel_date(values.get("date")), "household": values.get("household"),
+        fields = {"when": _excel_date(values.get("date")), "household": values.get("household"),
                   "people": values.get("people"), "services": split(values.get("services")),
                   "members": split(values.get("visitors")), "notes": values.get("notes")}
-        if fields["date"] is None:
-            self.problem(sheet, row, "date", t("input.empty"))
-            return False
-        try:
-            visit = register.new_visit_values(self.store, teams[0], fields)
-        except CdtError as error:
-            for model_field, message in getattr(error, "fields", ()):  # one problem a column
-                self.problem(sheet, row, _VISIT_COLUMNS.get(model_field, model_field or None), message)
-            if getattr(error, "fields", None):
-                return False
+        if fields["when"] is None:
+            self.fail(sheet, row, "date", t("input.empty"))
+
+        def column(error: CdtError) -> str | None:
             key = getattr(error, "key", "")
-            column = ("services" if key.startswith("service.")
-                      else "visitors" if key.startswith(("member.", "visit.member_"))
-                      else "date" if key.startswith("visit.") else None)
-            self.problem(sheet, row, column, error.message)
-            return False
-        key = (visit["date"], visit["household"], visit["people"], visit["services"])
-        known = self.visit_keys.get(visit["team_id"])
-        if known is None:
-            known = self.visit_keys[visit["team_id"]] = {
-                (v["date"], v["household"], v["people"], v["services"])
-                for v in self.store.rows("visit", team_id=visit["team_id"])}
-        if key in known:
-            count.existing += 1
-            return True
-        known.add(key)
-        self.tx.insert("visit", visit)
-        self.result.created["visit"] += 1
-        count.new += 1
-        return True
+            return ("services" if key.startswith("service.")
+                    else "visitors" if key.startswith(("member.", "visit.member_"))
+                    else "date" if key.startswith("visit.") and not key.startswith("visit.duplicate") else None)
+
+        try:
+            self.store_visit(teams[0], fields)
+        except Duplicate as duplicate:
+            existing = duplicate.existing
+            values_ = self.call(sheet, row, register.new_visit_values, self.store, teams[0],
+                                {**{k: v for k, v in fields.items() if k != "when"}, "date": fields["when"]},
+                                column=column)
+            changes = {}
+            if values_["people"] != existing["people"]:
+                changes["people"] = values_["people"]
+            if fields["notes"] is not None and values_["notes"] != existing["notes"]:
+                changes["notes"] = values_["notes"]
+            if fields["members"] and values_["members"] != existing["members"]:
+                changes["members"] = fields["members"]
+            if not changes:
+                self.present("visit", existing, f"{existing['household']} {_display(existing['date'])}")
+                return PRESENT
+            self.call(sheet, row, register.edit_visit, self.store, existing["id"], column=column, **changes)
+            self.updated("visit")
+            return UPDATED
+        except CdtError as error:
+            self.call(sheet, row, _raise, error, column=column)
+        self.created("visit")
+        return NEW
+
+    def store_visit(self, team: dict, fields: dict) -> dict:
+        return register.log_visit(self.store, team, **fields)
+
+    # sheets -----------------------------------------------------------------------------------------
+
+    def row(self, sheet: _Sheet, handler: Callable, number: int, values: dict, count: "SheetCount") -> None:
+        """One row in its own savepoint: it ends as new, present, updated or a problem (exactly one)."""
+        self.row_created, self.row_updated, self.row_hamlets, self.row_present = {}, {}, [], []
+        try:
+            with self.store.write():
+                outcome = handler(sheet, number, values)
+        except _RowFailed:
+            outcome = None
+        except CdtError as error:  # a rule the row breaks that the handler did not foresee
+            self.problem(sheet, number, None, error.message)
+            outcome = None
+        if outcome is None:
+            count.problems += 1
+            for hamlet in self.row_hamlets:
+                self.hamlets.discard(hamlet)
+            return
+        for table, n in self.row_created.items():
+            self.result.created[table] = self.result.created.get(table, 0) + n
+        for table, n in self.row_updated.items():
+            self.result.updated[table] = self.result.updated.get(table, 0) + n
+        setattr(count, outcome, getattr(count, outcome) + 1)
+        if outcome == PRESENT:
+            count.present_records.append({"row": number, "record": "; ".join(self.row_present)})
+        elif outcome == UPDATED:
+            count.updated_rows.append(number)
 
     def sheet(self, sheet: _Sheet) -> None:
         count = SheetCount(sheet.title, sheet.kind, sheet.header_row)
@@ -839,13 +956,15 @@ class _Run:
             if decision and _blank(values.get("decision_number")) and _blank(values.get("decision_date")):
                 values["decision_number"], values["decision_date"] = decision
             count.rows += 1
-            try:
-                ok = handler(sheet, number, values, count)
-            except CdtError as error:  # a rule the row breaks that the handler did not foresee
-                self.problem(sheet, number, None, error.message)
-                ok = False
-            if not ok:
-                count.invalid += 1
+            self.row(sheet, handler, number, values, count)
+
+
+def _raise(error: CdtError):
+    raise error
+
+
+def _display(iso: str | None) -> str:
+    return register._display_date(iso)
 
 
 _TITLE_DECISION = re.compile(
@@ -910,11 +1029,11 @@ def import_workbook(store: Store, path: str | Path, *, dry_run: bool = False, on
         raise FileRefused("import.no_table", file=path.name)
     result = ImportResult(str(path), dry_run, only_valid, skipped_sheets=skipped, converted=converted)
     try:
-        with store.write() as tx:
-            run = _Run(store, tx, result)
+        with store.write():
+            run = _Run(store, result)
             for sheet in sheets:
                 run.sheet(sheet)
-            if dry_run or result.blocked or not any(result.created.values()):
+            if dry_run or result.blocked or not result.changed:
                 raise _Rollback()
             result.written = True
     except _Rollback:

@@ -174,6 +174,77 @@ def _require_commune(store: Store) -> None:
 # diacritics is for search (find_*), never for identity.
 
 
+def hamlet_keys(name: str) -> tuple[str, str, bool]:
+    """(the name's key, the key without a leading kind word, whether it had one). Keys keep diacritics
+    and drop case and tone placement (text.name_key): 'Xóm Đồng Tiến' and 'Xom Dong Tien' differ."""
+    from cdt.models import HAMLET_KINDS
+
+    key = name_key(name)
+    for kind in sorted((name_key(k) for k in HAMLET_KINDS), key=len, reverse=True):
+        if key.startswith(kind + " ") and len(key) > len(kind) + 1:
+            return key, key[len(kind) + 1:], True
+    return key, key, False
+
+
+def _folded_hamlet(name: str) -> str:
+    """A hamlet name folded (search form) without its kind word: only to spot spellings alike."""
+    from cdt.models import HAMLET_KINDS
+
+    words = fold(name)
+    for kind in sorted((fold(k) for k in HAMLET_KINDS), key=len, reverse=True):
+        if words.startswith(kind + " ") and len(words) > len(kind) + 1:
+            return words[len(kind) + 1:]
+    return words
+
+
+class HamletIndex:
+    """The live hamlets by their sameness keys, for many look-ups inside one write (the import).
+
+    Same hamlet: the same name (case aside, diacritics kept), or the same name once its kind word
+    is left off one side ('Na Mao' is the hamlet 'Thôn Na Mao'). Names that are equal only once
+    diacritics are folded are NOT the same hamlet: ``spelled_alike`` finds them, so the caller can
+    ask the clerk which one is meant instead of joining two places silently.
+    """
+
+    def __init__(self, store: Store):
+        self.by_key: dict[str, list[dict]] = {}
+        self.by_bare: dict[str, list[dict]] = {}  # hamlets written with a kind word, by the rest
+        self.by_fold: dict[str, list[dict]] = {}
+        for hamlet in store.rows("hamlet"):
+            self.add(hamlet)
+
+    def add(self, hamlet: dict) -> None:
+        key, bare, kinded = hamlet_keys(hamlet["name"])
+        self.by_key.setdefault(key, []).append(hamlet)
+        if kinded:
+            self.by_bare.setdefault(bare, []).append(hamlet)
+        self.by_fold.setdefault(_folded_hamlet(hamlet["name"]), []).append(hamlet)
+
+    def discard(self, hamlet: dict) -> None:
+        for table in (self.by_key, self.by_bare, self.by_fold):
+            for rows in table.values():
+                if hamlet in rows:
+                    rows.remove(hamlet)
+
+    def same(self, name: str) -> dict | None:
+        """The hamlet that is the one named (rule above), or None; Ambiguous when several are."""
+        key, bare, kinded = hamlet_keys(name)
+        found = self.by_key.get(key) or (self.by_key.get(bare) if kinded else self.by_bare.get(key)) or []
+        if len(found) > 1:
+            raise Ambiguous("hamlet.ambiguous", [(h["id"], f"{h['name']} ({h['kind']})") for h in found],
+                            name=clean(name), count=len(found))
+        return found[0] if found else None
+
+    def spelled_alike(self, name: str) -> list[dict]:
+        """Hamlets whose names equal this one only once diacritics are folded (another place, or a typo)."""
+        return list(self.by_fold.get(_folded_hamlet(name), []))
+
+
+def same_hamlet(store: Store, name: str) -> dict | None:
+    """The live hamlet that is the one named, by HamletIndex's rule; None when there is none."""
+    return HamletIndex(store).same(name)
+
+
 def same_member(store: Store, team_id: str, full_name: str, birth_year: Any = None, phone: Any = None) -> dict | None:
     """The live member of the team who is the same person, or None.
 
@@ -236,8 +307,9 @@ def add_hamlet(store: Store, name: str, kind: str, households: Any = None, worki
     _require_commune(store)
     data = validate(HamletIn, name=name, kind=kind, households=households, working_age=working_age)
     with store.write() as tx:
-        if any(name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")):
-            raise InvalidInput("hamlet.exists", name=data.name)
+        existing = HamletIndex(store).by_key.get(hamlet_keys(data.name)[0])
+        if existing:
+            raise Duplicate("hamlet.exists", existing[0], name=data.name)
         return tx.insert("hamlet", data.model_dump())
 
 

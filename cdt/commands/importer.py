@@ -46,10 +46,16 @@ def import_(
     common.print_table(
         t("import.title", file=file.name),
         [("sheet", t("import.col.sheet")), ("kind", t("import.col.kind")), ("header_row", t("import.col.header_row")),
-         ("rows", t("import.col.rows")), ("new", t("import.col.new")), ("existing", t("import.col.existing")),
-         ("invalid", t("import.col.invalid"))],
-        rows, render={k: common.number for k in ("header_row", "rows", "new", "existing", "invalid")},
+         ("rows", t("import.col.rows")), ("new", t("import.col.new")), ("present", t("import.col.existing")),
+         ("updated", t("import2.col.updated")), ("problems", t("import.col.invalid"))],
+        rows, render={k: common.number for k in ("header_row", "rows", "new", "present", "updated", "problems")},
     )
+    common.say(t("import2.rows_add_up", **result.totals()))
+    updated = {k: v for k, v in result.updated.items() if v}
+    if updated:
+        common.say(t("import2.updated", what=", ".join(f"{v} {t('import2.table.' + k)}" for k, v in updated.items()),
+                     rows="; ".join(f"{s.sheet}: {', '.join(map(str, s.updated_rows))}"
+                                    for s in result.sheets if s.updated_rows)))
     if result.converted:
         common.say(t("import.converted", columns="; ".join(result.converted)))
     if result.problems:
@@ -60,7 +66,7 @@ def import_(
             common.say("  " + t("import.more_problems", count=len(result.problems) - SHOWN_PROBLEMS))
     if result.blocked:
         raise InvalidInput("import.blocked", count=len(result.problems))
-    if not any(result.created.values()):
+    if not result.changed:
         common.say(t("import.nothing_new"))
     elif dry_run:
         common.say(t("import.would", created=_created(result.created)))
