@@ -143,9 +143,10 @@ _FOOTER = ("tong cong", "tong so", "cong", "nguoi lap", "nguoi lap bieu", "xac n
            "chu tich", "truong ban", "thu truong", "can bo", "ngay thang")
 _COLUMN_NUMBERS = re.compile(r"^\(?[0-9]{1,2}\)?$|^\([a-z0-9]{1,2}\)$")
 _NAME_SPLIT = re.compile(r"[;\n,]+")
-_TITLE_HAMLET = re.compile(
-    r"\b(thôn|xóm|bản|buôn|ấp|làng|tổ dân phố|khu phố|khối phố)\s+([^\s,;:()–—-][^,;:()–—]*)", re.IGNORECASE
-)
+# Hamlet kinds as words in titles and group rows, built from models.HAMLET_KINDS (every region's
+# words: thôn, buôn, ấp, khóm, phum, sóc, tổ dân phố, …), longest first so "tổ dân phố" beats "tổ".
+_KIND_WORDS = "|".join(re.escape(k) for k in sorted(HAMLET_KINDS, key=len, reverse=True))
+_TITLE_HAMLET = re.compile(rf"\b({_KIND_WORDS})\s+([^\s,;:()–—-][^,;:()–—]*)", re.IGNORECASE)
 
 KIND_LABELS = {HAMLET: "import.kind.hamlet", TEAM: "import.kind.team", MEMBER: "import.kind.member",
                TRAINING: "import.kind.training", VISIT: "import.kind.visit"}
@@ -255,6 +256,36 @@ def header_field(value: Any) -> str | None:
     return _header_match(value)[0]
 
 
+def _kind_header_words() -> list[str]:
+    # Read at each call: models.HAMLET_KINDS is the one list (other regions' kinds are added there).
+    return sorted({_header_words(k) for k in HAMLET_KINDS} | {"tdp"}, key=len, reverse=True)
+
+
+_KIND_HEADER_LEAD = ("ten", "thuoc", "dia ban", "to cnscd", "don vi", "danh sach")
+
+
+def _is_kind_header(words: str) -> bool:
+    """A header made of hamlet kinds alone, one or several: 'Thôn/Buôn', 'Khóm/Ấp', 'Bản',
+    'Tên thôn, buôn, tổ dân phố', 'Thôn hoặc làng' (folded, punctuation as spaces)."""
+    for lead in _KIND_HEADER_LEAD:
+        if words.startswith(lead + " "):
+            words = words[len(lead) + 1:]
+            break
+    kinds = _kind_header_words()
+    rest, found = words, 0
+    while rest:
+        for kind in kinds:
+            if rest == kind or rest.startswith(kind + " "):
+                rest, found = rest[len(kind):].strip(), found + 1
+                break
+        else:
+            if rest.split(" ")[0] in ("va", "hoac"):
+                rest = rest.partition(" ")[2]
+                continue
+            return False
+    return found > 0
+
+
 def _header_match(value: Any) -> tuple[str | None, str]:
     """(field, the header as Unicode text) for a header cell, legacy-encoded headers included."""
     if not isinstance(value, str) or not value.strip() or len(value) > 80:
@@ -265,6 +296,8 @@ def _header_match(value: Any) -> tuple[str | None, str]:
             continue
         if words in _HEADER_MAP:
             return _HEADER_MAP[words], clean(text)
+        if _is_kind_header(words):
+            return "hamlet", clean(text)
         for prefix in _PREFIXES:
             if words.startswith(prefix + " ") and len(words.split()) - len(prefix.split()) <= 4:
                 return _HEADER_MAP[prefix], clean(text)
@@ -305,6 +338,7 @@ class _Sheet:
     headers: dict[str, str]  # field → header text as written
     rows: list[tuple[int, tuple]]  # (1-based row number, values)
     titles: list[str]  # text of the rows above the header
+    header_texts: list[str] = field(default_factory=list)  # every cell of the header row, as written
 
 
 _MEMBER_FIELDS = {"surname", "role", "position", "gender", "birth_year", "phone", "affiliation", "joined_on"}
@@ -361,6 +395,10 @@ def _find_header(rows: list[tuple]) -> tuple[int, dict[str, int], dict[str, str]
                 columns[name] = col
                 headers[name] = text
         _bare_name_is_hamlet(columns, headers)
+        if "hamlet" not in columns and "affiliation" in columns and _header_words(headers["affiliation"]) == "don vi":
+            # A bare "Đơn vị" beside names and no other hamlet column is the unit (đơn vị cấp thôn).
+            columns["hamlet"] = columns.pop("affiliation")
+            headers["hamlet"] = headers.pop("affiliation")
         real = {k for k in columns if k != "_skip"}
         kind = _sheet_kind(real)
         if kind and (best is None or len(real) > len(best[1]) - ("_skip" in best[1])):
@@ -414,7 +452,8 @@ def read_sheets(path: str | Path) -> tuple[list[_Sheet], list[str], list[str]]:
             data, notes = _fix_legacy(data, columns, headers, title)
             converted.extend(notes)
             titles = [clean(legacy.fix(str(v))) for r in rows[:index] for v in r if isinstance(v, str) and v.strip()]
-            sheets.append(_Sheet(title, _sheet_kind(real), index + 1, columns, headers, data, titles))
+            header_texts = [clean(legacy.fix(str(v))) for v in rows[index] if not _blank(v)]
+            sheets.append(_Sheet(title, _sheet_kind(real), index + 1, columns, headers, data, titles, header_texts))
     except (CdtError, MemoryError):
         raise
     except Exception as exc:
@@ -907,6 +946,13 @@ class _Run:
         handler: Callable = {HAMLET: self.hamlet_row, TEAM: self.team_row, MEMBER: self.member_row,
                              TRAINING: self.training_row, VISIT: self.visit_row}[sheet.kind]
         fallback_hamlet = _title_hamlet(sheet)
+        if _no_hamlet_column(self.store, sheet):
+            # One problem for the sheet, naming the headers read; every row counts as a problem.
+            self.result.problems.append(Problem(sheet.title, sheet.header_row, "", "", t(
+                "import2.no_hamlet_column", sheet=sheet.title, headers=_headers_read(sheet))))
+            count.rows = count.problems = sum(
+                1 for _, row in sheet.rows if not all(_blank(v) for v in row) and not _column_numbers(row))
+            return
         carried: dict[str, Any] = {}
         carry: tuple[str, ...] = ()
         if sheet.kind == MEMBER:
@@ -984,7 +1030,7 @@ def _title_decision(sheet: _Sheet) -> tuple[str, str] | None:
 
 
 _GROUP = re.compile(r"^\s*(?:[IVXLC]+|\d{1,3}|[a-zA-Z])?\s*[.):\-]?\s*(?:tổ\s+cnscđ\s+)?"
-                    r"(thôn|xóm|bản|buôn|ấp|làng|tổ dân phố|khu phố|khối phố)\s+(\S.{0,60})$", re.IGNORECASE)
+                    rf"({_KIND_WORDS})\s+(\S.{{0,60}})$", re.IGNORECASE)
 
 
 def _hamlet_name(kind: str, rest: str) -> str:
@@ -1019,6 +1065,22 @@ def _title_hamlet(sheet: _Sheet) -> str | None:
     return None
 
 
+def _headers_read(sheet: _Sheet) -> str:
+    return ", ".join(f"'{text}'" for text in sheet.header_texts)
+
+
+def _no_hamlet_column(store: Store, sheet: _Sheet) -> bool:
+    """True when a sheet's rows need a hamlet and nothing names one: no hamlet column, no hamlet in a
+    title or a group row, and (for a member list) not a commune with a single team."""
+    if sheet.kind not in (MEMBER, TEAM, VISIT) or "hamlet" in sheet.columns or _title_hamlet(sheet):
+        return False
+    if any(_group_hamlet(row) for _, row in sheet.rows):
+        return False
+    if sheet.kind == MEMBER and len([t_ for t_ in store.rows("team") if t_["status"] == "active"]) == 1:
+        return False
+    return True
+
+
 def import_workbook(store: Store, path: str | Path, *, dry_run: bool = False, only_valid: bool = False) -> ImportResult:
     """Read a clerk's workbook into this commune's file: all rows or none (or only the valid ones)."""
     if store.site.level != "commune":
@@ -1028,6 +1090,10 @@ def import_workbook(store: Store, path: str | Path, *, dry_run: bool = False, on
     if not sheets:
         raise FileRefused("import.no_table", file=path.name)
     result = ImportResult(str(path), dry_run, only_valid, skipped_sheets=skipped, converted=converted)
+    lost = [sheet for sheet in sheets if _no_hamlet_column(store, sheet)]
+    if lost and len(lost) == len(sheets):
+        # One line for the file, naming the headers read; its rows are not blamed one by one.
+        raise FileRefused("import2.no_hamlet_column", sheet=lost[0].title, headers=_headers_read(lost[0]))
     try:
         with store.write():
             run = _Run(store, result)

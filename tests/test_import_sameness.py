@@ -101,3 +101,31 @@ def test_a_failed_row_leaves_nothing_behind_with_only_valid(cdt, commune, tmp_pa
     result, data = _import(cdt, _book(tmp_path / "ds.xlsx", rows), "--only-valid")
     assert data["sheets"][0]["problems"] == 1 and data["written"] is False
     assert json.loads(cdt("hamlet", "list", "--format", "json").stdout) == []
+
+
+def test_hamlet_column_under_every_region_header(cdt, commune, tmp_path):
+    for i, header in enumerate(["Thôn/Buôn", "Ấp", "Bản", "Tên thôn, buôn, tổ dân phố", "Thon/Buon", "Đơn vị"]):
+        rows = [[f"Buôn Cư {i}", "Y Bhim Niê", "Tổ trưởng", 1980, None]]
+        result, data = _import(cdt, _book(tmp_path / f"ds{i}.xlsx", rows, [header, *HEADER[1:]]))
+        assert result.exit_code == 0, (header, result.output)
+        assert data["sheets"][0]["new"] == 1
+    assert {m[0] for m in _members(cdt)} == {f"Buôn Cư {i}" for i in range(6)}
+
+
+def test_kind_headers_follow_the_kinds_list(monkeypatch):
+    from cdt import importer
+
+    assert importer.header_field("Khóm/Ấp") is None  # until khóm is a kind
+    monkeypatch.setattr(importer, "HAMLET_KINDS", (*importer.HAMLET_KINDS, "khóm", "phum", "sóc"))
+    for header in ("Khóm/Ấp", "Khom - Ap", "Phum, sóc", "Tên ấp, khóm"):
+        assert importer.header_field(header) == "hamlet", header
+
+
+def test_no_hamlet_column_is_one_line_naming_the_headers(cdt, commune, tmp_path):
+    rows = [["Y Bhim Niê", "Tổ trưởng", 1980, None], ["H'Hen Niê", "Thành viên", 1990, None]]
+    path = _book(tmp_path / "ds.xlsx", rows, ["Họ và tên", "Chức vụ trong tổ", "Năm sinh", "Ghi chú khác"])
+    result = cdt("import", path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == ("Lỗi: Trang Thành viên không có cột thôn/xóm (ví dụ 'Thôn/Buôn', 'Ấp', 'Tổ dân phố'); "
+                             "các tiêu đề đã đọc: 'Họ và tên', 'Chức vụ trong tổ', 'Năm sinh', 'Ghi chú khác'. "
+                             "Thêm hoặc đổi tên cột thôn rồi nhập lại.\n")
