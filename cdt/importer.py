@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -256,9 +257,14 @@ def header_field(value: Any) -> str | None:
     return _header_match(value)[0]
 
 
-def _kind_header_words() -> list[str]:
-    # Read at each call: models.HAMLET_KINDS is the one list (other regions' kinds are added there).
-    return sorted({_header_words(k) for k in HAMLET_KINDS} | {"tdp"}, key=len, reverse=True)
+def _kind_header_words() -> tuple[str, ...]:
+    # Keyed by the tuple: models.HAMLET_KINDS is the one list (other regions' kinds are added there).
+    return _kind_header_words_of(HAMLET_KINDS)
+
+
+@lru_cache(maxsize=4)
+def _kind_header_words_of(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({_header_words(k) for k in kinds} | {"tdp"}, key=len, reverse=True))
 
 
 _KIND_HEADER_LEAD = ("ten", "thuoc", "dia ban", "to cnscd", "don vi", "danh sach")
@@ -483,7 +489,12 @@ def _read_rows(ws, path: Path) -> list[tuple]:
         elif padding is None and isinstance(row, tuple) and all(v is None for v in row):
             padding = row
         if number <= MAX_ROWS:
-            rows.append(tuple(row))
+            # Without the empty cells openpyxl pads each row with up to MAX_COLUMNS: every later
+            # step (legacy detection, header matching, blank tests) then costs per cell, not per value.
+            end = len(row)
+            while end and row[end - 1] in (None, ""):
+                end -= 1
+            rows.append(tuple(row[:end]))
     return rows[:last]
 
 
@@ -690,7 +701,7 @@ class _Run:
         data = self.check(sheet, row, HamletIn, {"name": "hamlet"}, name=name, kind=kind,
                           households=values.get("households"), working_age=values.get("working_age"))
         made = self.call(sheet, row, register.add_hamlet, self.store, data.name, data.kind, data.households,
-                         data.working_age)
+                         data.working_age, hamlets=self.hamlets)
         self.hamlets.add(made)
         self.row_hamlets.append(made)
         self.created("hamlet")
