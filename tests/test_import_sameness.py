@@ -129,3 +129,28 @@ def test_no_hamlet_column_is_one_line_naming_the_headers(cdt, commune, tmp_path)
     assert result.stderr == ("Lỗi: Trang Thành viên không có cột thôn/xóm (ví dụ 'Thôn/Buôn', 'Ấp', 'Tổ dân phố'); "
                              "các tiêu đề đã đọc: 'Họ và tên', 'Chức vụ trong tổ', 'Năm sinh', 'Ghi chú khác'. "
                              "Thêm hoặc đổi tên cột thôn rồi nhập lại.\n")
+
+
+def test_visits_reimported_are_present_and_a_changed_count_updates(cdt, commune, tmp_path):
+    def book(people):
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "Tổ CNSCĐ"
+        ws.append(["Thôn/xóm", "Số quyết định thành lập", "Ngày quyết định"])
+        ws.append(["Xóm Một", "1/QĐ-UBND", "01/06/2022"])
+        visits = wb.create_sheet("Lượt hỗ trợ")
+        visits.append(["Ngày hỗ trợ", "Tổ (thôn/xóm)", "Mã hộ", "Số người được hỗ trợ", "Dịch vụ"])
+        visits.append(["02/09/2025", "Xóm Một", "HM-001", people, "VNeID; dịch vụ công"])
+        visits.append(["02/09/2025", "Xóm Một", "HM-002", 1, "VNeID"])
+        wb.save(tmp_path / "v.xlsx")
+        return tmp_path / "v.xlsx"
+
+    result, data = _import(cdt, book(2))
+    assert result.exit_code == 0, result.output
+    assert [(s["new"], s["present"], s["updated"]) for s in data["sheets"]] == [(1, 0, 0), (2, 0, 0)]
+    result, data = _import(cdt, book(2))
+    assert [(s["new"], s["present"], s["updated"]) for s in data["sheets"]] == [(0, 1, 0), (0, 2, 0)]
+    result, data = _import(cdt, book(3))
+    assert [(s["new"], s["present"], s["updated"]) for s in data["sheets"]] == [(0, 1, 0), (0, 1, 1)]
+    visits = json.loads(cdt("visit", "list", "--format", "json").stdout)
+    assert sorted((v["household"], v["people"]) for v in visits) == [("HM-001", 3), ("HM-002", 1)]
