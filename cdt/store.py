@@ -43,8 +43,12 @@ DATA_COLUMNS: dict[str, tuple[str, ...]] = {
     "target": ("indicator", "year", "value", "percent"),
 }
 DOMAIN_TABLES = tuple(DATA_COLUMNS)
-# Fields cleared when a member is removed: an erasure travels upward with the tombstone.
-PERSONAL_FIELDS = {"member": ("full_name", "gender", "birth_year", "phone", "affiliation")}
+# Fields cleared when a row is removed: an erasure travels upward with the tombstone. A visit's
+# notes are free text that may name people, so they go with it.
+PERSONAL_FIELDS = {
+    "member": ("full_name", "gender", "birth_year", "phone", "affiliation"),
+    "visit": ("notes",),
+}
 
 
 def _domain_table(name: str, columns: str) -> str:
