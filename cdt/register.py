@@ -798,6 +798,9 @@ def remove_record(store: Store, kind: str, text: str, *, cascade: bool = False) 
             _own(store, "visit", visit)
             tx.update("visit", visit["id"], {"members": visit["members"], "services": visit["services"]})
         tx.delete(plan.kind, plan.row["id"])
+        from cdt.undo import row_name
+
+        tx.describe(f"history.remove.{kind}", **row_name(store, kind, plan.row), uses=plan.counts)
     return plan
 
 
