@@ -188,3 +188,15 @@ def test_undo_travels_to_the_district(cdt, village, tmp_path):
     assert report()["people_helped"] == 33
     ok(cdt("undo", "--yes"))
     assert report() == good
+
+
+def test_district_rows_are_read_only_and_undo_has_nothing_of_theirs(cdt, village, tmp_path):
+    district = tmp_path / "district.db"
+    ok(cdt("--db", district, "init", "--district", "171"))
+    ok(cdt("--db", district, "merge", pack(cdt, village, tmp_path / "packs")))
+    result = cdt("--db", district, "hamlet", "remove", "Xóm Hai", "--yes")
+    assert result.exit_code == 1 and t("store.read_only") in result.stderr
+    result = cdt("--db", district, "training", "edit", "VNeID", "--organiser", "VNPT")
+    assert result.exit_code == 1 and t("store.read_only") in result.stderr
+    result = cdt("--db", district, "undo", "--yes")
+    assert result.exit_code == 1 and t("undo.nothing") in result.stderr
