@@ -67,7 +67,7 @@ def list_(
 @app.command("remove", help=t("hamlet.remove.help"))
 def remove(
     ctx: typer.Context,
-    hamlet: Annotated[str, typer.Argument(help=t("hamlet.arg.hamlet"), metavar=t("metavar.hamlet"), show_default=False)],
+    hamlet: Annotated[str, typer.Argument(help=t("hamlet.arg.remove"), metavar=t("metavar.hamlet"), show_default=False)],
     yes: _removal.Yes = False,
     cascade: _removal.Cascade = False,
 ) -> None:
