@@ -200,3 +200,11 @@ def test_district_rows_are_read_only_and_undo_has_nothing_of_theirs(cdt, village
     assert result.exit_code == 1 and t("store.read_only") in result.stderr
     result = cdt("--db", district, "undo", "--yes")
     assert result.exit_code == 1 and t("undo.nothing") in result.stderr
+
+
+def test_undo_to_zero_empties_the_file_and_undoing_that_brings_everything_back(cdt, village):
+    full = live_dump(village)
+    ok(cdt("undo", "--to", "0", "--yes"))
+    assert all(rows == [] for rows in live_dump(village).values())
+    ok(cdt("undo", "--yes"))
+    assert live_dump(village) == full
