@@ -270,14 +270,55 @@ class TrainingIn(Record):
     _mode = field_validator("mode", mode="before")(parse_mode)
 
 
+# A run of digits as people write numbers: groups joined by one space, dot or dash ("0912 345 678",
+# "001.234.567.890", "+84-912-345-678"). Dates written with "/" are not runs; 12.03.2026 is 8 digits.
+_DIGIT_RUN = re.compile(r"\+?\d+(?:[ .\-]\d+)*")
+_ID_WORD = re.compile(r"\b(?:cccd|cmnd|cmt|can cuoc|chung minh)\W{0,3}\d", re.IGNORECASE)
+
+
+def personal_number(text: str | None) -> str | None:
+    """'phone' or 'id' when text holds a phone number or a 9- or 12-digit ID number, else None.
+
+    Any common spelling counts: spaces, dots or dashes between groups, +84/84 for the leading 0,
+    a CCCD/CMND prefix. Free text and household codes must never carry these (Law 91/2025)."""
+    if not text:
+        return None
+    if _ID_WORD.search(fold(text)):
+        return "id"
+    for run in _DIGIT_RUN.findall(text):
+        digits = re.sub(r"\D", "", run)
+        if run.startswith("+84") or (digits.startswith("84") and len(digits) in (11, 12)):
+            digits = "0" + digits[2:]
+        if len(digits) == 10 and re.match(r"0[35789]", digits) or len(digits) == 11 and digits.startswith("02"):
+            return "phone"
+        if len(digits) in (9, 12):
+            return "id"
+    return None
+
+
+def _no_personal_number(text: str | None, field: str) -> str | None:
+    kind = personal_number(text)
+    if kind:
+        raise ValueError(t(f"input.{field}_has_{kind}", value=text))
+    return text
+
+
 def parse_household(value: Any) -> str:
-    """A household register code; refuses names and numbers shaped like citizen IDs."""
+    """A household register code; refuses names, phone numbers and numbers shaped like citizen IDs."""
     text = _text(value, required=True, limit=30)
     if not _HOUSEHOLD.match(text):
         raise ValueError(t("input.bad_household", value=text))
-    if text.isdigit() and len(text) in (9, 12):
+    kind = personal_number(text)
+    if kind == "id":
         raise ValueError(t("input.household_looks_like_id", value=text))
+    if kind == "phone":
+        raise ValueError(t("input.household_has_phone", value=text))
     return text.upper()
+
+
+def parse_notes(value: Any) -> str | None:
+    """Free-text notes of a visit: no phone or ID numbers in them (they travel upward)."""
+    return _no_personal_number(_text(value, required=False, limit=MAX_TEXT), "notes")
 
 
 class VisitIn(Record):
@@ -294,7 +335,7 @@ class VisitIn(Record):
     )
     _household = field_validator("household", mode="before")(parse_household)
     _people = field_validator("people", mode="before")(lambda v: _int(v, low=1, high=200, required=True))
-    _notes = field_validator("notes", mode="before")(lambda v: _text(v, required=False, limit=MAX_TEXT))
+    _notes = field_validator("notes", mode="before")(parse_notes)
 
     @field_validator("services")
     @classmethod

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cdt.errors import StoreError
 from cdt.merge import PACK_SUFFIX, sha256_file
-from cdt.store import Store, now
+from cdt.store import Store, now, strip_local_tables
 from cdt.text import fold
 
 
@@ -94,6 +94,7 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         conn = sqlite3.connect(str(snapshot), isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode = DELETE")
+            strip_local_tables(conn, store)
             conn.execute("UPDATE site SET packed_at = ?", (packed_at,))
             result = conn.execute("PRAGMA integrity_check").fetchall()
         finally:

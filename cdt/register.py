@@ -108,7 +108,7 @@ def find_hamlet(store: Store, text: str) -> dict:
     """The hamlet named text (diacritics and case optional)."""
     text = clean(text)
     found = _by_ref(store, "hamlet", text) or match_names(text, store.rows("hamlet"), lambda h: h["name"])
-    return _pick(found, "hamlet", text, lambda h: f"{h['name']} ({h['kind']})")
+    return _pick(found, "hamlet", text, lambda h: _label(store, "hamlet", h))
 
 
 def _hamlet_names(store: Store) -> dict[str, str]:
@@ -123,8 +123,7 @@ def find_team(store: Store, text: str, *, active_only: bool = True) -> dict:
         names = _hamlet_names(store)
         teams = [t for t in store.rows("team") if not active_only or t["status"] == "active"]
         found = match_names(text, teams, lambda t: names.get(t["hamlet_id"], ""))
-    names = _hamlet_names(store)
-    return _pick(found, "team", text, lambda t: f"{names.get(t['hamlet_id'], '?')} [{t['id'][:REF_LENGTH]}]")
+    return _pick(found, "team", text, lambda t: _label(store, "team", t))
 
 
 def find_member(store: Store, text: str, *, team_id: str | None = None) -> dict:
@@ -134,28 +133,21 @@ def find_member(store: Store, text: str, *, team_id: str | None = None) -> dict:
     if not found:
         members = store.rows("member", team_id=team_id) if team_id else store.rows("member")
         found = match_names(text, members, lambda m: m["full_name"])
-    names = _hamlet_names(store)
-    teams = {t["id"]: t for t in store.rows("team", include_deleted=True)}
-
-    def describe(m: dict) -> str:
-        team = teams.get(m["team_id"])
-        return f"{m['full_name']} — {names.get(team['hamlet_id'], '?') if team else '?'}"
-
-    return _pick(found, "member", text, describe)
+    return _pick(found, "member", text, lambda m: _label(store, "member", m))
 
 
 def find_training(store: Store, text: str) -> dict:
     """The training with this short reference, or whose topic matches text."""
     text = clean(text)
     found = _by_ref(store, "training", text) or match_names(text, store.rows("training"), lambda r: r["topic"])
-    return _pick(found, "training", text, lambda r: f"{r['topic']} ({_display_date(r['date'])})")
+    return _pick(found, "training", text, lambda r: _label(store, "training", r))
 
 
 def find_visit(store: Store, ref: str) -> dict:
     """A visit by the short reference shown in ``visit list``."""
     ref = clean(ref)
     found = store.ids_starting("visit", ref) if re.fullmatch(r"[0-9a-fA-F-]{4,36}", ref) else []
-    return _pick(found, "visit", ref, lambda v: f"{v['household']} {_display_date(v['date'])}")
+    return _pick(found, "visit", ref, lambda v: _label(store, "visit", v))
 
 
 def _display_date(iso: str | None) -> str:
@@ -544,12 +536,12 @@ def member_leave(store: Store, text: str, on: Any = None) -> dict:
         return tx.update("member", member["id"], {"left_on": when})
 
 
-def remove_member(store: Store, text: str) -> dict:
-    """Erase a member: the row becomes a tombstone with its personal fields cleared."""
-    member = find_member(store, text)
-    with store.write() as tx:
-        tx.delete("member", member["id"])
-    return member
+def remove_member(store: Store, text: str, *, cascade: bool = False) -> dict:
+    """Erase a member: the row becomes a tombstone with its personal fields cleared.
+
+    A member with recorded attendance or named in visits is refused unless cascade: then the
+    attendance goes too and the visits are kept without the member's name (remove_record)."""
+    return remove_record(store, "member", text, cascade=cascade).row
 
 
 def _trained_member_ids(store: Store) -> set[str]:
@@ -865,3 +857,285 @@ def t_level(level: str) -> str:
     from cdt.i18n import t
 
     return t(f"level.{level}")
+
+
+# -- corrections: removing and editing any record (issue 11, items 1 and 3) ---------------------------
+#
+# A removal is a tombstone (Transaction.delete: personal fields and notes cleared, rev bumped) that
+# travels upward. A record that others use is refused with what uses it, unless the caller asks for
+# the cascade: then the users are removed (or, for a visit that only names a removed member or
+# service, edited) in the same write transaction. Only this file's own rows can be removed.
+
+# What a removal of each kind takes with it, in the order the tables are listed to the clerk.
+USE_TABLES = ("team", "member", "training_attendance", "visit", "visit_edit", "visit_edit_service")
+
+
+class Removal:
+    """A record about to be removed and everything that uses it (what a confirmation lists)."""
+
+    def __init__(self, kind: str, row: dict, label: str):
+        self.kind = kind
+        self.row = row
+        self.label = label
+        self.uses: dict[str, list[dict]] = {}  # table -> rows removed together with the record
+        self.edits: list[dict] = []  # visits kept, with a member or service taken out of them
+
+    def add(self, table: str, rows: list[dict]) -> None:
+        known = {r["id"] for r in self.uses.get(table, [])}
+        self.uses.setdefault(table, []).extend(r for r in rows if r["id"] not in known)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Users per table ('visit_edit': visits kept but changed), only the non-zero ones."""
+        counts = {table: len(rows) for table, rows in self.uses.items() if rows}
+        if self.edits:
+            counts["visit_edit_service" if self.kind == "service" else "visit_edit"] = len(self.edits)
+        return {table: counts[table] for table in USE_TABLES if table in counts}
+
+    @property
+    def used(self) -> bool:
+        return bool(self.counts)
+
+
+def describe_uses(counts: dict[str, int]) -> str:
+    """'3 lượt hỗ trợ, 2 thành viên': what uses a record, in the user's language."""
+    from cdt.i18n import t
+
+    return ", ".join(t(f"uses.{table}", count=count) for table, count in counts.items())
+
+
+def use_labels(store: Store, plan: Removal, limit: int = 10) -> list[str]:
+    """One line per record removed or changed with the plan (at most ``limit`` per kind)."""
+    from cdt.i18n import t
+
+    lines = []
+    for table in USE_TABLES:
+        edit = table.startswith("visit_edit")
+        rows = (plan.edits if table in plan.counts else []) if edit else plan.uses.get(table, [])
+        for row in rows[:limit]:
+            lines.append(t(f"uses.line.{'visit_edit' if edit else table}",
+                           label=_label(store, "visit" if edit else table, row)))
+        if len(rows) > limit:
+            lines.append(t("uses.more", count=len(rows) - limit))
+    return lines
+
+
+def _own(store: Store, table: str, row: dict) -> None:
+    if row["origin"] != store.site.db_id:
+        from cdt.errors import ReadOnlyRow
+
+        raise ReadOnlyRow("store.read_only")
+
+
+def _team_users(store: Store, plan: Removal, team_ids: list[str]) -> None:
+    for team_id in team_ids:
+        members = store.rows("member", team_id=team_id)
+        plan.add("member", members)
+        for member in members:
+            plan.add("training_attendance", store.rows("training_attendance", member_id=member["id"]))
+        plan.add("visit", store.rows("visit", team_id=team_id))
+
+
+def plan_removal(store: Store, kind: str, text: str) -> Removal:
+    """Find the record to remove and list what uses it (nothing is written)."""
+    if kind == "hamlet":
+        row = find_hamlet(store, text)
+        plan = Removal(kind, row, _label(store, "hamlet", row))
+        teams = store.rows("team", hamlet_id=row["id"])
+        plan.add("team", teams)
+        _team_users(store, plan, [t["id"] for t in teams])
+    elif kind == "team":
+        row = find_team(store, text, active_only=False)
+        plan = Removal(kind, row, _label(store, "team", row))
+        _team_users(store, plan, [row["id"]])
+    elif kind == "member":
+        row = find_member(store, text)
+        plan = Removal(kind, row, _label(store, "member", row))
+        plan.add("training_attendance", store.rows("training_attendance", member_id=row["id"]))
+        for visit in store.rows("visit", team_id=row["team_id"]):
+            present = json.loads(visit["members"])
+            if row["id"] in present:
+                plan.edits.append({**visit, "members": json.dumps([m for m in present if m != row["id"]])})
+    elif kind == "training":
+        row = find_training(store, text)
+        plan = Removal(kind, row, _label(store, "training", row))
+        plan.add("training_attendance", store.rows("training_attendance", training_id=row["id"]))
+    elif kind == "visit":
+        row = find_visit(store, text)
+        plan = Removal(kind, row, _label(store, "visit", row))
+    elif kind == "service":
+        row = find_service_row(store, text)
+        plan = Removal(kind, row, _label(store, "service", row))
+        for visit in store.rows("visit"):
+            codes = json.loads(visit["services"])
+            if row["code"] in codes:
+                rest = [c for c in codes if c != row["code"]]
+                if rest:
+                    plan.edits.append({**visit, "services": json.dumps(rest)})
+                else:
+                    plan.add("visit", [visit])
+    else:
+        raise ValueError(f"not a removable kind: {kind}")
+    _own(store, plan.kind, plan.row)
+    return plan
+
+
+def remove_record(store: Store, kind: str, text: str, *, cascade: bool = False) -> Removal:
+    """Remove one record; with cascade, also what uses it (one write). Refused while used otherwise.
+
+    The plan is made again inside the write transaction, so what is removed is exactly what uses
+    the record at that moment (another process may have added a visit since it was shown)."""
+    with store.write() as tx:
+        plan = plan_removal(store, kind, text)
+        if plan.used and not cascade:
+            raise InvalidInput("remove.in_use", what=plan.label, uses=describe_uses(plan.counts))
+        for table in ("training_attendance", "visit", "member", "team"):
+            for row in plan.uses.get(table, []):
+                _own(store, table, row)
+                tx.delete(table, row["id"])
+        for visit in plan.edits:
+            _own(store, "visit", visit)
+            tx.update("visit", visit["id"], {"members": visit["members"], "services": visit["services"]})
+        tx.delete(plan.kind, plan.row["id"])
+        from cdt.undo import row_name
+
+        tx.describe(f"history.remove.{kind}", **row_name(store, kind, plan.row), uses=plan.counts)
+    return plan
+
+
+def remove_hamlet(store: Store, text: str, *, cascade: bool = False) -> Removal:
+    """Remove a hamlet entered by mistake (and, with cascade, its teams and what they recorded)."""
+    return remove_record(store, "hamlet", text, cascade=cascade)
+
+
+def remove_team(store: Store, text: str, *, cascade: bool = False) -> Removal:
+    """Remove a team entered by mistake (a real dissolution is dissolve_team)."""
+    return remove_record(store, "team", text, cascade=cascade)
+
+
+def remove_training(store: Store, text: str, *, cascade: bool = False) -> Removal:
+    """Remove a training entered by mistake (with cascade, its attendance too)."""
+    return remove_record(store, "training", text, cascade=cascade)
+
+
+def remove_service(store: Store, text: str, *, cascade: bool = False) -> Removal:
+    """Remove a provincial service this file added (with cascade, it is taken out of its visits)."""
+    return remove_record(store, "service", text, cascade=cascade)
+
+
+def unattend(store: Store, training: str, members: list[str]) -> tuple[dict, list[dict]]:
+    """Take members off a training's attendance (an attendance recorded by mistake)."""
+    session = find_training(store, training)
+    if not members:
+        raise InvalidInput("training.no_member")
+    with store.write() as tx:
+        present = {a["member_id"]: a for a in store.rows("training_attendance", training_id=session["id"])}
+        removed = []
+        for name in members:
+            member = find_member(store, name)
+            if member["id"] not in present:
+                raise InvalidInput("training.not_attended", name=member["full_name"], topic=session["topic"])
+            if member["id"] not in {m["id"] for m in removed}:
+                _own(store, "training_attendance", present[member["id"]])
+                tx.delete("training_attendance", present[member["id"]]["id"])
+                removed.append(member)
+    return session, removed
+
+
+def edit_training(store: Store, text: str, *, title: Any = None, when: Any = None, organiser: Any = None,
+                  mode: Any = None) -> dict:
+    """Change a training's title, date, organiser or mode."""
+    session = find_training(store, text)
+    current = {"topic": session["topic"], "date": session["date"], "organiser": session["organiser"],
+               "mode": session["mode"]}
+    current.update({k: v for k, v in {"topic": title, "date": when, "organiser": organiser,
+                                      "mode": mode}.items() if v is not None})
+    data = validate(TrainingIn, **current)
+    with store.write() as tx:
+        _own(store, "training", session)
+        row = tx.update("training", session["id"], data.model_dump())
+    return {**row, "ref": row["id"][:REF_LENGTH]}
+
+
+def find_service_row(store: Store, text: str) -> dict:
+    """The service row (a provincial service: national ones are not rows) named by code, name or alias."""
+    code = resolve_service(store, text)
+    rows = [r for r in store.rows("service", code=code)]
+    if not rows:
+        raise InvalidInput("service.national", code=code)
+    own = [r for r in rows if r["origin"] == store.site.db_id]
+    return (own or rows)[0]
+
+
+def edit_service(store: Store, text: str, *, name: Any = None, aliases: list[str] | None = None) -> dict:
+    """Change a provincial service's name or aliases (its code stays: visits record it)."""
+    row = find_service_row(store, text)
+    _own(store, "service", row)
+    data = validate(ServiceIn, code=row["code"], name=name if name is not None else row["name"],
+                    aliases=aliases if aliases else json.loads(row["aliases"]))
+    taken = {fold(a) for s in service_catalogue(store) if s["code"] != row["code"]
+             for a in (s["code"], s["name"], *s["aliases"])}
+    clash = [a for a in (data.name, *data.aliases) if fold(a) in taken]
+    if clash:
+        raise InvalidInput("service.exists", name=clash[0])
+    with store.write() as tx:
+        tx.update("service", row["id"], {"name": data.name,
+                                         "aliases": json.dumps(data.aliases, ensure_ascii=False)})
+    return {"code": row["code"], "name": data.name, "aliases": data.aliases, "national": False}
+
+
+# -- "which one?": labels that tell candidates apart (issue 11, item 3) ------------------------------
+
+
+def _label(store: Store, table: str, row: dict) -> str:
+    """A one-line label naming a record with what tells it apart from look-alikes, and its reference."""
+    from cdt.i18n import t
+
+    ref = row["id"][:REF_LENGTH]
+    parts: list[str] = []
+    if table == "hamlet":
+        parts.append(f"{row['name']} ({row['kind']})")
+        if row.get("households") is not None:
+            parts.append(t("label.households", count=row["households"]))
+    elif table == "team":
+        hamlet = store.get("hamlet", row["hamlet_id"])
+        parts.append(hamlet["name"] if hamlet else "?")
+        if row.get("decision_number"):
+            parts.append(t("label.decision", number=row["decision_number"]))
+        if row.get("founded_on"):
+            parts.append(t("label.founded", date=_display_date(row["founded_on"])))
+        parts.append(t(f"status.{row['status']}"))
+    elif table == "member":
+        parts.append(row["full_name"] or "?")
+        parts.append(_team_name(store, row["team_id"]))
+        if row.get("birth_year"):
+            parts.append(t("label.born", year=row["birth_year"]))
+        if row.get("phone"):
+            parts.append(t("label.phone", end=row["phone"][-3:]))
+        if row.get("joined_on"):
+            parts.append(t("label.joined", date=_display_date(row["joined_on"])))
+        if row.get("left_on"):
+            parts.append(t("label.left", date=_display_date(row["left_on"])))
+    elif table == "training":
+        parts.append(row["topic"])
+        parts.append(_display_date(row["date"]))
+        if row.get("organiser"):
+            parts.append(row["organiser"])
+    elif table == "training_attendance":
+        member = store.get("member", row["member_id"])
+        training = store.get("training", row["training_id"])
+        parts.append(f"{(member or {}).get('full_name') or '?'} — {(training or {}).get('topic', '?')}")
+    elif table == "visit":
+        parts.append(t("label.household", code=row["household"]))
+        parts.append(_display_date(row["date"]))
+        parts.append(_team_name(store, row["team_id"]))
+        parts.append(t("label.people", count=row["people"]))
+    elif table == "service":
+        parts.append(f"{row['code']} — {row['name']}")
+    return f"{' · '.join(p for p in parts if p)} [{ref}]"
+
+
+def _team_name(store: Store, team_id: str) -> str:
+    team = store.get("team", team_id)
+    hamlet = store.get("hamlet", team["hamlet_id"]) if team else None
+    return hamlet["name"] if hamlet else "?"

@@ -43,8 +43,12 @@ DATA_COLUMNS: dict[str, tuple[str, ...]] = {
     "target": ("indicator", "year", "value", "percent"),
 }
 DOMAIN_TABLES = tuple(DATA_COLUMNS)
-# Fields cleared when a member is removed: an erasure travels upward with the tombstone.
-PERSONAL_FIELDS = {"member": ("full_name", "gender", "birth_year", "phone", "affiliation")}
+# Fields cleared when a row is removed: an erasure travels upward with the tombstone. A visit's
+# notes are free text that may name people, so they go with it.
+PERSONAL_FIELDS = {
+    "member": ("full_name", "gender", "birth_year", "phone", "affiliation"),
+    "visit": ("notes",),
+}
 
 
 def _domain_table(name: str, columns: str) -> str:
@@ -185,8 +189,29 @@ MIGRATIONS: list[list[str]] = [
     [],
     # 4: reserved for issue 10 (keys: pinned public keys).
     [],
-    # 5: reserved for issue 11 (write log and undo journal).
-    [],
+    # 5: issue 11: the local write log and undo journal (cdt history, cdt undo). Local to this file:
+    # a pack empties them (strip_local_tables), so they never travel. write_log has one row per write
+    # transaction of this file (its rev, the local time, an optional description as JSON [key,
+    # params]); undo_journal has, per rev, each row that transaction wrote as it was before (all its
+    # columns as JSON), or NULL when the row did not exist. erased = 1 once a pack has cleared the
+    # personal fields kept there for a row that is now removed (DESIGN.md §2).
+    [
+        """CREATE TABLE write_log (
+    rev INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    description TEXT
+)""",
+        """CREATE TABLE undo_journal (
+    seq INTEGER PRIMARY KEY,
+    rev INTEGER NOT NULL,
+    table_name TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    previous TEXT,
+    erased INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (rev, table_name, row_id)
+)""",
+        "CREATE INDEX undo_journal_row ON undo_journal (table_name, row_id, rev)",
+    ],
     # 6: reserved for issue 12 (totals kept at merge time).
     [],
 ]
@@ -616,11 +641,39 @@ class Transaction:
         self.db_id = db_id
         self.rev = rev
         self.written: dict[tuple[str, str], str] = {}
+        self.description: str | None = None
+        # A file at an older schema (a test's, a staging copy) has no journal to write to.
+        self._journal = store.conn.execute("PRAGMA user_version").fetchone()[0] >= JOURNAL_VERSION
 
     def written_list(self) -> list[tuple[str, str, str]]:
         return [(table, row_id, digest) for (table, row_id), digest in self.written.items()]
 
+    def describe(self, key: str, **params: Any) -> None:
+        """Name this write in the local write log (cdt history); without it history derives a name."""
+        self.description = json.dumps([key, params], ensure_ascii=False)
+        if self._journal:
+            self.store.conn.execute("UPDATE write_log SET description = ? WHERE rev = ?",
+                                    (self.description, self.rev))
+
+    def _record_previous(self, table: str, row_id: str) -> None:
+        """Journal the row as it is before this transaction first changes it (cdt undo).
+
+        Keyed by (rev, table, id) and written with INSERT OR IGNORE in the same SQLite transaction
+        as the change: the first state seen in a rev wins, nested writes of one rev included, and a
+        rolled-back write (or savepoint) takes its journal lines with it."""
+        conn = self.store.conn
+        before = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        conn.execute("INSERT OR IGNORE INTO write_log (rev, at, description) VALUES (?, ?, ?)",
+                     (self.rev, now(), self.description))
+        conn.execute(
+            "INSERT OR IGNORE INTO undo_journal (rev, table_name, row_id, previous) VALUES (?, ?, ?, ?)",
+            (self.rev, table, row_id,
+             json.dumps(dict(before), ensure_ascii=False) if before is not None else None),
+        )
+
     def _put(self, table: str, row: dict) -> None:
+        if self._journal:
+            self._record_previous(table, row["id"])
         row["rev"] = self.rev
         row["hash"] = row_hash(table, row)  # after rev: the hash covers it
         columns = ("id", "origin", "rev", "deleted", "hash", *DATA_COLUMNS[table])
@@ -662,6 +715,18 @@ class Transaction:
         self._put(table, row)
         return row
 
+    def restore(self, table: str, row_id: str, values: dict, deleted: int) -> dict:
+        """Write back a row of this file to earlier data values and tombstone flag (cdt undo)."""
+        row = self.store.get(table, row_id)
+        if row is None:
+            raise NotFound("store.row_missing", table=table, id=row_id[:8])
+        if row["origin"] != self.db_id:
+            raise ReadOnlyRow("store.read_only")
+        row.update({column: values.get(column) for column in DATA_COLUMNS[table]})
+        row["deleted"] = 1 if deleted else 0
+        self._put(table, row)
+        return row
+
     def delete(self, table: str, row_id: str) -> dict:
         """Tombstone a row this file created, clearing its personal fields."""
         row = self._owned(table, row_id)
@@ -670,6 +735,48 @@ class Transaction:
         row["deleted"] = 1
         self._put(table, row)
         return row
+
+
+JOURNAL_VERSION = 5  # the migration that made write_log and undo_journal
+LOCAL_TABLES = ("write_log", "undo_journal")  # never in a pack
+
+
+def strip_local_tables(conn: sqlite3.Connection, live: "Store | None" = None) -> None:
+    """Empty this file's local tables in a snapshot before it is hashed: they never travel.
+
+    secure_delete overwrites the freed pages, so the snapshot carries none of their bytes. With
+    ``live`` (the store the snapshot was made from), personal fields that the journal still holds
+    for rows now removed are erased there too: they stay only until the next pack (DESIGN.md §2)."""
+    conn.execute("PRAGMA secure_delete = ON")
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    for table in LOCAL_TABLES:
+        if table in present:
+            conn.execute(f"DELETE FROM {table}")
+    if live is not None:
+        _forget_erased(live)
+
+
+def _forget_erased(store: Store) -> int:
+    """Clear personal fields from journal lines of rows that are removed now; returns lines changed."""
+    if store.conn.execute("PRAGMA user_version").fetchone()[0] < JOURNAL_VERSION:
+        return 0
+    changed = 0
+    store.conn.execute("PRAGMA secure_delete = ON")
+    with store._immediate():
+        for table, fields in PERSONAL_FIELDS.items():
+            lines = store.conn.execute(
+                f"SELECT j.seq, j.previous FROM undo_journal j JOIN {table} r ON r.id = j.row_id"
+                " WHERE j.table_name = ? AND r.deleted = 1 AND j.erased = 0 AND j.previous IS NOT NULL",
+                (table,),
+            ).fetchall()
+            for seq, previous in lines:
+                values = json.loads(previous)
+                for field in fields:
+                    values[field] = "" if field == "full_name" else None
+                store.conn.execute("UPDATE undo_journal SET previous = ?, erased = 1 WHERE seq = ?",
+                                   (json.dumps(values, ensure_ascii=False), seq))
+                changed += 1
+    return changed
 
 
 def open_store(path: str | Path | None) -> Store:

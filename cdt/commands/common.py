@@ -140,7 +140,7 @@ def run(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             typer.echo(error.message)
             for i, (_, label) in enumerate(error.candidates, 1):
                 typer.echo(f"  {i}) {label}")
-            chosen = error.candidates[_ask_number(len(error.candidates)) - 1][0]
+            chosen = error.candidates[_ask_number(len(error.candidates), error.candidates) - 1][0]
             wanted = error.params.get("name")
             args = tuple(_swap(a, wanted, chosen) for a in args)
             kwargs = {k: _swap(v, wanted, chosen) for k, v in kwargs.items()}
@@ -153,11 +153,17 @@ def confirm(question: str) -> bool:
     return answer.strip().casefold() in {"c", "có", "co", "y", "yes"}
 
 
-def _ask_number(count: int) -> int:
+def _ask_number(count: int, candidates: list | None = None) -> int:
+    """The number of the chosen line; the reference code a line shows ([ab12cd34]) is an answer too."""
     while True:
         answer = typer.prompt(t("choice.prompt")).strip()
         if answer.isdigit() and 1 <= int(answer) <= count:
             return int(answer)
+        if candidates and len(answer) >= 4:
+            wanted = answer.strip("[]").lower()
+            by_ref = [i for i, (key, _) in enumerate(candidates, 1) if str(key).lower().startswith(wanted)]
+            if len(by_ref) == 1:
+                return by_ref[0]
         typer.echo(t("choice.out_of_range", count=count), err=True)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cdt.commands import common
+from cdt.commands import _removal, common
 from cdt.i18n import t
 
 ORDER = 20
@@ -62,6 +62,16 @@ def list_(
         rows, render={"households": common.number, "working_age": common.number, "has_team": yes_no},
         empty=t("hamlet.none"),
     )
+
+
+@app.command("remove", help=t("hamlet.remove.help"))
+def remove(
+    ctx: typer.Context,
+    hamlet: Annotated[str, typer.Argument(help=t("hamlet.arg.remove"), metavar=t("metavar.hamlet"), show_default=False)],
+    yes: _removal.Yes = False,
+    cascade: _removal.Cascade = False,
+) -> None:
+    _removal.remove(ctx, "hamlet", hamlet, yes, cascade)
 
 
 def register(root: typer.Typer) -> None:

@@ -72,13 +72,19 @@ def remove(
     ctx: typer.Context,
     member: Annotated[str, typer.Argument(help=t("member.arg.member"), metavar=t("metavar.member"), show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
+    cascade: Annotated[bool, typer.Option("--cascade", help=t("remove.opt.cascade"))] = False,
 ) -> None:
     from cdt import register
 
     from cdt.errors import InvalidInput
 
+    from cdt.commands import _removal
+
     store = common.store(ctx)
     target = common.run(register.find_member, store, member)
+    if cascade or register.plan_removal(store, "member", target["id"]).used:
+        _removal.remove(ctx, "member", target["id"], yes, cascade)
+        return
     if not yes:
         if not common.interactive():
             raise InvalidInput("member.remove_needs_yes", name=target["full_name"])

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from cdt.commands import common
+from cdt.commands import _removal, common
 from cdt.i18n import t
 
 ORDER = 70
@@ -41,6 +41,29 @@ def add(
 
     row = register.add_service(common.store(ctx), code, name, alias or [])
     common.say(t("service.added", code=row["code"], name=row["name"]))
+
+
+@app.command("edit", help=t("service.edit.help"))
+def edit(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help=t("service.arg.code"), metavar=t("metavar.code"), show_default=False)],
+    name: Annotated[Optional[str], typer.Option("--name", help=t("service.opt.name"), show_default=False)] = None,
+    alias: Annotated[Optional[List[str]], typer.Option("--alias", help=t("service.opt.alias_replace"), show_default=False)] = None,
+) -> None:
+    from cdt import register
+
+    row = register.edit_service(common.store(ctx), code, name=name, aliases=alias or None)
+    common.say(t("service.edited", code=row["code"], name=row["name"]))
+
+
+@app.command("remove", help=t("service.remove.help"))
+def remove(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help=t("service.arg.code"), metavar=t("metavar.code"), show_default=False)],
+    yes: _removal.Yes = False,
+    cascade: _removal.Cascade = False,
+) -> None:
+    _removal.remove(ctx, "service", code, yes, cascade)
 
 
 def register(root: typer.Typer) -> None:

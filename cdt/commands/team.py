@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cdt.commands import common
+from cdt.commands import _removal, common
 from cdt.i18n import t
 
 ORDER = 30
@@ -118,6 +118,16 @@ def show(
          ("phone", t("col.phone")), ("trained", t("col.trained")), ("left_on", t("col.left_on"))],
         rows, empty=t("member.none"),
     )
+
+
+@app.command("remove", help=t("team.remove.help"))
+def remove(
+    ctx: typer.Context,
+    team: Annotated[str, typer.Argument(help=t("team.arg.team"), metavar=t("metavar.team"), show_default=False)],
+    yes: _removal.Yes = False,
+    cascade: _removal.Cascade = False,
+) -> None:
+    _removal.remove(ctx, "team", team, yes, cascade)
 
 
 def register(root: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from cdt.commands import common
+from cdt.commands import _removal, common
 from cdt.i18n import t
 
 ORDER = 50
@@ -41,6 +41,44 @@ def attend(
     session, new = common.run(register.attend, common.store(ctx), training, member)
     common.say(t("training.attended", count=len(new), topic=session["topic"],
                  already=len(set(member)) - len(new) if len(member) > len(new) else 0))
+
+
+@app.command("edit", help=t("training.edit.help"))
+def edit(
+    ctx: typer.Context,
+    training: Annotated[str, typer.Argument(help=t("training.arg.training"), metavar=t("metavar.training"), show_default=False)],
+    title: Annotated[Optional[str], typer.Option("--title", help=t("training.opt.title"), show_default=False)] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help=t("training.opt.date"), show_default=False)] = None,
+    organiser: Annotated[Optional[str], typer.Option("--organiser", help=t("training.opt.organiser"), show_default=False)] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help=t("training.opt.mode"), show_default=False)] = None,
+) -> None:
+    from cdt import register
+
+    row = common.run(register.edit_training, common.store(ctx), training, title=title, when=date,
+                     organiser=organiser, mode=mode)
+    common.say(t("training.edited", topic=row["topic"], date=common.display_date(row["date"]), ref=row["ref"]))
+
+
+@app.command("remove", help=t("training.remove.help"))
+def remove(
+    ctx: typer.Context,
+    training: Annotated[str, typer.Argument(help=t("training.arg.training"), metavar=t("metavar.training"), show_default=False)],
+    yes: _removal.Yes = False,
+    cascade: _removal.Cascade = False,
+) -> None:
+    _removal.remove(ctx, "training", training, yes, cascade)
+
+
+@app.command("unattend", help=t("training.unattend.help"))
+def unattend(
+    ctx: typer.Context,
+    training: Annotated[str, typer.Argument(help=t("training.arg.training"), metavar=t("metavar.training"), show_default=False)],
+    member: Annotated[List[str], typer.Option("--member", help=t("training.opt.member"), show_default=False)],
+) -> None:
+    from cdt import register
+
+    session, removed = common.run(register.unattend, common.store(ctx), training, member)
+    common.say(t("training.unattended", count=len(removed), topic=session["topic"]))
 
 
 @app.command("list", help=t("training.list.help"))
