@@ -1175,6 +1175,9 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
         created.close()
         building.unlink(missing_ok=True)
         raise
+    # A new key pair (made by Store.create): the private key of the lost file is not the district's
+    # to hand out, and the district accepts the new one deliberately (cdt key accept).
+    fingerprint = keys.own_keys(created).fingerprint
     created.close()
     try:
         if out.exists():
@@ -1183,7 +1186,8 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
     except BaseException:
         building.unlink(missing_ok=True)
         raise
-    return {"path": str(out), "db_id": db_id, "clock": top, "commune": {"code": origin["commune_code"],
+    return {"path": str(out), "db_id": db_id, "clock": top, "fingerprint": fingerprint,
+            "commune": {"code": origin["commune_code"],
             "name": unit.name if unit else origin["unit_name"]}, "rows": counts}
 
 

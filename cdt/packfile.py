@@ -140,6 +140,8 @@ def read_verified(path: Path) -> Header:
     from nacl.signing import VerifyKey
 
     size = path.stat().st_size
+    if size == 0:
+        raise FileRefused("merge.empty")
     with open(path, "rb") as handle:
         prefix = handle.read(PREFIX_BYTES)
         if prefix[:8] != MAGIC:
