@@ -221,6 +221,13 @@ def trust(store: Store, info: dict) -> dict:
     return upstream(store)
 
 
+def trust_upper(store: Store, upper: Store) -> None:
+    """Seal this file's packs to ``upper`` (its own district, which just rebuilt it: cdt extract)."""
+    keys = own_keys(upper)
+    info = {**_key_fields(upper, keys), "fingerprint": keys.fingerprint}
+    trust(store, info)
+
+
 # -- incoming packs: pinned keys (trust on first use) ---------------------------------------------------
 
 
