@@ -10,8 +10,10 @@ Three variants of the same commune files, each packed and merged into a fresh di
 - ``signed``: signed, content in clear (a commune that has not trusted its district's key);
 - ``sealed``: signed and sealed to the district (the normal case after ``cdt key trust``).
 
-Figures are medians over --reps runs, interleaved, and the ratios signed/plain and sealed/plain
-(target: ≤ 1.10, i.e. at most 10% extra).
+Figures are medians over --reps runs, interleaved (the order turns each round; one warm-up round
+is not counted), as wall-clock seconds and as this process's CPU seconds (steadier on a shared
+machine: other programs' load does not count in it, the fsyncs' waiting does not either), and the
+ratios signed/plain and sealed/plain (target: ≤ 1.10, i.e. at most 10% extra).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _plain_packs():
         pack.seal_and_sign, merge._open_pack, keys.check_inner = saved
 
 
-def _pack_all(sources: list[Path], out: Path) -> tuple[float, list[Path]]:
+def _pack_all(sources: list[Path], out: Path) -> tuple[tuple[float, float], list[Path]]:
     from cdt.pack import make_pack
     from cdt.store import Store
 
@@ -64,14 +66,14 @@ def _pack_all(sources: list[Path], out: Path) -> tuple[float, list[Path]]:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     made = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for source in sources:
         with Store.open(source) as store:
             made.append(make_pack(store, out).path)
-    return time.perf_counter() - started, made
+    return (time.perf_counter() - started, time.process_time() - cpu), made
 
 
-def _merge_all(empty_district: Path, packs: list[Path], work: Path) -> float:
+def _merge_all(empty_district: Path, packs: list[Path], work: Path) -> tuple[float, float]:
     from cdt.merge import merge_files
     from cdt.store import Store
 
@@ -79,9 +81,9 @@ def _merge_all(empty_district: Path, packs: list[Path], work: Path) -> float:
     target.unlink(missing_ok=True)
     shutil.copyfile(empty_district, target)
     with Store.open(target) as store:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = merge_files(store, packs)
-        seconds = time.perf_counter() - started
+        seconds = (time.perf_counter() - started, time.process_time() - cpu)
     refused = [r.reason for r in results if not r.ok]
     if refused:
         raise RuntimeError("refused: " + "; ".join(refused))
@@ -107,11 +109,14 @@ def run(communes: int, visits: int, reps: int, work: Path) -> dict:
             keys.trust_upper(below, upper)
         clear_sources.append(source)
         sealed_sources.append(twin)
-    times: dict[str, dict[str, list[float]]] = {v: {"pack": [], "merge": []} for v in ("plain", "signed", "sealed")}
+    variants = ["plain", "signed", "sealed"]
+    times: dict[str, dict[str, list[float]]] = {
+        v: {"pack": [], "merge": [], "pack_cpu": [], "merge_cpu": []} for v in variants}
     size: dict[str, int] = {}
     rows = 0
     for rep in range(reps + 1):  # the first round warms caches and imports, and is not counted
-        for variant in ("plain", "signed", "sealed"):
+        # The order turns each round, so that a burst of load elsewhere does not always hit one variant.
+        for variant in variants[rep % 3:] + variants[:rep % 3]:
             sources = sealed_sources if variant == "sealed" else clear_sources
             out = work / "packs" / variant
             if variant == "plain":
@@ -124,30 +129,34 @@ def run(communes: int, visits: int, reps: int, work: Path) -> dict:
             if variant == "signed":
                 rows = sum(generate.row_count(p) for p in packs)
             if rep:
-                times[variant]["pack"].append(seconds)
-                times[variant]["merge"].append(merged)
+                times[variant]["pack"].append(seconds[0])
+                times[variant]["merge"].append(merged[0])
+                times[variant]["pack_cpu"].append(seconds[1])
+                times[variant]["merge_cpu"].append(merged[1])
             size[variant] = sum(p.stat().st_size for p in packs)
     medians = {v: {k: round(_median(t), 4) for k, t in parts.items()} for v, parts in times.items()}
     ratios = {}
     for variant in ("signed", "sealed"):
-        for step in ("pack", "merge"):
-            ratios[f"{step}_{variant}_vs_plain"] = round(medians[variant][step] / medians["plain"][step], 3)
-        ratios[f"pack_and_merge_{variant}_vs_plain"] = round(
-            (medians[variant]["pack"] + medians[variant]["merge"])
-            / (medians["plain"]["pack"] + medians["plain"]["merge"]), 3)
+        for clock in ("", "_cpu"):
+            for step in ("pack", "merge"):
+                ratios[f"{step}{clock}_{variant}_vs_plain"] = round(
+                    medians[variant][step + clock] / medians["plain"][step + clock], 3)
+            ratios[f"pack_and_merge{clock}_{variant}_vs_plain"] = round(
+                (medians[variant]["pack" + clock] + medians[variant]["merge" + clock])
+                / (medians["plain"]["pack" + clock] + medians["plain"]["merge" + clock]), 3)
     return {"communes": communes, "visits_per_commune": visits, "rows": rows, "reps": reps,
             "pack_bytes": size, "seconds": medians, "ratios": ratios, "target": TARGET}
 
 
 def _table(result: dict) -> str:
     lines = [f"{result['communes']} communes, {result['rows']:,} rows, median of {result['reps']} runs",
-             f"{'variant':<8} {'pack s':>8} {'merge s':>8} {'bytes':>12}"]
+             f"{'variant':<8} {'pack s':>8} {'merge s':>8} {'pack cpu':>9} {'merge cpu':>10} {'bytes':>12}"]
     for variant, figures in result["seconds"].items():
-        lines.append(f"{variant:<8} {figures['pack']:>8.3f} {figures['merge']:>8.3f} "
-                     f"{result['pack_bytes'][variant]:>12,}")
+        lines.append(f"{variant:<8} {figures['pack']:>8.3f} {figures['merge']:>8.3f} {figures['pack_cpu']:>9.3f}"
+                     f" {figures['merge_cpu']:>10.3f} {result['pack_bytes'][variant]:>12,}")
     for name, ratio in result["ratios"].items():
         mark = "ok" if ratio <= result["target"] else "MISS"
-        lines.append(f"{name:<32} {ratio:>6.3f}  (target ≤ {result['target']:.2f}: {mark})")
+        lines.append(f"{name:<36} {ratio:>6.3f}  (target ≤ {result['target']:.2f}: {mark})")
     return "\n".join(lines)
 
 
