@@ -292,7 +292,6 @@ def read_pack(path: Path) -> Header:
 def open_incoming(target: Store, staged: Path, staging: Path) -> Opened:
     """Verify a staged pack's signature first, then the signer's pin, then unseal it (DESIGN.md §8)."""
     from cdt import packfile
-    from cdt.register import settings
 
     header = packfile.read_verified(staged)
     state = check_signer(target, header)
@@ -300,7 +299,7 @@ def open_incoming(target: Store, staged: Path, staging: Path) -> Opened:
     if header.sealed:
         if keys.seal_public is None or header.recipient != key_id(keys.seal_public):
             raise FileRefused("keys.other_recipient")
-    elif settings(target).get("require_sealed") == "true":
+    elif target.settings().get("require_sealed") == "true":  # register.SETTING_DEFAULTS: "false"
         raise FileRefused("keys.unsealed_refused")
     inner = staging / "inner.cdt"
     packfile.extract_content(staged, header, inner, keys.seal_secret)

@@ -161,7 +161,7 @@ def read_verified(path: Path) -> Header:
             signer = b64decode(fields["signer"])
             if not isinstance(fields, dict) or len(signer) != 32:
                 raise ValueError
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
             raise FileRefused("keys.bad_pack") from None
         try:
             VerifyKey(signer).verify(SIGNING_CONTEXT + prefix + header, signature)

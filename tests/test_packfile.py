@@ -109,10 +109,20 @@ def test_unsealing_needs_the_right_private_key(packs, tmp_path):
     assert packfile.is_plain_sqlite(tmp_path / "y")
 
 
+def _forged_header(fields: object) -> bytes:
+    header = json.dumps(fields).encode()
+    return b"CDTPACK\x00" + struct.pack(">HI", 1, len(header)) + header + bytes(64) + b"x"
+
+
 def test_random_and_foreign_files_are_not_packs(tmp_path):
     for name, content, key in (("random", bytes(range(256)) * 8, "keys.not_a_pack"),
                                ("empty", b"", "merge.empty"),
-                               ("short", b"CDTPACK\x00\x00", "keys.bad_pack")):
+                               ("short", b"CDTPACK\x00\x00", "keys.bad_pack"),
+                               ("list", _forged_header([1, 2]), "keys.bad_pack"),
+                               ("number", _forged_header({"signer": 5}), "keys.bad_pack"),
+                               ("unsigned", _forged_header({"signer": "A" * 43 + "="}), "keys.bad_signature"),
+                               ("newer", b"CDTPACK\x00\x00\x02" + bytes(80), "keys.format_too_new"),
+                               ("sqlite", b"SQLite format 3\x00" + bytes(100), "keys.old_pack")):
         path = tmp_path / name
         path.write_bytes(content)
         with pytest.raises(FileRefused) as refused:
