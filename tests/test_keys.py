@@ -191,6 +191,9 @@ def test_same_origin_with_a_new_key_is_refused_until_accepted(cdt, tmp_path, dis
     rebuilt = tmp_path / "rebuilt.db"
     extracted = cdt("--db", district, "extract", "--commune", "05761", "--out", rebuilt)
     assert extracted.exit_code == 0 and "cdt key accept" in extracted.stdout
+    # The rebuilt file has keys of its own; none of the district's private keys went into it.
+    district_secrets = [bytes(r[0]) for r in sqlite3.connect(district).execute("SELECT secret FROM own_key")]
+    assert all(secret not in rebuilt.read_bytes() for secret in district_secrets)
     assert cdt("--db", rebuilt, "hamlet", "add", "Xóm Mới", "--kind", "xóm").exit_code == 0
     new = pack(cdt, rebuilt, tmp_path / "p2")
     refused(cdt, district, new, "khóa khác khóa đã biết")
