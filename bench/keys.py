@@ -42,11 +42,12 @@ def _median(values: list[float]) -> float:
 def _plain_packs():
     """cdt pack and cdt merge without the container: the baseline."""
     from cdt import keys, merge, pack
+    from cdt.merge import sha256_file
 
     saved = pack.seal_and_sign, merge._open_pack, keys.check_inner
 
     def passthrough(store, snapshot, out, packed_at):
-        return snapshot
+        return snapshot, sha256_file(snapshot)  # what cdt pack did before signed packs
 
     def open_plain(target, staged, staging, result):
         return keys.Opened(inner=staged, header=None, fingerprint="", first_use=False)

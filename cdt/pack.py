@@ -72,19 +72,20 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def seal_and_sign(store: Store, snapshot: Path, out: Path, packed_at: str) -> Path:
+def seal_and_sign(store: Store, snapshot: Path, out: Path, packed_at: str) -> tuple[Path, str]:
     """The pack container (cdt/packfile.py) around a snapshot: signed with this file's key, sealed
-    to the upstream key once one is trusted (cdt key trust), else in clear."""
+    to the upstream key once one is trusted (cdt key trust), else in clear. Returns the container
+    and its SHA-256."""
     from cdt import keys, packfile
 
     own = keys.own_keys(store)
     upstream = keys.upstream(store)
     site = store.site
-    packfile.write(snapshot, out, signing_secret=own.sign_secret,
-                   identity={"db_id": site.db_id, "level": site.level, "unit_code": site.unit_code,
-                             "unit_name": site.unit_name, "packed_at": packed_at},
-                   recipient=packfile.b64decode(upstream["seal_key"]) if upstream else None)
-    return out
+    digest = packfile.write(snapshot, out, signing_secret=own.sign_secret,
+                            identity={"db_id": site.db_id, "level": site.level, "unit_code": site.unit_code,
+                                      "unit_name": site.unit_name, "packed_at": packed_at},
+                            recipient=packfile.b64decode(upstream["seal_key"]) if upstream else None)
+    return out, digest
 
 
 def make_pack(store: Store, out: Path | None = None) -> Pack:
@@ -122,8 +123,7 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
             conn.close()
         if result != [("ok",)]:
             raise StoreError("pack.failed", reason=str(result[0][0]) if result else "?")
-        snapshot = seal_and_sign(store, snapshot, work / "pack.cdt", packed_at)
-        digest = sha256_file(snapshot)
+        snapshot, digest = seal_and_sign(store, snapshot, work / "pack.cdt", packed_at)
         size = snapshot.stat().st_size
         final = _free_name(folder, pack_name(store))
         part = Path(str(final) + ".part")

@@ -90,8 +90,9 @@ def _canonical(fields: dict) -> bytes:
 
 
 def write(plain: Path, out: Path, *, signing_secret: bytes, identity: dict,
-          recipient: bytes | None = None) -> None:
-    """Write the container for the SQLite snapshot ``plain`` to ``out`` (a new file).
+          recipient: bytes | None = None) -> str:
+    """Write the container for the SQLite snapshot ``plain`` to ``out`` (a new file); returns the
+    SHA-256 of the whole container (what the merge log and a re-merge know it by).
 
     identity: db_id, level, unit_code, unit_name, packed_at of the signing file. recipient: the
     X25519 public key to seal to, or None for a signed pack in clear."""
@@ -116,10 +117,14 @@ def write(plain: Path, out: Path, *, signing_secret: bytes, identity: dict,
     header = _canonical(fields)
     prefix = MAGIC + FORMAT_VERSION.to_bytes(2, "big") + len(header).to_bytes(4, "big") + header
     signature = signer.sign(SIGNING_CONTEXT + prefix).signature
+    whole = hashlib.sha256(prefix)
+    whole.update(signature)
+    whole.update(data)
     with open(out, "wb") as writer:
         writer.write(prefix)
         writer.write(signature)
         writer.write(data)
+    return whole.hexdigest()
 
 
 def is_plain_sqlite(path: Path) -> bool:
