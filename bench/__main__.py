@@ -143,7 +143,7 @@ def raw_merge(target: Path, packs: list[Path], per_tx: int = 1) -> None:
             group = packs[start:start + per_tx]
             names = [f"p{i}" for i in range(len(group))]
             for name, pack in zip(names, group):
-                conn.execute(f"ATTACH DATABASE ? AS {name}", (f"file:{pack}?mode=ro",))
+                conn.execute(f"ATTACH DATABASE ? AS {name}", (f"file:{generate.plain(pack)}?mode=ro",))
             conn.execute("BEGIN IMMEDIATE")
             for name in names:
                 for table in _tables(conn, name):
@@ -162,7 +162,7 @@ def sqlite_utils_merge(target: Path, packs: list[Path]) -> None:
     db = sqlite_utils.Database(target)
     try:
         for pack in packs:
-            source = sqlite3.connect(f"file:{pack}?mode=ro", uri=True)
+            source = sqlite3.connect(f"file:{generate.plain(pack)}?mode=ro", uri=True)
             source.row_factory = sqlite3.Row
             try:
                 for table in _tables(source, "main"):
@@ -180,7 +180,7 @@ def fill_origins(target: Path, packs: list[Path]) -> None:
     conn = sqlite3.connect(str(target), isolation_level=None)
     try:
         for pack in packs:
-            src = sqlite3.connect(f"file:{pack}?mode=ro", uri=True)
+            src = sqlite3.connect(f"file:{generate.plain(pack)}?mode=ro", uri=True)
             s = src.execute("SELECT db_id, level, structure, province_code, district_code, commune_code,"
                             " commune_name, clock, packed_at FROM site").fetchone()
             src.close()

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cdt import __version__
+from cdt import __version__, keys
 from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
@@ -122,6 +122,9 @@ class FileResult:
     packed_at: str | None = None
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     already_merged: str | None = None  # when these exact bytes were merged before
+    signer: str | None = None  # fingerprint of the key that signed the pack (cdt/keys.py)
+    sealed: bool | None = None
+    new_key: bool = False  # the signer's key was pinned by this merge (first pack of that unit)
 
     @property
     def reason(self) -> str | None:
@@ -138,6 +141,7 @@ class FileResult:
             "unit": {"code": self.unit_code, "name": self.unit_name}, "clock": self.clock,
             "packed_at": self.packed_at, "tables": self.counts, "totals": self.totals() if self.ok else None,
             "already_merged": self.already_merged,
+            "signer": self.signer, "sealed": self.sealed, "new_key": self.new_key,
         }
 
 
@@ -722,11 +726,15 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
     try:
         staged = stage_copy(Path(path), staging)
-        earlier = _already_merged(target, sha256_file(staged)) if skip_known else None
+        container = sha256_file(staged)
+        earlier = _already_merged(target, container) if skip_known else None
         if earlier:
             _as_unchanged(result, earlier)
             return result
-        checked = check_file(target, staged)
+        opened = _open_pack(target, staged, staging, result)
+        checked = check_file(target, opened.inner)
+        keys.check_inner(opened, checked.site)
+        checked.sha256 = container  # the log names the bytes that arrived: a re-merge is known by them
         result.sha256 = checked.sha256
         site = checked.site
         result.db_id, result.level, result.clock, result.packed_at = (
@@ -735,6 +743,8 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
         result.unit_name = clean_text(site.get(f"{site['level']}_name"))
         _migrate_staged(checked)
         result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
+        if opened.first_use and not dry_run:
+            keys.pin(target, opened.header)
         result.ok = True
     except CdtError as error:
         if error.key == "store.in_use":
@@ -750,6 +760,14 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _open_pack(target: Store, staged: Path, staging: Path, result: FileResult) -> "keys.Opened":
+    """The pack container first (DESIGN.md §8): signature, pinned key, seal; the snapshot inside
+    then goes through every check of §3 like any incoming file."""
+    opened = keys.open_incoming(target, staged, staging)
+    result.signer, result.sealed, result.new_key = opened.fingerprint, opened.sealed, opened.first_use
+    return opened
 
 
 def clean_stale_staging(max_age: float = STALE_STAGING_SECONDS) -> int:
@@ -870,9 +888,11 @@ def status(store: Store) -> dict:
     last_merge = {row["db_id"]: row["merged_at"] for row in store.query(
         "SELECT db_id, max(merged_at) AS merged_at FROM merge_log WHERE outcome = 'merged' GROUP BY db_id")}
     origins = []
+    pinned = keys.pinned_fingerprints(store)
     for row in store.query("SELECT * FROM origin ORDER BY level, commune_code, district_code, db_id"):
         code = row["commune_code"] if row["level"] == "commune" else row["district_code"]
         origins.append({
+            "key": pinned.get((row["level"], code)),
             "db_id": row["db_id"], "level": row["level"],
             "unit": {"code": clean_text(code), "name": clean_text(row["unit_name"])},
             "clock": row["clock"], "packed_at": row["packed_at"],
@@ -882,7 +902,7 @@ def status(store: Store) -> dict:
     if rows_by_origin.get(site.db_id):
         origins.append({
             "db_id": site.db_id, "level": site.level, "unit": {"code": site.unit_code, "name": site.unit_name},
-            "clock": site.clock, "packed_at": None, "merged_at": None, "own": True,
+            "clock": site.clock, "packed_at": None, "merged_at": None, "own": True, "key": None,
             "rows": {t: rows_by_origin[site.db_id].get(t, 0) for t in DATA_COLUMNS},
         })
     heard = {(o["level"], o["unit"]["code"]) for o in origins}
@@ -1155,6 +1175,18 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
         created.close()
         building.unlink(missing_ok=True)
         raise
+    # A new key pair (made by Store.create): the private key of the lost file is not the district's
+    # to hand out, and the district accepts the new one deliberately (cdt key accept).
+    fingerprint = keys.own_keys(created).fingerprint
+    try:
+        if store.site.level == "district":
+            keys.trust_upper(created, store)  # rebuilt by its own district: its packs are sealed to it
+    except InvalidInput:
+        pass  # not this district's own commune after all: the clerk trusts a key as usual
+    except BaseException:
+        created.close()
+        building.unlink(missing_ok=True)
+        raise
     created.close()
     try:
         if out.exists():
@@ -1163,7 +1195,8 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
     except BaseException:
         building.unlink(missing_ok=True)
         raise
-    return {"path": str(out), "db_id": db_id, "clock": top, "commune": {"code": origin["commune_code"],
+    return {"path": str(out), "db_id": db_id, "clock": top, "fingerprint": fingerprint,
+            "commune": {"code": origin["commune_code"],
             "name": unit.name if unit else origin["unit_name"]}, "rows": counts}
 
 

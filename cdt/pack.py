@@ -31,6 +31,7 @@ class Pack:
     size: int
     sha256: str
     packed_at: str
+    sealed: bool = False
 
 
 def pack_name(store: Store, today: date | None = None) -> str:
@@ -71,6 +72,22 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def seal_and_sign(store: Store, snapshot: Path, out: Path, packed_at: str) -> tuple[Path, str]:
+    """The pack container (cdt/packfile.py) around a snapshot: signed with this file's key, sealed
+    to the upstream key once one is trusted (cdt key trust), else in clear. Returns the container
+    and its SHA-256."""
+    from cdt import keys, packfile
+
+    own = keys.own_keys(store)
+    upstream = keys.upstream(store)
+    site = store.site
+    digest = packfile.write(snapshot, out, signing_secret=own.sign_secret,
+                            identity={"db_id": site.db_id, "level": site.level, "unit_code": site.unit_code,
+                                      "unit_name": site.unit_name, "packed_at": packed_at},
+                            recipient=packfile.b64decode(upstream["seal_key"]) if upstream else None)
+    return out, digest
+
+
 def make_pack(store: Store, out: Path | None = None) -> Pack:
     """Write a verified snapshot of the store into folder ``out`` (default: the current folder)."""
     folder = Path(out) if out is not None else Path.cwd()
@@ -93,6 +110,12 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         packed_at = now()
         conn = sqlite3.connect(str(snapshot), isolation_level=None)
         try:
+            # The private keys leave the snapshot before anything else happens to it: deleted with
+            # secure_delete (their bytes overwritten in place) and no journal file holding a copy.
+            conn.execute("PRAGMA journal_mode = MEMORY")
+            conn.execute("PRAGMA secure_delete = ON")
+            if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'own_key'").fetchone():
+                conn.execute("DELETE FROM own_key")
             conn.execute("PRAGMA journal_mode = DELETE")
             strip_local_tables(conn, store)
             conn.execute("UPDATE site SET packed_at = ?", (packed_at,))
@@ -101,7 +124,7 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
             conn.close()
         if result != [("ok",)]:
             raise StoreError("pack.failed", reason=str(result[0][0]) if result else "?")
-        digest = sha256_file(snapshot)
+        snapshot, digest = seal_and_sign(store, snapshot, work / "pack.cdt", packed_at)
         size = snapshot.stat().st_size
         final = _free_name(folder, pack_name(store))
         part = Path(str(final) + ".part")
@@ -122,7 +145,8 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         # the merge recomputes the SHA-256 and every row's hash.
         if sha256_file(final) != digest:
             raise StoreError("pack.verify_failed", path=str(final))
-        return Pack(path=final, size=size, sha256=digest, packed_at=packed_at)
+        return Pack(path=final, size=size, sha256=digest, packed_at=packed_at,
+                    sealed=store.conn.execute("SELECT 1 FROM upstream_key").fetchone() is not None)
     finally:
         if part is not None:
             try:

@@ -28,6 +28,8 @@ SETTING_DEFAULTS: dict[str, str] = {
     "team_max_members": "5",
     # Services whose help counts a person towards "digital citizen" progress; no official list exists.
     "digital_citizen_services": "dvc,vneid,payment",
+    # At a district or province: refuse packs that are signed but not sealed (cdt/keys.py).
+    "require_sealed": "false",
 }
 
 # The national catalogue every file knows; provinces add their own rows to ``service``.
@@ -74,6 +76,10 @@ def set_setting(store: Store, key: str, value: str) -> str:
         if low > high:
             raise InvalidInput("settings.min_over_max", low=low, high=high)
         value = str(int(value))
+    elif key == "require_sealed":
+        value = {"true": "true", "false": "false", "có": "true", "không": "false"}.get(value.casefold(), "")
+        if not value:
+            raise InvalidInput("settings.bad_bool", key=key)
     elif key == "digital_citizen_services":
         codes = [resolve_service(store, part) for part in value.split(",") if part.strip()]
         if not codes:

@@ -187,8 +187,40 @@ MIGRATIONS: list[list[str]] = [
     ],
     # 3: reserved for issue 9 (one file per unit: replacements).
     [],
-    # 4: reserved for issue 10 (keys: pinned public keys).
-    [],
+    # 4: keys (DESIGN.md §8, cdt/keys.py). own_key holds this file's private keys: it lives in the
+    # database so that a copied file keeps its identity, and cdt pack empties it in every snapshot
+    # (secure_delete), so no pack, extract or export ever carries it. pinned_key: the signing keys
+    # of the units whose packs this file merged (trust on first use, replaced by cdt key accept).
+    # upstream_key: the district's (or province's) key this file seals its packs to (cdt key trust).
+    [
+        """CREATE TABLE own_key (
+    kind TEXT PRIMARY KEY,
+    secret BLOB NOT NULL,
+    public BLOB NOT NULL,
+    created_at TEXT NOT NULL
+)""",
+        """CREATE TABLE pinned_key (
+    level TEXT NOT NULL,
+    unit_code TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    db_id TEXT,
+    unit_name TEXT,
+    pinned_at TEXT NOT NULL,
+    how TEXT NOT NULL,
+    retired_at TEXT,
+    PRIMARY KEY (level, unit_code, public_key)
+)""",
+        """CREATE TABLE upstream_key (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    level TEXT NOT NULL,
+    unit_code TEXT,
+    unit_name TEXT,
+    db_id TEXT,
+    sign_key TEXT NOT NULL,
+    seal_key TEXT NOT NULL,
+    trusted_at TEXT NOT NULL
+)""",
+    ],
     # 5: issue 11: the local write log and undo journal (cdt history, cdt undo). Local to this file:
     # a pack empties them (strip_local_tables), so they never travel. write_log has one row per write
     # transaction of this file (its rev, the local time, an optional description as JSON [key,
@@ -216,6 +248,7 @@ MIGRATIONS: list[list[str]] = [
     [],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+KEYS_VERSION = 4  # the schema version that brings own_key, pinned_key and upstream_key
 
 
 def tables_at(version: int) -> tuple[str, ...]:
@@ -409,6 +442,10 @@ class Store:
                 (db_id or new_id(), level, structure, *province, *district, *commune,
                  schema_version, clock, now(), __version__),
             )
+            if schema_version >= KEYS_VERSION:
+                from cdt.keys import insert_new_keys
+
+                insert_new_keys(conn, level)
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
@@ -465,6 +502,11 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             apply_migrations(conn, version)
+            if version < KEYS_VERSION <= SCHEMA_VERSION:
+                # An existing file gets its keys the first time a cdt that knows keys opens it.
+                from cdt.keys import insert_new_keys
+
+                insert_new_keys(conn, conn.execute("SELECT level FROM site").fetchone()[0])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -7,8 +7,10 @@ Everything goes through the installed ``cdt`` commands, as a clerk and a distric
    Thái Nguyên ID), imports its clerk's spreadsheet from ``examples/data`` (the one with invalid
    rows with ``--only-valid``, showing its problems), then imports its tracking book — a training
    with attendance and a few months of household visits, drawn with a fixed random seed — logs one
-   more visit by hand (``cdt visit log``) and packs its file (``cdt pack``);
-2. the district creates its file (``cdt init --district 171``), merges the packs (``cdt merge``)
+   more visit by hand (``cdt visit log``), trusts the district's key (``cdt key trust``) and packs
+   its file (``cdt pack``: signed, and sealed so that only the district's file opens it);
+2. the district, which created its file first (``cdt init --district 171``) and exported its public
+   key for the communes (``cdt key export``, ``require_sealed`` on), merges the packs (``cdt merge``)
    and writes the month's report to the terminal and to an Excel file (``cdt report --district``).
 
 Output goes to ``examples/out/`` (recreated on each run), or to ``--out DIR``.
@@ -195,6 +197,18 @@ def build(out: Path, *, communes: int, visits_per_team: tuple[int, int], quiet: 
     if not all((data / c["file"]).exists() for c in sheets.COMMUNES):
         sheets.write_all(data)
 
+    # The district makes its file first and hands its public key to the communes (a small text
+    # file, its fingerprint read over the phone): their packs are then signed and sealed to it.
+    print(f"\n== Huyện Đại Từ ({DISTRICT}): khóa cho các xã ==", flush=True)
+    district = out / f"huyen-{DISTRICT}.db"
+    cli(district, "init", "--district", DISTRICT)
+    key_file = out / "khoa-huyen-dai-tu.txt"
+    sealing = cli.has("key")
+    if sealing:
+        exported = cli(district, "key", "export", "--out", str(key_file))
+        print(_indent(exported.stdout.strip().splitlines()[-1]), flush=True)
+        cli(district, "settings", "set", "require_sealed", "true")
+
     for commune in sheets.COMMUNES[:communes]:
         print(f"\n== {commune['name']} ({commune['code']}) ==", flush=True)
         db = folders["communes"] / f"{commune['code']}.db"
@@ -216,12 +230,12 @@ def build(out: Path, *, communes: int, visits_per_team: tuple[int, int], quiet: 
             "--service", "vneid", "--service", "C-Thái Nguyên", "--member", team["full_name"],
             "--date", date(*months[-1], 28).strftime("%d/%m/%Y"))
         print(f"    {count + 1} lượt hỗ trợ trong {len(months)} tháng", flush=True)
+        if sealing:
+            cli(db, "key", "trust", str(key_file), "--yes")
         packed = cli(db, "pack", "--out", str(folders["packs"]))
         print(_indent(packed.stdout.strip().splitlines()[-1]), flush=True)
 
     print(f"\n== Huyện Đại Từ ({DISTRICT}) ==", flush=True)
-    district = out / f"huyen-{DISTRICT}.db"
-    cli(district, "init", "--district", DISTRICT)
     cli(district, "merge", str(folders["packs"]), show=not quiet)
     cli(district, "report", "--district", "--month", report_month, show=True)
     workbook = out / f"bao-cao-huyen-dai-tu-{report_month}.xlsx"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cdt import units
 from cdt.merge import canonical_dump, merge_file
-from cdt.store import Store
+from cdt.store import KEYS_VERSION, SCHEMA_VERSION, Store
 
 # Communes of Đại Từ (171) and of Thành phố Thái Nguyên (164), Tỉnh Thái Nguyên (19), legacy structure.
 DAI_TU = ("05761", "05767", "05770")
@@ -25,7 +25,25 @@ def unit_file(path: Path, level: str, code: str, *, schema_version: int | None =
         district=(unit.district_code, unit.district_name) if level != "province" else (None, None),
         commune=(unit.code, unit.name) if level == "commune" else (None, None), db_id=db_id, **extra,
     )
+    if level != "commune" and (schema_version or SCHEMA_VERSION) >= KEYS_VERSION:
+        # Every district and province these tests make opens the packs sealed by snapshot().
+        secret, public = seal_key()
+        store.conn.execute("UPDATE own_key SET secret = ?, public = ? WHERE kind = 'seal'", (secret, public))
     return fast(store)
+
+
+_SEAL: list[tuple[bytes, bytes]] = []
+
+
+def seal_key() -> tuple[bytes, bytes]:
+    """One X25519 key pair shared by every upper-level file of a test session (so that any of them,
+    made in any order, opens any pack: the algebra tests merge the same packs into many targets)."""
+    if not _SEAL:
+        from nacl.public import PrivateKey
+
+        key = PrivateKey.generate()
+        _SEAL.append((bytes(key), bytes(key.public_key)))
+    return _SEAL[0]
 
 
 def fast(store: Store) -> Store:
@@ -55,12 +73,24 @@ def add_member(store: Store, name: str) -> str:
                                     "birth_year": 1990})["id"]
 
 
-def snapshot(store: Store, path: Path) -> Path:
-    """A pack without the stick ceremony: VACUUM INTO plus packed_at (the property tests make hundreds)."""
-    store.conn.execute("VACUUM INTO ?", (str(path),))
-    conn = sqlite3.connect(str(path), isolation_level=None)
+def snapshot(store: Store, path: Path, *, sealed: bool = True) -> Path:
+    """A pack without the stick ceremony (the property tests make hundreds): VACUUM INTO, no private
+    keys, packed_at, then the container of cdt pack, signed with the file's key and sealed to
+    seal_key() (cdt/packfile.py)."""
+    from cdt import packfile
+
+    raw = Path(str(path) + ".sqlite")
+    store.conn.execute("VACUUM INTO ?", (str(raw),))
+    conn = sqlite3.connect(str(raw), isolation_level=None)
+    conn.execute("DELETE FROM own_key")
     conn.execute("UPDATE site SET packed_at = '2026-11-30T10:00:00'")
     conn.close()
+    secret = store.conn.execute("SELECT secret FROM own_key WHERE kind = 'sign'").fetchone()[0]
+    site = store.site
+    packfile.write(raw, path, signing_secret=bytes(secret), recipient=seal_key()[1] if sealed else None,
+                   identity={"db_id": site.db_id, "level": site.level, "unit_code": site.unit_code,
+                             "unit_name": site.unit_name, "packed_at": "2026-11-30T10:00:00"})
+    raw.unlink()
     return path
 
 

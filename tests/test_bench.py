@@ -25,7 +25,7 @@ TINY = Config("test", communes=2, second_communes=1, reps=1, fast_reps=1, startu
 def test_generated_commune_is_a_valid_store(tmp_path):
     unit = generate.communes_of(QUICK.district, 1)[0]
     pack = generate.make_packs([unit], tmp_path, TINY.sizes)[0]
-    conn = sqlite3.connect(pack)
+    conn = sqlite3.connect(generate.plain(pack))  # the snapshot inside the signed pack
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM visit").fetchone()[0] == 40
     # one history link per write transaction: the register batch, then visits in batches of 15

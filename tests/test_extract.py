@@ -33,7 +33,12 @@ def test_extract_then_new_visits_then_merge_back_has_no_duplicates(cdt, tmp_path
                  ("hamlet", "edit", "Xóm Một", "--households", "99")):
         done = cdt("--db", recovered, *args)
         assert done.exit_code == 0, done.output
-    merged = cdt("--db", district, "merge", pack(cdt, recovered, tmp_path / "stick2"), "--format", "json")
+    new_pack = pack(cdt, recovered, tmp_path / "stick2")
+    # The rebuilt file has a new key: refused until the district accepts it (DESIGN.md §8).
+    refused = cdt("--db", district, "merge", new_pack)
+    assert refused.exit_code == 1 and "cdt key accept" in refused.stdout
+    assert cdt("--db", district, "key", "accept", new_pack, "--yes").exit_code == 0
+    merged = cdt("--db", district, "merge", new_pack, "--format", "json")
     assert merged.exit_code == 0, merged.output
     totals = json.loads(merged.stdout)["files"][0]["totals"]
     assert totals == {"inserted": 1, "updated": 1, "unchanged": 3, "older": 0, "conflicts": 0}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import packkit
 from mergekit import add_hamlet, unit_file
 
 
@@ -97,15 +98,31 @@ def _page_of(path: Path, table: str) -> int:
 
 
 def _altered(good: Path, target: Path, *statements: str) -> Path:
-    shutil.copyfile(good, target)
-    conn = sqlite3.connect(target)
+    """A pack whose snapshot was edited with sqlite3, signed again with the commune's own key: the
+    checks of DESIGN.md §3 must catch what the signature cannot (a forger holding the key)."""
+    inner = target.parent.parent / "inner" / target.name
+    inner.parent.mkdir(exist_ok=True)
+    shutil.copyfile(good, inner)
+    conn = sqlite3.connect(inner)
     conn.executescript(";".join(statements))
     conn.close()
-    return target
+    return _signed(inner, target)
 
 
-def hostile_files(good: Path, folder: Path, cdt, tmp_path) -> dict[str, Path]:
+def _signed(inner: Path, target: Path) -> Path:
+    signer = target.parent.parent / "hungson.db"
+    return packkit.wrap(inner, target, key_from=signer, identity=_IDENTITY)
+
+
+_IDENTITY: dict = {}
+
+
+def hostile_files(good_pack: Path, folder: Path, cdt, tmp_path) -> dict[str, Path]:
     folder.mkdir()
+    (tmp_path / "inner").mkdir()
+    good = packkit.unwrap(good_pack, tmp_path / "inner" / "good.sqlite")
+    _IDENTITY.clear()
+    _IDENTITY.update(packkit.identity_of(good))
     files: dict[str, Path] = {}
     files["random"] = folder / "random.cdt"
     files["random"].write_bytes(bytes(range(256)) * 64)
@@ -115,22 +132,23 @@ def hostile_files(good: Path, folder: Path, cdt, tmp_path) -> dict[str, Path]:
     with zipfile.ZipFile(files["zip"], "w") as archive:
         archive.writestr("a.txt", "xin chào")
     data = good.read_bytes()
-    files["truncated"] = folder / "truncated.cdt"
-    files["truncated"].write_bytes(data[: len(data) // 2])
-    files["btree"] = folder / "btree.cdt"
+    inner = tmp_path / "inner"
+    (inner / "truncated.cdt").write_bytes(data[: len(data) // 2])
+    files["truncated"] = _signed(inner / "truncated.cdt", folder / "truncated.cdt")
     flipped = bytearray(data)
     offset = _page_of(good, "member")
     flipped[offset] ^= 0xFF
-    files["btree"].write_bytes(bytes(flipped))
-    files["name"] = folder / "name.cdt"
+    (inner / "btree.cdt").write_bytes(bytes(flipped))
+    files["btree"] = _signed(inner / "btree.cdt", folder / "btree.cdt")
     needle = "Hoàng Văn An".encode()
     assert data.count(needle) == 1
-    files["name"].write_bytes(data.replace(needle, "Hoàng Văn Am".encode()))
-    files["other_app"] = folder / "other.cdt"
-    conn = sqlite3.connect(files["other_app"])
+    (inner / "name.cdt").write_bytes(data.replace(needle, "Hoàng Văn Am".encode()))
+    files["name"] = _signed(inner / "name.cdt", folder / "name.cdt")
+    conn = sqlite3.connect(inner / "other.cdt")
     conn.execute("CREATE TABLE notes (x)")
     conn.commit()
     conn.close()
+    files["other_app"] = _signed(inner / "other.cdt", folder / "other.cdt")
     files["newer"] = _altered(good, folder / "newer.cdt", "PRAGMA user_version = 99")
     files["trigger"] = _altered(good, folder / "trigger.cdt",
                                 "CREATE TRIGGER t AFTER INSERT ON hamlet BEGIN SELECT 1; END")

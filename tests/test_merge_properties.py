@@ -135,10 +135,7 @@ def test_communes_then_districts_then_province_equals_communes_to_province(ops, 
 
 
 def _commune_of(pack: Path) -> str:
-    import sqlite3
+    """The commune that signed a pack (its container's header names it)."""
+    from cdt import packfile
 
-    conn = sqlite3.connect(str(pack))
-    try:
-        return conn.execute("SELECT commune_code FROM site").fetchone()[0]
-    finally:
-        conn.close()
+    return packfile.read_verified(pack).unit_code

@@ -9,20 +9,34 @@ from pathlib import Path
 
 import pytest
 
+import packkit
 # The district file and a commune pack are the same fixtures as the main merge tests'.
 from test_merge import district, good_pack, make_commune, pack  # noqa: F401
 
 
+def signer_of(pack_path: Path) -> Path:
+    """The file that made a pack (the tests keep their .db files in tmp_path, two levels above)."""
+    wanted = packkit.read_header(pack_path).db_id
+    for db in pack_path.parent.parent.glob("*.db"):
+        if packkit.identity_of(db)["db_id"] == wanted:
+            return db
+    raise AssertionError(f"no file signed {pack_path}")
+
+
 def altered(good: Path, target: Path, *statements: str) -> Path:
-    shutil.copyfile(good, target)
-    conn = sqlite3.connect(target)
-    conn.executescript(";".join(statements))
-    conn.close()
-    return target
+    """The pack with its snapshot edited by sqlite3 and signed again with its maker's own key (a forger
+    holding the key): what the signature cannot catch, the checks of DESIGN.md §3 must."""
+    def edit(inner: Path) -> None:
+        conn = sqlite3.connect(inner)
+        conn.executescript(";".join(statements))
+        conn.close()
+
+    return packkit.rewrap(good, target, signer_of(good), edit)
 
 
 def test_a_changed_rev_inside_a_pack_is_caught_by_the_row_hash(cdt, tmp_path, district, good_pack):
-    rev = sqlite3.connect(good_pack).execute("SELECT rev FROM member").fetchone()[0]
+    inner = packkit.unwrap(good_pack, tmp_path / "inner.sqlite")
+    rev = sqlite3.connect(inner).execute("SELECT rev FROM member").fetchone()[0]
     assert rev > 1
     bad = altered(good_pack, tmp_path / "rev.cdt", f"UPDATE member SET rev = {rev - 1}")
     before = district.read_bytes()
@@ -138,17 +152,17 @@ def _stolen_id_pack(cdt, tmp_path, district, good_pack, other_pack) -> Path:
 
     assert cdt("--db", district, "merge", good_pack).exit_code == 0
     victim = sqlite3.connect(district).execute("SELECT id FROM hamlet").fetchone()[0]
-    bad = tmp_path / "stolen.cdt"
-    shutil.copyfile(other_pack, bad)
-    conn = sqlite3.connect(bad)
-    conn.row_factory = sqlite3.Row
-    row = dict(conn.execute("SELECT * FROM hamlet").fetchone())
-    row["id"] = victim
-    row["name"] = "Xóm Giả"
-    conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ?", (victim, row["name"], row_hash("hamlet", row)))
-    conn.commit()
-    conn.close()
-    return bad
+    def edit(inner: Path) -> None:
+        conn = sqlite3.connect(inner)
+        conn.row_factory = sqlite3.Row
+        row = dict(conn.execute("SELECT * FROM hamlet").fetchone())
+        row["id"] = victim
+        row["name"] = "Xóm Giả"
+        conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ?", (victim, row["name"], row_hash("hamlet", row)))
+        conn.commit()
+        conn.close()
+
+    return packkit.rewrap(other_pack, tmp_path / "stolen.cdt", signer_of(other_pack), edit)
 
 
 def test_a_row_claimed_by_another_origin_can_only_be_kept_and_show_names_both_units(
@@ -256,8 +270,17 @@ def test_a_pack_whose_site_says_a_newer_schema_asks_to_update_cdt(cdt, tmp_path,
     assert result.exit_code == 1 and "cập nhật cdt" in result.stdout
 
 
-def _index_page_corrupted(good: Path, target: Path) -> Path:
-    """A pack whose member_team index lost track of a row: integrity_check has many English lines to say."""
+def _index_page_corrupted(good_pack: Path, target: Path) -> Path:
+    """A pack whose member_team index lost track of a row: integrity_check has many English lines to say.
+    (The snapshot inside the pack is corrupted, and the pack signed again by its maker.)"""
+    good = packkit.unwrap(good_pack, Path(str(target) + ".good"))
+    raw = Path(str(target) + ".sqlite")
+    _corrupt_index(good, raw)
+    return packkit.wrap(raw, target, key_from=signer_of(good_pack),
+                        identity=packkit.read_header(good_pack).fields)
+
+
+def _corrupt_index(good: Path, target: Path) -> Path:
     conn = sqlite3.connect(good)
     size = conn.execute("PRAGMA page_size").fetchone()[0]
     root = conn.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'member_team'").fetchone()[0]
@@ -273,7 +296,7 @@ def _index_page_corrupted(good: Path, target: Path) -> Path:
 
 def test_an_integrity_failure_is_one_vietnamese_line(cdt, tmp_path, district, good_pack):
     bad = _index_page_corrupted(good_pack, tmp_path / "hong.cdt")
-    raw = sqlite3.connect(bad).execute("PRAGMA integrity_check").fetchall()
+    raw = sqlite3.connect(str(bad) + ".sqlite").execute("PRAGMA integrity_check").fetchall()
     assert raw != [("ok",)]
     result = cdt("--db", district, "merge", bad)
     assert result.exit_code == 1

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import packkit
 from mergekit import add_hamlet
 
 
@@ -20,11 +21,12 @@ def test_pack_prints_size_hash_and_path_last(cdt, commune, tmp_path):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert digest in result.stdout
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no .part left behind
-    conn = sqlite3.connect(path)
+    inner = packkit.unwrap(path, tmp_path / "inner.sqlite")
+    conn = sqlite3.connect(inner)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT packed_at FROM site").fetchone()[0]
     assert conn.execute("SELECT name FROM hamlet").fetchall() == [("Xóm Một",)]
-    header = path.read_bytes()[:100]
+    header = inner.read_bytes()[:100]
     assert header[18:20] == b"\x01\x01"
     second = Path(cdt("pack", "--out", tmp_path / "USB").stdout.strip().splitlines()[-1])
     assert second != path and second.exists() and path.exists()
@@ -43,8 +45,9 @@ def test_pack_of_a_wal_database_holds_every_commit(cdt, commune, tmp_path):
     writer.close()
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip().splitlines()[-1])
-    assert sqlite3.connect(path).execute("SELECT count(*) FROM hamlet").fetchone()[0] == 30
-    assert path.read_bytes()[18:20] == b"\x01\x01"
+    inner = packkit.unwrap(path, tmp_path / "inner.sqlite")
+    assert sqlite3.connect(inner).execute("SELECT count(*) FROM hamlet").fetchone()[0] == 30
+    assert inner.read_bytes()[18:20] == b"\x01\x01"
 
 
 def test_pack_to_an_unwritable_place_is_one_line(cdt, commune, tmp_path):

@@ -23,6 +23,7 @@ def extract(
     done = extract_commune(common.store(ctx), commune, out)
     common.say(t("extract.done", name=done["commune"]["name"], code=done["commune"]["code"], path=done["path"],
                  rows=common.number(sum(done["rows"].values())), clock=done["clock"]))
+    common.say(t("extract.new_key", fingerprint=done["fingerprint"]))
 
 
 def register(app: typer.Typer) -> None:

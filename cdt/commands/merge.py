@@ -85,6 +85,9 @@ def _render(results, dry_run: bool, open_conflicts: int) -> None:
                      sha=(result.sha256 or "")[:16]))
         if result.already_merged:
             common.say(t("merge.already_merged", date=common.display_date(result.already_merged)))
+        elif result.signer:
+            common.say(t("merge.key_line", fingerprint=result.signer, new=t("merge.key_new") if result.new_key else "",
+                         sealed=t("merge.key_sealed" if result.sealed else "merge.key_not_sealed")))
         rows = [{"table": t(f"table.{table}"), **counts} for table, counts in result.counts.items()
                 if any(counts.values())]
         totals = result.totals()

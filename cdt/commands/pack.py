@@ -19,8 +19,16 @@ def pack(
 ) -> None:
     from cdt.pack import make_pack
 
-    made = make_pack(common.store(ctx), out)
+    from cdt import keys
+
+    store = common.store(ctx)
+    made = make_pack(store, out)
     common.say(t("pack.done", size=_size(made.size), sha=made.sha256))
+    upstream = keys.upstream(store)
+    if upstream:
+        common.say(t("pack.sealed", name=upstream["unit_name"]))
+    elif store.site.level != "province":
+        common.say(t("pack.not_sealed"))
     # The last line is the pack's path alone: scripts read it.
     common.say(str(made.path))
 

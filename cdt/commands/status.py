@@ -30,11 +30,12 @@ def status(
         counts = ", ".join(f"{t('table.' + k)} {common.number(v)}" for k, v in origin["rows"].items() if v)
         rows.append({"unit": name, "db_id": origin["db_id"][:8], "packed": common.display_date(origin["packed_at"]),
                      "clock": origin["clock"], "merged": (origin["merged_at"] or "").replace("T", " "),
-                     "rows": counts})
+                     "rows": counts, "key": origin.get("key") or ""})
     common.print_table(
         t("status.title", name=data["unit"]["name"]),
         [("unit", t("status.col.unit")), ("db_id", t("status.col.db_id")), ("packed", t("status.col.packed")),
-         ("clock", t("status.col.clock")), ("merged", t("status.col.merged")), ("rows", t("status.col.rows"))],
+         ("clock", t("status.col.clock")), ("merged", t("status.col.merged")), ("rows", t("status.col.rows")),
+         ("key", t("status.col.key"))],
         rows, render={"clock": common.number}, empty=t("status.none"))
     never = data["never_heard"]
     if never:
