@@ -160,6 +160,7 @@ def print_report(data: dict) -> None:
         periods.add_row("  " + common.escape(str(service["name"])),
                         *[common.number(flow[p]) for p in ("month", "ytd", "total")])
     out.print(periods)
+    print_trend(data)
 
     if data["completeness"]:
         sent = sum(1 for entry in data["completeness"] if entry["reported"])
@@ -187,6 +188,37 @@ def print_report(data: dict) -> None:
             goals.add_row(t(f"report.ind.{target['indicator']}"), str(target["year"]), show(target["value"]),
                           show(target["actual"]), _pct(target["progress"]))
         out.print(goals)
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list) -> str:
+    """Twelve numbers as twelve block characters, the highest full; all zero: a flat line."""
+    top = max((v or 0 for v in values), default=0)
+    if not top:
+        return _BARS[0] * len(values)
+    return "".join(_BARS[min(7, round((v or 0) / top * 7))] for v in values)
+
+
+def print_trend(data: dict) -> None:
+    """The last 12 months of the main indicators for the whole unit, one line each."""
+    from rich.table import Table
+
+    trends = data.get("trends")
+    if not trends or not trends.get("months"):
+        return
+    months = [f"{m[5:7]}/{m[:4]}" for m in trends["months"]]
+    table = Table(title=t("report.trend_title", first=months[0], last=months[-1]), header_style="bold")
+    table.add_column(t("report.col.indicator"), overflow="fold", max_width=30)
+    table.add_column(t("report.trend_col_chart"), no_wrap=True)
+    table.add_column(t("report.trend_col_first", month=months[0]), justify="right")
+    table.add_column(t("report.trend_col_last", month=months[-1]), justify="right")
+    for key in trends["indicators"]:
+        series = trends["total"][key]
+        table.add_row(t(f"report.ind.{key}"), sparkline(series), common.number(series[0]),
+                      common.number(series[-1]))
+    common.console().print(table)
 
 
 def register(app: typer.Typer) -> None:
