@@ -178,10 +178,12 @@ def _write_workbook(book: "_Book", ctx: "_Context") -> None:
         else:
             sheet, first_numeral = appendix("xlsx_report.sheet_pl_services", title)
             _write_services_sheet(sheet, ctx, chunk, title, first_numeral, last=len(chunks) == 1)
+    # The charts have an appendix of their own: on the summary a tall chart pushed the
+    # signature onto a page of its own; on a table sheet the repeated header rows would print above it.
+    title = t("xlsx_report.charts_title") if ctx.trends else t("xlsx_report.section_chart")
+    sheet, numeral = appendix("xlsx_report.sheet_pl_charts", title)
+    _write_trend_sheet(book, sheet, ctx, title, numeral, chart_source)
     if ctx.trends:
-        title = t("xlsx_report.trend_title")
-        sheet, numeral = appendix("xlsx_report.sheet_pl_trend", title)
-        _write_trend_sheet(book, sheet, ctx, title, numeral)
         title = t("xlsx_report.trend_units_title")
         sheet, numeral = appendix("xlsx_report.sheet_pl_trend_units", title)
         _write_trend_units_sheet(sheet, ctx, title, numeral)
@@ -189,7 +191,7 @@ def _write_workbook(book: "_Book", ctx: "_Context") -> None:
         title = t("xlsx_report.completeness_title")
         sheet, numeral = appendix("xlsx_report.sheet_pl_completeness", title)
         _write_completeness_sheet(sheet, ctx, title, numeral)
-    _write_summary_sheet(book, summary, ctx, chart_source, appendices)
+    _write_summary_sheet(summary, ctx, appendices)
     for sheet in book.sheets:
         sheet.finish()
 
@@ -729,19 +731,44 @@ def _month_label(ym: str) -> str:
     return f"{ym[5:7]}/{ym[:4]}" if len(ym) >= 7 else ym
 
 
-def _write_trend_sheet(book: _Book, ws: _Sheet, ctx: _Context, title: str, numeral: str) -> None:
-    """The last 12 months of the four main flows (a table and a line chart), then each target's path;
-    people helped per unit and month follow in their own appendix (a table long enough to span pages)."""
+def _write_trend_sheet(book: _Book, ws: _Sheet, ctx: _Context, title: str, numeral: str,
+                       chart_source: _ChartSource | None) -> None:
+    """People helped this month per unit (a bar chart, or a line saying there is nothing to show),
+    then the last 12 months of the four main flows (a table and a line chart) and each target's
+    path; people helped per unit and month follow in their own appendix (a table that spans pages)."""
+    _appendix_top(ws, ctx, numeral, title, 14, 108)
+    ws.page_setup(repeat=None)
+    # Narrow month columns for the paths; the first five columns carry the trend table.
+    for number, value in enumerate([12, 16, 16, 16, 16] + [7.5] * 9, start=1):
+        ws.width(number, value)
+    line = _HEAD_ROW
+    ws.merge(line, 1, 14, f"1. {_sentence_case(t('xlsx_report.section_chart'))}", size=_SIZE_BODY, bold=True)
+    ws.height(line, _height(1, _SIZE_BODY))
+    line += 1
+    if chart_source is None:
+        ws.merge(line, 1, 14, t("xlsx_report.no_rows"), size=_SIZE_BODY, italic=True)
+        ws.height(line, _height(1, _SIZE_BODY))
+        line += 2
+    elif chart_source.empty:
+        # A chart of zeros draws a broken axis ("0 1 1"): say there is nothing to show instead.
+        ws.merge(line, 1, 14, t("xlsx_report.empty_chart", month=f"{ctx.month:02d}", year=ctx.year),
+                 size=_SIZE_BODY, italic=True)
+        ws.height(line, _height(1, _SIZE_BODY))
+        line += 2
+    else:
+        line = _add_chart(book, ws, ctx, line, chart_source) + 1
     trends = ctx.trends
+    if not trends:
+        return
+    ws.breaks.append(line - 1)  # the trend on a page of its own
+    ws.merge(line, 1, 14, f"2. {_sentence_case(t('xlsx_report.trend_title'))}", size=_SIZE_BODY, bold=True)
+    ws.height(line, _height(1, _SIZE_BODY))
+    line += 1
     months = [str(m) for m in trends.get("months") or []]
     keys = [k for k in _TREND_KEYS if isinstance((trends.get("total") or {}).get(k), list)]
     cols = [_Col(t("xlsx_report.col_months"), width=12, fmt=None)]
     cols += [_Col(t(f"xlsx_report.ind.{key}"), width=16) for key in keys]
-    _fit(cols, 0)
-    width = sum(c.width for c in cols)
-    # The trend sheet is wider than its table: the target paths below use 2 + 12 columns.
-    _appendix_top(ws, ctx, numeral, title, 14, 108)
-    line = _HEAD_ROW
+    head_row = line
     for number, col in enumerate(cols, start=1):
         ws.put(line, number, col.head, bold=True, h="center", wrap=True, box=True)
     ws.height(line, _height(max(_lines(c.head, c.width, _SIZE_TABLE) for c in cols), _SIZE_TABLE))
@@ -750,17 +777,13 @@ def _write_trend_sheet(book: _Book, ws: _Sheet, ctx: _Context, title: str, numer
         line += 1
         values = [trends["total"][key][index] if index < len(trends["total"][key]) else None for key in keys]
         _table_row(ws, line, [_month_label(month)] + values, cols)
-    ws.page_setup(repeat=None)
-    # Narrow month columns for the paths; the first five columns carry the table above.
-    widths = [12, 16, 16, 16, 16] + [7.5] * 9
-    for number, value in enumerate(widths, start=1):
-        ws.width(number, value)
+        ws.height(line, _height(1, _SIZE_TABLE))
     line += 2
     if months and keys:
         chart = book.book.add_chart({"type": "line"})
         for offset, key in enumerate(keys, start=2):
             chart.add_series({
-                "name": [ws.name, _HEAD_ROW - 1, offset - 1],
+                "name": [ws.name, head_row - 1, offset - 1],
                 "categories": [ws.name, first - 1, 0, first + len(months) - 2, 0],
                 "values": [ws.name, first - 1, offset - 1, first + len(months) - 2, offset - 1],
                 "marker": {"type": "circle", "size": 4},
@@ -771,13 +794,14 @@ def _write_trend_sheet(book: _Book, ws: _Sheet, ctx: _Context, title: str, numer
         chart.set_x_axis({"num_font": {"name": FONT, "size": 10}})
         chart.set_y_axis({"num_font": {"name": FONT, "size": 10}, "num_format": NUMBER, "min": 0})
         chart.set_legend({"position": "bottom", "font": {"name": FONT, "size": 10}})
-        chart.set_size({"width": 900, "height": 300})
+        chart.set_size({"width": 900, "height": 280})
         ws.ws.insert_chart(line - 1, 0, chart)
-        for row in range(line, line + 16):
-            ws.height(row, 20)
-        line += 17
+        for row in range(line, line + 14):
+            ws.height(row, 15)
+        line += 15
     paths = [p for p in trends.get("targets") or [] if p.get("path")]
     if paths:
+        ws.breaks.append(line - 1)
         year = paths[0].get("year")
         ws.merge(line, 1, 14, t("xlsx_report.trend_targets_title", year=year), size=_SIZE_BODY, bold=True)
         ws.height(line, _height(1, _SIZE_BODY))
@@ -805,7 +829,6 @@ def _write_trend_sheet(book: _Book, ws: _Sheet, ctx: _Context, title: str, numer
                 ws.height(line, _height(_lines(part_label, 16, _SIZE_TABLE), _SIZE_TABLE))
                 line += 1
             ws.merge(top, 1, 1, label, last_row=line - 1, wrap=True, box=True, bold=True)
-    _ = width
 
 
 def _write_trend_units_sheet(ws: _Sheet, ctx: _Context, title: str, numeral: str) -> None:
@@ -874,8 +897,7 @@ def _write_completeness_sheet(ws: _Sheet, ctx: _Context, title: str, numeral: st
 _SUMMARY_WIDTHS = (6, 44, 12, 15, 15, 15)
 
 
-def _write_summary_sheet(book: _Book, ws: _Sheet, ctx: _Context, chart_source: _ChartSource | None,
-                         appendices: list[tuple[str, str]]) -> None:
+def _write_summary_sheet(ws: _Sheet, ctx: _Context, appendices: list[tuple[str, str]]) -> None:
     ws.ws.hide_gridlines(2)
     for number, width in enumerate(_SUMMARY_WIDTHS, start=1):
         ws.width(number, width)
@@ -893,25 +915,6 @@ def _write_summary_sheet(book: _Book, ws: _Sheet, ctx: _Context, chart_source: _
     line = _section(ws, line, next(sections), t("xlsx_report.section_targets"))
     keep.append((start, line + 1))
     line = _write_targets(ws, ctx, line) + 1
-
-    start = line
-    line = _section(ws, line, next(sections), t("xlsx_report.section_chart"))
-    if chart_source is None:
-        ws.merge(line, 1, 6, t("xlsx_report.no_rows"), size=_SIZE_BODY, italic=True)
-        ws.height(line, _height(1, _SIZE_BODY))
-        keep.append((start, line))
-        line += 2
-    elif chart_source.empty:
-        # A chart of zeros draws a broken axis ("0 1 1"): say there is nothing to show instead.
-        text = t("xlsx_report.empty_chart", month=f"{ctx.month:02d}", year=ctx.year)
-        ws.merge(line, 1, 6, text, size=_SIZE_BODY, italic=True, wrap=True)
-        ws.height(line, _height(_lines(text, sum(_SUMMARY_WIDTHS), _SIZE_BODY), _SIZE_BODY))
-        keep.append((start, line))
-        line += 2
-    else:
-        line = _add_chart(book, ws, ctx, line, chart_source)
-        keep.append((start, line - 1))
-        line += 1
 
     if appendices:
         start = line
@@ -1175,8 +1178,8 @@ def _add_chart(book: _Book, ws: _Sheet, ctx: _Context, line: int, source: _Chart
     # In a bar chart the x axis is the value axis; units in table order from the top.
     chart.set_x_axis({"name": _clean(t("xlsx_report.chart_axis_value")), "min": 0, "num_format": NUMBER,
                       "num_font": font, "name_font": {"name": FONT, "size": _SIZE_TABLE}})
-    chart.set_y_axis({"name": _clean(source.level_label), "reverse": True, "num_font": font,
-                      "name_font": {"name": FONT, "size": _SIZE_TABLE}})
+    # The unit names speak for themselves: no rotated axis title (it printed as tiny sideways text).
+    chart.set_y_axis({"reverse": True, "num_font": font})
     chart.set_legend({"none": True})
     # At most 12 cm: with its section title it must fit on one landscape page (see _paginate).
     height_cm = max(6.0, min(12.0, 2.5 + 0.45 * count))

@@ -271,14 +271,16 @@ def test_returns_the_path_and_keeps_its_name(tmp_path):
     ("level", "sheets"),
     [
         # A commune reports no other unit: no reporting-status appendix.
-        ("commune", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ"]),
+        ("commune", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
+                     "PL IV - Biểu đồ, xu hướng"]),
         ("district", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
-                      "PL IV - Tình hình gửi"]),
+                      "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi"]),
         ("province", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Tổ theo xã",
-                      "PL IV - Hoạt động theo xã", "PL V - Dịch vụ", "PL VI - Tình hình gửi"]),
+                      "PL IV - Hoạt động theo xã", "PL V - Dịch vụ", "PL VI - Biểu đồ, xu hướng",
+                      "PL VII - Tình hình gửi"]),
         # Rows are already communes: a per-commune appendix would repeat the per-unit ones.
         ("province_2025", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
-                           "PL IV - Tình hình gửi"]),
+                           "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi"]),
     ],
 )
 def test_sheet_names(tmp_path, level, sheets):
@@ -465,7 +467,7 @@ def test_digital_citizens_when_the_report_has_them(tmp_path):
     target = row_of(summary, "Số người đạt tiêu chí công dân số (tỷ lệ so với số người trong độ tuổi lao động)")
     assert target[3].value == 0.2 and target[3].number_format == "0.0%"
     assert target[5].value == pytest.approx(1.2115)
-    assert summary._charts[0].series[0].val.numRef.f.startswith("'PL II - Hoạt động'!$I$7:")
+    assert wb["PL IV - Biểu đồ, xu hướng"]._charts[0].series[0].val.numRef.f.startswith("'PL II - Hoạt động'!$I$7:")
 
 
 def test_no_targets_says_so(tmp_path):
@@ -478,7 +480,7 @@ def test_no_targets_says_so(tmp_path):
 
 
 def test_completeness_lists_missing_units_with_dates(tmp_path):
-    ws = openpyxl.load_workbook(write(tmp_path, district_report()))["PL IV - Tình hình gửi"]
+    ws = openpyxl.load_workbook(write(tmp_path, district_report()))["PL V - Tình hình gửi"]
     missing = row_of(ws, "Xã La Bằng")
     assert missing[3].value == "Chưa gửi"
     assert missing[4].value is None and missing[5].value is None
@@ -493,7 +495,7 @@ def test_completeness_lists_missing_units_with_dates(tmp_path):
 
 
 def test_completeness_of_the_2025_province(tmp_path):
-    ws = openpyxl.load_workbook(write(tmp_path, province_2025_report()))["PL IV - Tình hình gửi"]
+    ws = openpyxl.load_workbook(write(tmp_path, province_2025_report()))["PL V - Tình hình gửi"]
     assert row_of(ws, "Phường Phan Đình Phùng")[3].value == "Chưa gửi"
     summary = ws.parent["Tổng hợp"]
     assert "Đơn vị hành chính từ ngày 01/7/2025 không còn cấp huyện." in values(summary)
@@ -561,9 +563,11 @@ def test_times_new_roman_everywhere(tmp_path):
 
 
 @pytest.mark.parametrize("level", list(REPORTS))
-def test_summary_has_the_bar_chart(tmp_path, level):
+def test_charts_appendix_has_the_bar_chart(tmp_path, level):
     wb = openpyxl.load_workbook(write(tmp_path, REPORTS[level]()))
-    charts = wb["Tổng hợp"]._charts
+    sheet = [name for name in wb.sheetnames if "Biểu đồ" in name][0]
+    assert not wb["Tổng hợp"]._charts  # the summary stays compact: text and tables only
+    charts = wb[sheet]._charts
     assert len(charts) == 1
     chart = charts[0]
     assert chart.tagname == "barChart"
@@ -573,16 +577,16 @@ def test_summary_has_the_bar_chart(tmp_path, level):
     assert chart.series[0].val.numRef.f.startswith("'PL II - Hoạt động'!$I$7:")
     assert wb["PL II - Hoạt động"]["I5"].value == "Số người được hỗ trợ"
     assert wb["PL II - Hoạt động"]["I6"].value == "Tháng 10/2026"
-    assert chart.x_axis.title is not None and chart.y_axis.title is not None
-    for ws in wb.worksheets[1:]:
-        assert not ws._charts
+    assert chart.y_axis.title is not None  # the value axis ("Số người")
+    for ws in wb.worksheets:
+        assert not ws._charts or ws.title == sheet
 
 
 def test_no_rows_means_no_chart(tmp_path):
     report = commune_report() | {"rows": []}
     wb = openpyxl.load_workbook(write(tmp_path, report))
-    assert not wb["Tổng hợp"]._charts
-    assert "Không có số liệu theo đơn vị." in values(wb["Tổng hợp"])
+    assert not any(ws._charts for ws in wb.worksheets)
+    assert "Không có số liệu theo đơn vị." in values(wb["PL IV - Biểu đồ, xu hướng"])
 
 
 @pytest.mark.parametrize("level", list(REPORTS))
@@ -594,7 +598,7 @@ def test_print_setup(tmp_path, level):
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
         assert ws.page_margins.left >= 0.5
-    tables = [ws for ws in wb.worksheets if ws.title != "Tổng hợp"]
+    tables = [ws for ws in wb.worksheets if ws.title != "Tổng hợp" and "Biểu đồ" not in ws.title]
     for ws in tables:
         # Header rows repeat on every printed page; each appendix numbers its own pages.
         assert ws.print_title_rows == "$5:$6", ws.title
@@ -634,10 +638,9 @@ def test_signature_block_stays_on_one_page_with_some_text(tmp_path, count):
     last_text = start - 2
     assert ws.cell(row=last_text, column=1).value
     assert printed_page(ws, last_text) == printed_page(ws, start)
-    # The chart is not cut in two either.
-    chart = ws._charts[0]
-    top, bottom = chart.anchor._from.row + 1, chart.anchor.to.row + 1
-    assert printed_page(ws, top) == printed_page(ws, bottom)
+    # Compact: the summary of a five-commune district fits on two pages, signature included.
+    if count == 0:
+        assert printed_page(ws, end) <= 1
 
 
 def test_a_full_number_is_used_as_given(tmp_path):
@@ -653,12 +656,12 @@ def test_english_workbook(tmp_path, monkeypatch):
     monkeypatch.setenv("CDT_LANG", "en")
     wb = openpyxl.load_workbook(write(tmp_path, district_report()))
     assert wb.sheetnames == ["Summary", "App I - Teams, members", "App II - Activity", "App III - Services",
-                             "App IV - Reporting status"]
+                             "App IV - Charts, trend", "App V - Reporting status"]
     ws = wb["Summary"]
     assert ws["C1"].value == "SOCIALIST REPUBLIC OF VIETNAM"
     assert ws["A2"].value == "PEOPLE'S COMMITTEE OF HUYỆN ĐẠI TỪ"
     assert row_of(ws, "Teams")[3].value == district_report()["total"]["teams"]
-    assert wb["App IV - Reporting status"]["D9"].value == "Not sent"
+    assert wb["App V - Reporting status"]["D9"].value == "Not sent"
 
 
 def test_catalogues_have_the_same_keys():
@@ -716,19 +719,20 @@ def with_trends(report):
 
 def test_trend_appendices(tmp_path):
     wb = openpyxl.load_workbook(write(tmp_path, with_trends(district_report())))
-    assert wb.sheetnames[4:6] == ["PL IV - Xu hướng", "PL V - Xu hướng theo ĐV"]
-    trend = wb["PL IV - Xu hướng"]
-    assert trend["A1"].value == "Phụ lục IV"
-    assert [trend.cell(row=r, column=1).value for r in (6, 17)] == ["11/2025", "10/2026"]
-    assert [trend.cell(row=17, column=c).value for c in range(2, 6)] == [12, 24, 36, 48]
-    assert trend._charts and trend._charts[0].tagname == "lineChart"
+    assert wb.sheetnames[4:6] == ["PL IV - Biểu đồ, xu hướng", "PL V - Xu hướng theo ĐV"]
+    trend = wb["PL IV - Biểu đồ, xu hướng"]
+    assert trend["A1"].value == "Phụ lục IV" and trend["A2"].value == "BIỂU ĐỒ VÀ XU HƯỚNG 12 THÁNG"
+    first = find(trend, "11/2025").row
+    assert trend.cell(row=first + 11, column=1).value == "10/2026"
+    assert [trend.cell(row=first + 11, column=c).value for c in range(2, 6)] == [12, 24, 36, 48]
+    assert [chart.tagname for chart in trend._charts] == ["barChart", "lineChart"]
     path = row_of(trend, "Thực hiện")
     assert [c.value for c in path[2:4]] == [5000, 10000]
     units = wb["PL V - Xu hướng theo ĐV"]
     assert units["B7"].value == "Thị trấn Hùng Sơn"
     assert [units.cell(row=7, column=c).value for c in range(3, 16)] == list(range(12)) + [66]
     assert row_of(units, "Tổng cộng")[-1].value == sum(3 * n for n in range(1, 13))
-    assert wb["Tổng hợp"]["A1"].value and "Phụ lục IV: Xu hướng 12 tháng của các chỉ tiêu chủ yếu" in values(wb["Tổng hợp"])
+    assert "Phụ lục IV: Biểu đồ và xu hướng 12 tháng" in values(wb["Tổng hợp"])
 
 
 def test_an_empty_month_has_no_broken_chart(tmp_path):
@@ -736,6 +740,6 @@ def test_an_empty_month_has_no_broken_chart(tmp_path):
     for row in report["rows"]:
         row["people_helped"]["month"] = 0
     wb = openpyxl.load_workbook(write(tmp_path, report))
-    assert not wb["Tổng hợp"]._charts
+    assert not any(ws._charts for ws in wb.worksheets)
     assert ("Tháng 10/2026 chưa có người được hỗ trợ: không có biểu đồ để hiển thị."
-            in values(wb["Tổng hợp"]))
+            in values(wb["PL IV - Biểu đồ, xu hướng"]))

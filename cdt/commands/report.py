@@ -29,6 +29,7 @@ def report(
     province: Annotated[bool, typer.Option("--province", help=t("report.opt.province"))] = False,
     format: Annotated[ReportFormat, typer.Option("--format", help=t("report.opt.format"))] = ReportFormat.table,
     xlsx: Annotated[Optional[Path], typer.Option("--xlsx", help=t("report.opt.xlsx"), show_default=False)] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help=t("report.opt.html"), show_default=False)] = None,
     number: Annotated[Optional[str], typer.Option("--number", help=t("report.opt.number"), show_default=False)] = None,
     place: Annotated[Optional[str], typer.Option("--place", help=t("report.opt.place"), show_default=False)] = None,
     signer: Annotated[Optional[str], typer.Option("--signer", help=t("report.opt.signer"), show_default=False)] = None,
@@ -57,6 +58,11 @@ def report(
         # Keep stdout clean for JSON/CSV: the confirmation goes to stderr then.
         message = t("report.xlsx_written", path=str(Path(written).resolve()))
         typer.echo(message, err=format is not ReportFormat.table)
+    if html is not None:
+        from cdt.html import write_report_html
+
+        written = write_report_html(data, html, number=number, place=place, signer=signer, preparer=preparer)
+        typer.echo(t("report.html_written", path=str(Path(written).resolve())), err=format is not ReportFormat.table)
 
 
 # -- CSV ------------------------------------------------------------------------------------------
