@@ -60,7 +60,7 @@ def _environment():
 def build_view(report: dict, *, number: str | None = None, place: str | None = None, signer: str | None = None,
                preparer: str | None = None) -> dict:
     """What the template shows, computed once from the report dict (texts and figures as the workbook's)."""
-    from markupsafe import Markup
+    from markupsafe import Markup  # noqa: F401  (charts are trusted markup built by cdt.svg)
 
     from cdt import export as x
 
@@ -108,7 +108,7 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
     level_label = ctx.level_label(ctx.row_level)
     names = [x._unit_name(row) for row in ctx.rows]  # noqa: SLF001
     people_month = [x._flow(row, "people_helped", "month") or 0 for row in ctx.rows]  # noqa: SLF001
-    chart_units = svg.bars(names, people_month, fmt=_number,
+    chart_units = svg.bars(names, people_month, fmt=_number, row=22 if len(names) <= 12 else 17,
                            title=t("xlsx_report.chart_title", month=f"{ctx.month:02d}", year=ctx.year))
 
     def register(rows: list[dict]) -> list[list[str]]:
@@ -136,7 +136,8 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
     appendices: list[dict] = []
 
     def appendix(kind: str, title: str, **data) -> None:
-        appendices.append({"kind": kind, "title": title, "numeral": x._NUMERALS[len(appendices)], **data})  # noqa: SLF001
+        numeral = x._NUMERALS[len({a["numeral"] for a in appendices})]  # noqa: SLF001
+        appendices.append({"kind": kind, "title": title, "numeral": numeral, **data})
 
     appendix("register", t("xlsx_report.register_title"), table=unit_table(ctx.rows, ctx.row_level, "register"),
              heads=[t(f"xlsx_report.ind.{k}") for k, _, _ in x._STOCKS])  # noqa: SLF001
@@ -171,8 +172,14 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
             appendix("services", title, **data)
 
     trend = _trend_view(ctx, names)
+    # As in the workbook: the charts in an appendix of their own, the summary text and tables only.
+    appendix("charts", t("xlsx_report.charts_title") if trend else t("xlsx_report.section_chart"),
+             chart_units=Markup(chart_units) if chart_units else None,
+             chart_units_empty=t("xlsx_report.empty_chart", month=f"{ctx.month:02d}", year=ctx.year)
+             if ctx.rows else t("xlsx_report.no_rows"),
+             chart_units_title=x._sentence_case(t("xlsx_report.section_chart")),  # noqa: SLF001
+             trend=trend, trend_title=x._sentence_case(t("xlsx_report.trend_title")))  # noqa: SLF001
     if trend:
-        appendix("trend", t("xlsx_report.trend_title"), trend=trend)
         appendix("trend_units", t("xlsx_report.trend_units_title"), trend=trend)
     if ctx.level != "commune":
         rows = []
@@ -234,9 +241,6 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
         "period": t("xlsx_report.period", start=ctx.start.strftime("%d/%m/%Y"), end=ctx.end.strftime("%d/%m/%Y")),
         "col_month": ctx.col_month(), "col_ytd": ctx.col_ytd(), "subtitle": ctx.subtitle(),
         "stocks": stocks, "flows": flows, "services": services, "targets": targets,
-        "chart_units": Markup(chart_units) if chart_units else None,
-        "chart_units_empty": t("xlsx_report.empty_chart", month=f"{ctx.month:02d}", year=ctx.year)
-        if ctx.rows else t("xlsx_report.no_rows"),
         "chart_targets": Markup(chart_targets) if chart_targets else None,
         "trend": trend, "appendices": appendices, "notes": notes, "recipients": recipients,
         "preparer": ctx.preparer or "", "signer": ctx.signer or "",
