@@ -1179,10 +1179,11 @@ def _add_chart(book: _Book, ws: _Sheet, ctx: _Context, line: int, source: _Chart
     chart.set_x_axis({"name": _clean(t("xlsx_report.chart_axis_value")), "min": 0, "num_format": NUMBER,
                       "num_font": font, "name_font": {"name": FONT, "size": _SIZE_TABLE}})
     # The unit names speak for themselves: no rotated axis title (it printed as tiny sideways text).
-    chart.set_y_axis({"reverse": True, "num_font": font})
+    chart.set_y_axis({"reverse": True, "num_font": font, "interval_unit": 1})  # every unit named
     chart.set_legend({"none": True})
-    # At most 12 cm: with its section title it must fit on one landscape page (see _paginate).
-    height_cm = max(6.0, min(12.0, 2.5 + 0.45 * count))
+    # At most 14 cm: with the appendix's title it fits on one landscape page, about half a
+    # centimetre a unit so that every name prints at 10 pt.
+    height_cm = max(6.0, min(14.0, 2.5 + 0.5 * count))
     chart.set_size({"width": round(20 / 2.54 * 96), "height": round(height_cm / 2.54 * 96)})
     ws.ws.insert_chart(line - 1, 0, chart, {"x_offset": 20, "object_position": 1})
     rows = math.ceil(height_cm / 2.54 * 72 / _ROW_PT)
