@@ -1,11 +1,12 @@
 """Trends: the last 12 months of the main indicators, and each target's path through its year.
 
-Everything here goes through ``month_figures``, which computes one month's flows (visits,
-distinct households reached, people helped, digital citizens) per unit and for the whole file.
-It reads the visits today; when report.py keeps monthly totals at merge time, that one function
-can read them instead and nothing else here changes.
+Everything here goes through ``figures_by_month`` (``month_figures`` for one month), which computes
+each month's flows (visits, distinct households reached, people helped, digital citizens) per unit
+and for the whole file. It reads the visits today, in one pass for the 12 months; when report.py
+keeps monthly totals at merge time, that one function can read them instead and nothing else here
+changes.
 
-``month_figures`` relies on the temporary bucket tables report.py loads (``temp.report_bucket``,
+``figures_by_month`` relies on the temporary bucket tables report.py loads (``temp.report_bucket``,
 ``temp.report_origin``), so it is called from ``build_report`` after they are written.
 """
 
@@ -34,52 +35,75 @@ def _zero() -> dict[str, int]:
 
 
 def month_figures(store: Store, year: int, month: int, *, by_hamlet: bool, dc_codes: list[str]) -> dict:
-    """One month's flows: ``{"units": {unit key: figures}, "total": figures}``.
+    """One month's flows: ``{"units": {unit key: figures}, "total": figures}`` (see ``figures_by_month``)."""
+    return figures_by_month(store, [(year, month)], by_hamlet=by_hamlet, dc_codes=dc_codes)[(year, month)]
 
-    A unit key is what ``temp.report_bucket`` maps to (a hamlet id on a commune file, a commune
-    code above); rows of no known unit count in the total only. Households are distinct per
-    commune's register (a district adds its communes up), and on a commune file distinct over
-    the whole commune in the total (a household may be visited by two hamlets' teams).
+
+def figures_by_month(store: Store, months: list[tuple[int, int]], *, by_hamlet: bool,
+                     dc_codes: list[str]) -> dict[tuple[int, int], dict]:
+    """Each month's flows, ``{(year, month): {"units": {unit key: figures}, "total": figures}}``.
+
+    The one place trends read the data: today one pass over the visits of the months (one
+    query, not several per month); with monthly totals kept at merge time it can read
+    those instead and nothing else changes. A unit key is what ``temp.report_bucket`` maps to (a
+    hamlet id on a commune file, a commune code above); rows of no known unit count in the total
+    only. Households are distinct per commune's register within the month (a district adds its
+    communes up), and on a commune file distinct over the whole commune in the total (a household
+    may be visited by two hamlets' teams).
     """
     from cdt.report import _codes, period
 
-    dates = period(year, month)
-    params = {"start": dates["start"], "end": dates["end"]}
+    out = {ym: {"units": {}, "total": _zero()} for ym in months}
+    if not months:
+        return out
+    first, last = min(months), max(months)
+    params = {"start": period(*first)["start"], "end": period(*last)["end"]}
+    key_of = {f"{y:04d}-{m:02d}": (y, m) for y, m in months}
     bucket = "t.hamlet_id" if by_hamlet else "v.origin"
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
-    units: dict[str, dict[str, int]] = {}
-    total = _zero()
     dc_set = set(dc_codes)
-    q = store.conn.execute
-    for row in q(f"""
-        SELECT coalesce(b.unit, '') AS unit, v.services AS services, count(*) AS visits,
-               coalesce(sum(v.people), 0) AS people
-        FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {bucket}
-        WHERE v.deleted = 0 AND v.date >= :start AND v.date <= :end
-        GROUP BY 1, 2""", params):
-        entry = units.setdefault(row["unit"], _zero())
-        dc = int(row["people"]) if _codes(row["services"]) & dc_set else 0
-        for target in (entry, total):
-            target["visits"] += int(row["visits"])
-            target["people_helped"] += int(row["people"])
-            target["digital_citizens"] += dc
-    for row in q(f"""
-        SELECT unit, count(*) AS households FROM (
-            SELECT coalesce(b.unit, '') AS unit, coalesce(o.commune, v.origin) AS commune, v.household
-            FROM visit v {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {bucket}
-            LEFT JOIN temp.report_origin o ON o.origin = v.origin
-            WHERE v.deleted = 0 AND v.date >= :start AND v.date <= :end
-            GROUP BY 1, 2, 3)
-        GROUP BY 1""", params):
-        units.setdefault(row["unit"], _zero())["households_reached"] = int(row["households"])
-    row = q("""
-        SELECT count(*) AS households FROM (
-            SELECT DISTINCT coalesce(o.commune, v.origin), v.household
-            FROM visit v LEFT JOIN temp.report_origin o ON o.origin = v.origin
-            WHERE v.deleted = 0 AND v.date >= :start AND v.date <= :end)""", params).fetchone()
-    total["households_reached"] = int(row["households"])
-    units.pop("", None)
-    return {"units": units, "total": total}
+    parsed: dict[str, bool] = {}
+    # One pass over the rows (NOT INDEXED, as in report.py: a year of visits is most of the table),
+    # added up here: measured faster than grouping by unit, month, household and services in SQL,
+    # which sorts every row on long keys.
+    households: dict[tuple, set] = {}
+    totals: dict[tuple, set] = {}
+    entries: dict[tuple, dict] = {}
+    for unit, ym, commune, household, services, people in store.conn.execute(f"""
+        SELECT coalesce(b.unit, ''), substr(v.date, 1, 7), coalesce(o.commune, v.origin), v.household,
+               v.services, v.people
+        FROM visit v NOT INDEXED {team_join} LEFT JOIN temp.report_bucket b ON b.bucket = {bucket}
+        LEFT JOIN temp.report_origin o ON o.origin = v.origin
+        WHERE v.deleted = 0 AND v.date >= :start AND v.date <= :end""", params):
+        key = key_of.get(ym)
+        if key is None:
+            continue
+        entry = entries.get((key, unit))
+        if entry is None:
+            entry = entries[(key, unit)] = out[key]["units"].setdefault(unit, _zero())
+        total = out[key]["total"]
+        services = services or ""
+        dc = parsed.get(services)
+        if dc is None:
+            dc = parsed[services] = bool(_codes(services) & dc_set)
+        people = int(people or 0)
+        entry["visits"] += 1
+        total["visits"] += 1
+        entry["people_helped"] += people
+        total["people_helped"] += people
+        if dc:
+            entry["digital_citizens"] += people
+            total["digital_citizens"] += people
+        pair = (commune, household)
+        households.setdefault((key, unit), set()).add(pair)
+        totals.setdefault(key, set()).add(pair)
+    for (key, unit), found in households.items():
+        out[key]["units"][unit]["households_reached"] = len(found)
+    for key, found in totals.items():
+        out[key]["total"]["households_reached"] = len(found)
+    for month in out.values():
+        month["units"].pop("", None)
+    return out
 
 
 def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_codes: list[str],
@@ -92,7 +116,8 @@ def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_cod
     province).
     """
     months = month_list(year, month)
-    per_month = [month_figures(store, y, m, by_hamlet=by_hamlet, dc_codes=dc_codes) for y, m in months]
+    by_month = figures_by_month(store, months, by_hamlet=by_hamlet, dc_codes=dc_codes)
+    per_month = [by_month[ym] for ym in months]
     series_total = {key: [figures["total"][key] for figures in per_month] for key in TREND_KEYS}
     keyed: list[dict[str, dict[str, int]]] = []
     for figures in per_month:
