@@ -433,6 +433,7 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
             notes.append(t(NO_DISTRICT_NOTE))
 
     commune_rows: list[dict] = []
+    district_of: dict[str, str | None] | None = None
     communes = _expected_units(unit, "commune") if level != "commune" else []
     if level == "commune":
         mapping, seen = _buckets(store, "hamlet")
@@ -475,6 +476,13 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
     if missing:
         notes.append(t("report.note_missing", count=len(missing), total=len(done)))
 
+    targets = target_progress(store, year, total)
+    from cdt.trends import build_trends
+
+    trends = build_trends(store, year, month, by_hamlet=level == "commune", dc_codes=dc_codes, rows=rows,
+                          row_key=lambda row: row["unit"].get("id") or row["unit"]["code"],
+                          roll_up=(lambda code: district_of.get(code) or "") if district_of else None,
+                          total=total, targets=targets)
     return {
         "schema": SCHEMA,
         "month": f"{year:04d}-{month:02d}",
@@ -491,8 +499,9 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
         "commune_rows": commune_rows,
         "total": total,
         "completeness": done,
-        "targets": target_progress(store, year, total),
+        "targets": targets,
         "notes": notes,
+        "trends": trends,
     }
 
 

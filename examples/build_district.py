@@ -240,6 +240,7 @@ def build(out: Path, *, communes: int, visits_per_team: tuple[int, int], quiet: 
     cli(district, "report", "--district", "--month", report_month, show=True)
     workbook = out / f"bao-cao-huyen-dai-tu-{report_month}.xlsx"
     cli(district, "report", "--district", "--month", report_month, "--xlsx", str(workbook))
+    cli(district, "report", "--district", "--month", report_month, "--html", str(workbook.with_suffix(".html")))
 
     seconds = time.monotonic() - started
     print(f"\nXong trong {seconds:.0f} giây ({cli.calls} lệnh cdt).")

@@ -30,6 +30,7 @@ def test_example_district_builds_end_to_end(tmp_path):
     assert "Yên Lãng" in process.stdout and "dòng 6, cột E" in process.stdout
     workbooks = list(out.glob("bao-cao-huyen-dai-tu-*.xlsx"))
     assert len(workbooks) == 1
+    assert workbooks[0].with_suffix(".html").stat().st_size > 10_000  # the same report as a web page
     assert str(workbooks[0]) in process.stdout
     book = load_workbook(workbooks[0], read_only=True)
     assert book.sheetnames

@@ -270,11 +270,17 @@ def test_returns_the_path_and_keeps_its_name(tmp_path):
 @pytest.mark.parametrize(
     ("level", "sheets"),
     [
-        ("commune", ["Tổng hợp", "Theo đơn vị", "Theo dịch vụ", "Tình hình báo cáo"]),
-        ("district", ["Tổng hợp", "Theo đơn vị", "Theo dịch vụ", "Tình hình báo cáo"]),
-        ("province", ["Tổng hợp", "Theo đơn vị", "Theo xã", "Theo dịch vụ", "Tình hình báo cáo"]),
-        # Rows are already communes: a "Theo xã" sheet would repeat "Theo đơn vị".
-        ("province_2025", ["Tổng hợp", "Theo đơn vị", "Theo dịch vụ", "Tình hình báo cáo"]),
+        # A commune reports no other unit: no reporting-status appendix.
+        ("commune", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
+                     "PL IV - Biểu đồ, xu hướng"]),
+        ("district", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
+                      "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi"]),
+        ("province", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Tổ theo xã",
+                      "PL IV - Hoạt động theo xã", "PL V - Dịch vụ", "PL VI - Biểu đồ, xu hướng",
+                      "PL VII - Tình hình gửi"]),
+        # Rows are already communes: a per-commune appendix would repeat the per-unit ones.
+        ("province_2025", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
+                           "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi"]),
     ],
 )
 def test_sheet_names(tmp_path, level, sheets):
@@ -374,44 +380,53 @@ def test_summary_indicators_are_the_totals_as_numbers(tmp_path, level):
 
 
 @pytest.mark.parametrize("level", list(REPORTS))
-def test_units_sheet_has_every_row_and_the_total(tmp_path, level):
+def test_unit_appendices_have_every_row_and_the_total(tmp_path, level):
+    """The wide per-unit table is split: register (teams, members, training) and activity."""
     report = REPORTS[level]()
-    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo đơn vị"]
-    names = [ws.cell(row=r, column=2).value for r in range(6, 6 + len(report["rows"]))]
+    wb = openpyxl.load_workbook(write(tmp_path, report))
+    register, activity = wb["PL I - Tổ, thành viên"], wb["PL II - Hoạt động"]
     expected = [row["unit"]["name"].replace("\x07", "") for row in report["rows"]]
-    assert names == expected
-    total_row = row_of(ws, "Tổng cộng")
-    numbers = [c.value for c in total_row[2:]]
     total = report["total"]
+    for ws in (register, activity):
+        assert [ws.cell(row=r, column=2).value for r in range(7, 7 + len(expected))] == expected
+        assert ws.cell(row=5, column=2).value == {
+            "commune": "Thôn, tổ dân phố", "district": "Xã, phường, thị trấn",
+            "province": "Huyện, quận, thị xã, thành phố", "province_2025": "Xã, phường, đặc khu",
+        }[level]
+    assert register["A1"].value == "Phụ lục I" and activity["A1"].value == "Phụ lục II"
+    assert register["A2"].value == "TỔ CÔNG NGHỆ SỐ CỘNG ĐỒNG, THÀNH VIÊN VÀ TẬP HUẤN THEO ĐƠN VỊ"
+    total_row = row_of(register, "Tổng cộng")
+    numbers = [c.value for c in total_row[2:]]
     assert numbers[0] == total["teams"]
     assert numbers[4] == pytest.approx(total["hamlets_covered_pct"])
     assert total_row[6].number_format == "0.0%"
-    assert numbers[-2:] == [total["people_helped"]["month"], total["people_helped"]["ytd"]]
     assert all(c.data_type == "n" for c in total_row[2:])
-    assert ws.cell(row=4, column=2).value == {
-        "commune": "Thôn, tổ dân phố", "district": "Xã, phường, thị trấn",
-        "province": "Huyện, quận, thị xã, thành phố", "province_2025": "Xã, phường, đặc khu",
-    }[level]
-    assert ws.cell(row=5, column=13).value == "Tháng 10/2026"
-    assert ws.cell(row=5, column=14).value == "Lũy kế năm 2026"
+    total_row = row_of(activity, "Tổng cộng")
+    assert [c.value for c in total_row[2:4]] == [total["visits"]["month"], total["visits"]["ytd"]]
+    assert [c.value for c in total_row[8:10]] == [total["people_helped"]["month"], total["people_helped"]["ytd"]]
+    assert all(c.data_type == "n" for c in total_row[2:])
+    assert activity.cell(row=5, column=9).value == "Số người được hỗ trợ"
+    assert activity.cell(row=6, column=9).value == "Tháng 10/2026"
+    assert activity.cell(row=6, column=10).value == "Lũy kế năm 2026"
 
 
 def test_province_communes_sheet(tmp_path):
     report = province_report()
-    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo xã"]
-    assert [ws.cell(row=r, column=2).value for r in range(6, 9)] == [
+    ws = openpyxl.load_workbook(write(tmp_path, report))["PL III - Tổ theo xã"]
+    assert ws["A1"].value == "Phụ lục III"
+    assert [ws.cell(row=r, column=2).value for r in range(7, 10)] == [
         "Thị trấn Hùng Sơn", "Xã Phú Xuyên", "Phường Quang Trung"]
-    assert ws.cell(row=6, column=3).value == 20
+    assert ws.cell(row=7, column=3).value == 20
     assert row_of(ws, "Tổng cộng")[2].value == report["total"]["teams"]
 
 
 def test_services_sheet(tmp_path):
     report = district_report()
-    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo dịch vụ"]
-    assert ws.cell(row=4, column=5).value == "Dịch vụ công trực tuyến"
-    assert ws.cell(row=4, column=9).value == "C-Thái Nguyên"
+    ws = openpyxl.load_workbook(write(tmp_path, report))["PL III - Dịch vụ"]
+    assert ws.cell(row=5, column=5).value == "Dịch vụ công trực tuyến"
+    assert ws.cell(row=5, column=9).value == "C-Thái Nguyên"
     first = report["rows"][0]
-    assert [ws.cell(row=6, column=c).value for c in range(3, 11)] == [
+    assert [ws.cell(row=7, column=c).value for c in range(3, 11)] == [
         first["people_helped"]["month"], first["people_helped"]["ytd"],
         600, 5000, 700, 6000, 55, 300]
     total_row = row_of(ws, "Tổng cộng")
@@ -421,8 +436,8 @@ def test_services_sheet(tmp_path):
 def test_a_service_a_unit_never_used_counts_zero(tmp_path):
     report = province_2025_report()
     del report["rows"][0]["people_by_service"]["ctn"]
-    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo dịch vụ"]
-    assert ws.cell(row=6, column=7).value == 0
+    ws = openpyxl.load_workbook(write(tmp_path, report))["PL III - Dịch vụ"]
+    assert ws.cell(row=7, column=7).value == 0
 
 
 def test_targets_progress(tmp_path):
@@ -446,13 +461,13 @@ def test_digital_citizens_when_the_report_has_them(tmp_path):
     summary = wb["Tổng hợp"]
     row = [r for r in summary.iter_rows() if r[1].value == "Số người đạt tiêu chí công dân số"][0]
     assert [c.value for c in row[3:6]] == [510, 4510, 7510]
-    units = wb["Theo đơn vị"]
-    assert units["U4"].value == "Số người đạt tiêu chí công dân số"
-    assert units["U6"].value == 100 and row_of(units, "Tổng cộng")[21].value == 4510
+    units = wb["PL II - Hoạt động"]
+    assert units["K5"].value == "Số người đạt tiêu chí công dân số"
+    assert units["K7"].value == 100 and row_of(units, "Tổng cộng")[11].value == 4510
     target = row_of(summary, "Số người đạt tiêu chí công dân số (tỷ lệ so với số người trong độ tuổi lao động)")
     assert target[3].value == 0.2 and target[3].number_format == "0.0%"
     assert target[5].value == pytest.approx(1.2115)
-    assert summary._charts[0].series[0].val.numRef.f.startswith("'Theo đơn vị'!$S$6:")
+    assert wb["PL IV - Biểu đồ, xu hướng"]._charts[0].series[0].val.numRef.f.startswith("'PL II - Hoạt động'!$I$7:")
 
 
 def test_no_targets_says_so(tmp_path):
@@ -465,7 +480,7 @@ def test_no_targets_says_so(tmp_path):
 
 
 def test_completeness_lists_missing_units_with_dates(tmp_path):
-    ws = openpyxl.load_workbook(write(tmp_path, district_report()))["Tình hình báo cáo"]
+    ws = openpyxl.load_workbook(write(tmp_path, district_report()))["PL V - Tình hình gửi"]
     missing = row_of(ws, "Xã La Bằng")
     assert missing[3].value == "Chưa gửi"
     assert missing[4].value is None and missing[5].value is None
@@ -480,15 +495,15 @@ def test_completeness_lists_missing_units_with_dates(tmp_path):
 
 
 def test_completeness_of_the_2025_province(tmp_path):
-    ws = openpyxl.load_workbook(write(tmp_path, province_2025_report()))["Tình hình báo cáo"]
+    ws = openpyxl.load_workbook(write(tmp_path, province_2025_report()))["PL V - Tình hình gửi"]
     assert row_of(ws, "Phường Phan Đình Phùng")[3].value == "Chưa gửi"
     summary = ws.parent["Tổng hợp"]
     assert "Đơn vị hành chính từ ngày 01/7/2025 không còn cấp huyện." in values(summary)
 
 
 def test_completeness_does_not_apply_to_a_commune(tmp_path):
-    ws = openpyxl.load_workbook(write(tmp_path, commune_report()))["Tình hình báo cáo"]
-    assert any(str(v).startswith("Không áp dụng") for v in values(ws))
+    wb = openpyxl.load_workbook(write(tmp_path, commune_report()))
+    assert not [name for name in wb.sheetnames if "Tình hình" in name]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +513,7 @@ def test_completeness_does_not_apply_to_a_commune(tmp_path):
 def test_dangerous_names_stay_text(tmp_path):
     path = write(tmp_path, commune_report())
     wb = openpyxl.load_workbook(path)
-    for sheet in ("Theo đơn vị", "Theo dịch vụ"):
+    for sheet in ("PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ"):
         ws = wb[sheet]
         for name in DANGEROUS:
             cell = find(ws, name)
@@ -506,7 +521,7 @@ def test_dangerous_names_stay_text(tmp_path):
             assert cell.value == name
             assert cell.quotePrefix
     # The control character was dropped, the rest of the name kept.
-    assert find(wb["Theo đơn vị"], "Xóm Đồng Tâm").data_type == "s"
+    assert find(wb["PL I - Tổ, thành viên"], "Xóm Đồng Tâm").data_type == "s"
 
 
 @pytest.mark.parametrize("level", list(REPORTS))
@@ -527,7 +542,7 @@ def test_no_formula_anywhere(tmp_path, level):
 def test_a_malicious_service_name_stays_text(tmp_path):
     report = district_report()
     report["services"][0]["name"] = "=cmd|' /C calc'!A0"
-    ws = openpyxl.load_workbook(write(tmp_path, report))["Theo dịch vụ"]
+    ws = openpyxl.load_workbook(write(tmp_path, report))["PL III - Dịch vụ"]
     cell = find(ws, "=cmd|' /C calc'!A0")
     assert cell.data_type == "s"
 
@@ -548,28 +563,30 @@ def test_times_new_roman_everywhere(tmp_path):
 
 
 @pytest.mark.parametrize("level", list(REPORTS))
-def test_summary_has_the_bar_chart(tmp_path, level):
+def test_charts_appendix_has_the_bar_chart(tmp_path, level):
     wb = openpyxl.load_workbook(write(tmp_path, REPORTS[level]()))
-    charts = wb["Tổng hợp"]._charts
+    sheet = [name for name in wb.sheetnames if "Biểu đồ" in name][0]
+    assert not wb["Tổng hợp"]._charts  # the summary stays compact: text and tables only
+    charts = wb[sheet]._charts
     assert len(charts) == 1
     chart = charts[0]
     assert chart.tagname == "barChart"
     title = "".join(run.t for p in chart.title.tx.rich.p for run in (p.r or []))
     assert title == "Số người được hỗ trợ trong tháng 10/2026"
     # People helped this month, read from the units sheet: no copy of the figures.
-    assert chart.series[0].val.numRef.f.startswith("'Theo đơn vị'!$S$6:")
-    assert wb["Theo đơn vị"]["S4"].value == "Số người được hỗ trợ"
-    assert wb["Theo đơn vị"]["S5"].value == "Tháng 10/2026"
-    assert chart.x_axis.title is not None and chart.y_axis.title is not None
-    for ws in wb.worksheets[1:]:
-        assert not ws._charts
+    assert chart.series[0].val.numRef.f.startswith("'PL II - Hoạt động'!$I$7:")
+    assert wb["PL II - Hoạt động"]["I5"].value == "Số người được hỗ trợ"
+    assert wb["PL II - Hoạt động"]["I6"].value == "Tháng 10/2026"
+    assert chart.y_axis.title is not None  # the value axis ("Số người")
+    for ws in wb.worksheets:
+        assert not ws._charts or ws.title == sheet
 
 
 def test_no_rows_means_no_chart(tmp_path):
     report = commune_report() | {"rows": []}
     wb = openpyxl.load_workbook(write(tmp_path, report))
-    assert not wb["Tổng hợp"]._charts
-    assert "Không có số liệu theo đơn vị." in values(wb["Tổng hợp"])
+    assert not any(ws._charts for ws in wb.worksheets)
+    assert "Không có số liệu theo đơn vị." in values(wb["PL IV - Biểu đồ, xu hướng"])
 
 
 @pytest.mark.parametrize("level", list(REPORTS))
@@ -579,14 +596,23 @@ def test_print_setup(tmp_path, level):
         assert ws.page_setup.orientation == "landscape"
         assert int(ws.page_setup.paperSize) == 9  # A4
         assert ws.sheet_properties.pageSetUpPr.fitToPage
-        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
         assert ws.page_margins.left >= 0.5
-    tables = [ws for ws in wb.worksheets if ws.title != "Tổng hợp"]
-    if level == "commune":
-        tables = [ws for ws in tables if ws.title != "Tình hình báo cáo"]
+    tables = [ws for ws in wb.worksheets if ws.title != "Tổng hợp" and "Biểu đồ" not in ws.title]
     for ws in tables:
-        assert ws.print_title_rows == "$4:$5", ws.title
-        assert ws.row_dimensions[4].height and ws["B4"].alignment.wrap_text
+        # Header rows repeat on every printed page; each appendix numbers its own pages.
+        assert ws.print_title_rows == "$5:$6", ws.title
+        assert ws.row_dimensions[5].height and ws["B5"].alignment.wrap_text
+        assert ws.page_setup.firstPageNumber in (None, 1) and ws.page_setup.useFirstPageNumber
+        assert ws.oddHeader.center.text.startswith("Phụ lục ")
+        # Every table cell at 10 pt or more, and the table no wider than the page (no shrinking).
+        widths = [d.width * (d.max - d.min + 1) for d in ws.column_dimensions.values() if d.min <= ws.max_column]
+        assert sum(widths) <= 118, (ws.title, sum(widths))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    assert cell.font.sz >= 10, (ws.title, cell.coordinate)
 
 
 def printed_page(ws, row, page_height=470.0):
@@ -612,11 +638,9 @@ def test_signature_block_stays_on_one_page_with_some_text(tmp_path, count):
     last_text = start - 2
     assert ws.cell(row=last_text, column=1).value
     assert printed_page(ws, last_text) == printed_page(ws, start)
-    # The chart is not cut in two either.
-    chart = ws._charts[0]
-    top = chart.anchor._from.row + 1
-    height_cm = chart.anchor.ext.height / 360000  # EMU
-    assert printed_page(ws, top - 1) == printed_page(ws, top + math.ceil(height_cm / 0.53) - 1)
+    # Compact: the summary of a five-commune district fits on two pages, signature included.
+    if count == 0:
+        assert printed_page(ws, end) <= 1
 
 
 def test_a_full_number_is_used_as_given(tmp_path):
@@ -631,12 +655,13 @@ def test_a_full_number_is_used_as_given(tmp_path):
 def test_english_workbook(tmp_path, monkeypatch):
     monkeypatch.setenv("CDT_LANG", "en")
     wb = openpyxl.load_workbook(write(tmp_path, district_report()))
-    assert wb.sheetnames == ["Summary", "By unit", "By service", "Reporting status"]
+    assert wb.sheetnames == ["Summary", "App I - Teams, members", "App II - Activity", "App III - Services",
+                             "App IV - Charts, trend", "App V - Reporting status"]
     ws = wb["Summary"]
     assert ws["C1"].value == "SOCIALIST REPUBLIC OF VIETNAM"
     assert ws["A2"].value == "PEOPLE'S COMMITTEE OF HUYỆN ĐẠI TỪ"
     assert row_of(ws, "Teams")[3].value == district_report()["total"]["teams"]
-    assert wb["Reporting status"]["D8"].value == "Not sent"
+    assert wb["App V - Reporting status"]["D9"].value == "Not sent"
 
 
 def test_catalogues_have_the_same_keys():
@@ -672,3 +697,49 @@ def test_libreoffice_converts_to_pdf(tmp_path, level):
     pdf = out / (Path(FILE_NAME).stem + ".pdf")
     assert result.returncode == 0, result.stderr
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 14: an empty month, the trend appendices
+
+
+def with_trends(report):
+    months = [f"2025-{m:02d}" for m in (11, 12)] + [f"2026-{m:02d}" for m in range(1, 11)]
+    series = {key: [n * k for n in range(1, 13)] for k, key in
+              enumerate(("visits", "households_reached", "people_helped", "digital_citizens"), start=1)}
+    report["trends"] = {
+        "months": months, "indicators": list(series), "total": series,
+        "rows": [{"unit": row["unit"], **{key: [n for n in range(12)] for key in series}} for row in report["rows"]],
+        "targets": [{"indicator": "people_helped", "year": 2026, "value": 60000, "percent": False,
+                     "path": [{"month": f"2026-{m:02d}", "actual": 5000 * m, "progress": 5000 * m / 60000,
+                               "line": 5000 * m} for m in range(1, 11)]}],
+    }
+    return report
+
+
+def test_trend_appendices(tmp_path):
+    wb = openpyxl.load_workbook(write(tmp_path, with_trends(district_report())))
+    assert wb.sheetnames[4:6] == ["PL IV - Biểu đồ, xu hướng", "PL V - Xu hướng theo ĐV"]
+    trend = wb["PL IV - Biểu đồ, xu hướng"]
+    assert trend["A1"].value == "Phụ lục IV" and trend["A2"].value == "BIỂU ĐỒ VÀ XU HƯỚNG 12 THÁNG"
+    first = find(trend, "11/2025").row
+    assert trend.cell(row=first + 11, column=1).value == "10/2026"
+    assert [trend.cell(row=first + 11, column=c).value for c in range(2, 6)] == [12, 24, 36, 48]
+    assert [chart.tagname for chart in trend._charts] == ["barChart", "lineChart"]
+    path = row_of(trend, "Thực hiện")
+    assert [c.value for c in path[2:4]] == [5000, 10000]
+    units = wb["PL V - Xu hướng theo ĐV"]
+    assert units["B7"].value == "Thị trấn Hùng Sơn"
+    assert [units.cell(row=7, column=c).value for c in range(3, 16)] == list(range(12)) + [66]
+    assert row_of(units, "Tổng cộng")[-1].value == sum(3 * n for n in range(1, 13))
+    assert "Phụ lục IV: Biểu đồ và xu hướng 12 tháng" in values(wb["Tổng hợp"])
+
+
+def test_an_empty_month_has_no_broken_chart(tmp_path):
+    report = district_report()
+    for row in report["rows"]:
+        row["people_helped"]["month"] = 0
+    wb = openpyxl.load_workbook(write(tmp_path, report))
+    assert not any(ws._charts for ws in wb.worksheets)
+    assert ("Tháng 10/2026 chưa có người được hỗ trợ: không có biểu đồ để hiển thị."
+            in values(wb["PL IV - Biểu đồ, xu hướng"]))

@@ -29,6 +29,7 @@ def report(
     province: Annotated[bool, typer.Option("--province", help=t("report.opt.province"))] = False,
     format: Annotated[ReportFormat, typer.Option("--format", help=t("report.opt.format"))] = ReportFormat.table,
     xlsx: Annotated[Optional[Path], typer.Option("--xlsx", help=t("report.opt.xlsx"), show_default=False)] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help=t("report.opt.html"), show_default=False)] = None,
     number: Annotated[Optional[str], typer.Option("--number", help=t("report.opt.number"), show_default=False)] = None,
     place: Annotated[Optional[str], typer.Option("--place", help=t("report.opt.place"), show_default=False)] = None,
     signer: Annotated[Optional[str], typer.Option("--signer", help=t("report.opt.signer"), show_default=False)] = None,
@@ -57,6 +58,11 @@ def report(
         # Keep stdout clean for JSON/CSV: the confirmation goes to stderr then.
         message = t("report.xlsx_written", path=str(Path(written).resolve()))
         typer.echo(message, err=format is not ReportFormat.table)
+    if html is not None:
+        from cdt.html import write_report_html
+
+        written = write_report_html(data, html, number=number, place=place, signer=signer, preparer=preparer)
+        typer.echo(t("report.html_written", path=str(Path(written).resolve())), err=format is not ReportFormat.table)
 
 
 # -- CSV ------------------------------------------------------------------------------------------
@@ -160,6 +166,7 @@ def print_report(data: dict) -> None:
         periods.add_row("  " + common.escape(str(service["name"])),
                         *[common.number(flow[p]) for p in ("month", "ytd", "total")])
     out.print(periods)
+    print_trend(data)
 
     if data["completeness"]:
         sent = sum(1 for entry in data["completeness"] if entry["reported"])
@@ -187,6 +194,37 @@ def print_report(data: dict) -> None:
             goals.add_row(t(f"report.ind.{target['indicator']}"), str(target["year"]), show(target["value"]),
                           show(target["actual"]), _pct(target["progress"]))
         out.print(goals)
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list) -> str:
+    """Twelve numbers as twelve block characters, the highest full; all zero: a flat line."""
+    top = max((v or 0 for v in values), default=0)
+    if not top:
+        return _BARS[0] * len(values)
+    return "".join(_BARS[min(7, round((v or 0) / top * 7))] for v in values)
+
+
+def print_trend(data: dict) -> None:
+    """The last 12 months of the main indicators for the whole unit, one line each."""
+    from rich.table import Table
+
+    trends = data.get("trends")
+    if not trends or not trends.get("months"):
+        return
+    months = [f"{m[5:7]}/{m[:4]}" for m in trends["months"]]
+    table = Table(title=t("report.trend_title", first=months[0], last=months[-1]), header_style="bold")
+    table.add_column(t("report.col.indicator"), overflow="fold", max_width=30)
+    table.add_column(t("report.trend_col_chart"), no_wrap=True)
+    table.add_column(t("report.trend_col_first", month=months[0]), justify="right")
+    table.add_column(t("report.trend_col_last", month=months[-1]), justify="right")
+    for key in trends["indicators"]:
+        series = trends["total"][key]
+        table.add_row(t(f"report.ind.{key}"), sparkline(series), common.number(series[0]),
+                      common.number(series[-1]))
+    common.console().print(table)
 
 
 def register(app: typer.Typer) -> None:

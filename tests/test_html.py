@@ -1,0 +1,236 @@
+"""cdt report --html: one self-contained, escaped, printable page; looked at in headless Chromium.
+
+The browser tests run where Debian's ``chromium`` and poppler's ``pdftotext``/``pdfinfo`` are
+installed (``.ci/run`` installs them when it can) and are skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from test_export import REPORTS, base, flow, indicators, unit, with_trends
+from test_report import _hostile_commune
+
+from cdt import i18n
+from cdt.html import render_html, write_report_html
+
+MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+
+
+def external_references(text: str) -> list[str]:
+    """Anything in the page a browser could fetch: src/href/url() to another place than the page itself."""
+    found = re.findall(r"""(?:src|href|action|poster|data)\s*=\s*["']?([^"'\s>]+)""", text, flags=re.I)
+    found += re.findall(r"url\(\s*['\"]?([^)'\"]+)", text, flags=re.I)
+    found += re.findall(r"@import", text)
+    return [ref for ref in found if not ref.startswith(("#", "data:"))]
+
+
+def thirty_communes() -> dict:
+    rows = []
+    services = {code: (40 + n, 400 + n, 900 + n) for n, code in enumerate(("dvc", "vneid", "ctn", "payment",
+                                                                            "ehealth", "ecommerce"))}
+    for n in range(30):
+        rows.append({"unit": unit(f"{5761 + 3 * n:05d}", f"Xã Thử Nghiệm Số {n + 1}", "commune"),
+                     **indicators(20, 18, 22, 20, 150, 120, 2500, 6000, (300 + n, 2900, 3500), (250, 1800, 2100),
+                                  (1200 + n, 10000, 12000), services),
+                     "digital_citizens": flow(800, 7000, 9000)})
+    report = base("district", unit("171", "Huyện Đại Từ", "district"),
+                  {"code": "19", "name": "Tỉnh Thái Nguyên", "level": "province"}, "commune", rows,
+                  completeness=[{"unit": r["unit"], "reported": n % 4 != 0, "packed_at": "2026-11-02T08:00:00",
+                                 "merged_at": "2026-11-03T08:00:00"} for n, r in enumerate(rows)],
+                  targets=[{"indicator": "people_helped", "year": 2026, "value": 400000, "percent": False,
+                            "actual": 300000, "progress": 0.75}])
+    report["services"] = [{"code": c, "name": f"Dịch vụ {c}"} for c in services]
+    report["total"]["digital_citizens"] = flow(24000, 210000, 270000)
+    return with_trends(report)
+
+
+# -- the page as text ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_every_level_renders_self_contained(level):
+    text = render_html(with_trends(REPORTS[level]()))
+    assert text.startswith("<!DOCTYPE html>") and '<html lang="vi">' in text
+    assert MOTTO in text and "Độc lập - Tự do - Hạnh phúc" in text
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    assert external_references(text) == []
+    assert "<script" not in text.lower()
+    assert "Phụ lục I" in text and "Phụ lục II" in text
+    assert text.count("<svg") >= 2
+
+
+def test_thirty_communes_under_one_megabyte():
+    text = render_html(thirty_communes())
+    assert len(text.encode("utf-8")) < 1_000_000
+    assert "Xã Thử Nghiệm Số 30" in text
+
+
+def test_names_are_escaped():
+    report = REPORTS["commune"]()
+    report["rows"][0]["unit"]["name"] = '<script>alert("x")</script>'
+    report["notes"] = ["<img src=x onerror=alert(1)>"]
+    text = render_html(with_trends(report))
+    assert "<script>alert" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text or "&lt;script&gt;alert(&quot;x&quot;)" in text
+
+
+def test_english(monkeypatch):
+    monkeypatch.setenv("CDT_LANG", "en")
+    i18n.set_language(None)
+    text = render_html(with_trends(REPORTS["district"]()))
+    assert '<html lang="en">' in text and "SOCIALIST REPUBLIC OF VIETNAM" in text and "Appendix I" in text
+    assert "51,285" in text  # English separators
+
+
+def test_through_the_command(cdt, commune, tmp_path):
+    _hostile_commune(cdt, commune)
+    out = tmp_path / "báo cáo tháng 10.html"
+    r = cdt("report", "--month", "2026-10", "--html", out, "--xlsx", tmp_path / "b.xlsx")
+    assert r.exit_code == 0, r.output
+    assert f"Đã ghi báo cáo dạng trang web vào {out.resolve()}" in r.stdout.replace("\n", "")
+    text = out.read_text(encoding="utf-8")
+    assert MOTTO in text and "THỊ TRẤN HÙNG SƠN" in text and "=1+1" in text
+    assert external_references(text) == []
+    assert not out.with_name(out.name + ".part").exists()
+    # JSON stays alone on stdout.
+    r = cdt("report", "--month", "2026-10", "--format", "json", "--html", tmp_path / "c.html")
+    assert json.loads(r.stdout)["trends"]["months"][-1] == "2026-10"
+    assert "c.html" in r.stderr
+    r = cdt("--lang", "en", "report", "--month", "2026-10", "--html", tmp_path / "en.html")
+    assert r.exit_code == 0 and "SOCIALIST REPUBLIC" in (tmp_path / "en.html").read_text(encoding="utf-8")
+
+
+def test_unwritable_path_is_one_line(cdt, commune, tmp_path):
+    r = cdt("report", "--month", "2026-10", "--html", tmp_path / "không có" / "a.html")
+    assert r.exit_code == 1
+    assert "Không ghi được tệp" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.output
+
+
+# -- looked at in a browser -----------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+POPPLER = shutil.which("pdftotext") and shutil.which("pdfinfo")
+needs_browser = pytest.mark.skipif(not (CHROMIUM and POPPLER), reason="chromium or poppler-utils not installed")
+
+
+def chromium(tmp_path: Path, page: Path, *args: str) -> Path:
+    """Run headless Chromium on a local page with a fresh profile, nothing resolvable, a network log."""
+    netlog = tmp_path / f"net-{page.stem}-{len(list(tmp_path.iterdir()))}.json"
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+               f"--user-data-dir={tmp_path / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
+               f"--log-net-log={netlog}", *args, page.resolve().as_uri()]
+    result = subprocess.run(command, capture_output=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return netlog
+
+
+def page_requests(netlog: Path) -> list[str]:
+    """Network requests made on behalf of a file:// page (the browser's own background calls are keyed
+    to other sites): anything but file: and data: URLs is a request the page attempted."""
+    text = netlog.read_text(encoding="utf-8", errors="replace").rstrip()
+    if not text.endswith("}"):
+        text = text.rstrip(",") + "]}"  # a log cut short when the browser exits
+    events = json.loads(text)["events"]
+    urls = []
+    for event in events:
+        params = event.get("params") or {}
+        url = str(params.get("url") or "")
+        if url and "file://" in str(params.get("network_isolation_key") or "") \
+                and not url.startswith(("file:", "data:")):
+            urls.append(url)
+    return urls
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True,
+                          timeout=60).stdout.decode("utf-8")
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+@needs_browser
+def test_the_detector_sees_a_page_that_fetches(tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><img src="https://example.com/x.png"></body></html>', encoding="utf-8")
+    netlog = chromium(tmp_path, bad, f"--screenshot={tmp_path / 'bad.png'}")
+    assert page_requests(netlog) == ["https://example.com/x.png"] * len(page_requests(netlog))
+    assert page_requests(netlog)
+
+
+@needs_browser
+def test_browser_screenshot_pdf_and_no_network(tmp_path):
+    report = thirty_communes()
+    page = write_report_html(report, tmp_path / "Báo cáo huyện.html", signer="Nguyễn Văn Đức")
+    # The policy would block a fetch silently; a copy without it shows any fetch the page attempts.
+    bare = tmp_path / "bare.html"
+    bare.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "",
+                           page.read_text(encoding="utf-8")), encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    netlog = chromium(tmp_path, bare, f"--screenshot={shot}", "--window-size=1280,2000")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    assert page_requests(netlog) == []
+    pdf = tmp_path / "report.pdf"
+    netlog = chromium(tmp_path, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert page_requests(netlog) == []
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=True, timeout=60).stdout.decode()
+    assert re.search(r"Page size:\s+841\.\d+ x 595\.\d+ pts|Page size:\s+841\.\d+ x 594\.\d+ pts", info), info
+    pages = pdf_pages(pdf)
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == len(pages)
+    # The summary (text and tables, the signature with the notes) on at most three pages, then each
+    # appendix starts a page of its own; with 30 communes none runs over more than three pages
+    # (the charts appendix: the units chart, the trend, the targets month by month).
+    labels = [i for i, p in enumerate(pages) if re.search(r"^\s*Phụ lục [IVX]+\s*$", p, flags=re.M)]
+    sections = 7  # I register, II activity, III services (two parts: six services), IV charts, V trend, VI status
+    assert len(labels) == sections and len(set(labels)) == sections
+    first_appendix = labels[0]
+    assert 2 <= first_appendix <= 3
+    assert "Nơi nhận" in pages[first_appendix - 1] and "GHI CHÚ" in pages[first_appendix - 1]
+    ends = labels[1:] + [len(pages)]
+    assert all(1 <= end - start <= 3 for start, end in zip(labels, ends)), labels
+    whole = " ".join(pages)
+    assert MOTTO in pages[0] and "ỦY BAN NHÂN DÂN HUYỆN ĐẠI TỪ" in pages[0]
+    assert "Nguyễn Văn Đức" in whole
+    people = f"{report['total']['people_helped']['month']:,}".replace(",", ".")
+    assert people in pages[0] or people in pages[1]
+    # Every page of a long table repeats its header row.
+    for index in range(first_appendix, len(pages)):
+        if index not in labels:
+            assert "STT" in pages[index] or "Tháng" in pages[index] \
+                or re.search(r"\d\d/\d{4}\s+\d\d/\d{4}", pages[index]), index
+
+
+# -- the workbook, looked at through LibreOffice ------------------------------------------------------
+
+OFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(not (OFFICE and POPPLER and shutil.which("pdffonts")), reason="LibreOffice or poppler absent")
+def test_workbook_prints_at_ten_points_with_headers_on_every_page(tmp_path):
+    from cdt.export import write_report_xlsx
+
+    book = write_report_xlsx(thirty_communes(), tmp_path / "Báo cáo.xlsx")
+    out = tmp_path / "pdf"
+    result = subprocess.run([OFFICE, f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless",
+                             "--convert-to", "pdf", "--outdir", str(out), str(book)],
+                            capture_output=True, timeout=300, check=False)
+    pdf = out / "Báo cáo.pdf"
+    assert result.returncode == 0 and pdf.is_file(), result.stderr
+    # Word heights from pdftotext's boxes: no text smaller than 10 pt (a box is ~1.15 × the size).
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, check=True,
+                           timeout=60).stdout.decode("utf-8")
+    heights = [float(b) - float(a) for a, b in re.findall(r'yMin="([\d.]+)"[^>]*yMax="([\d.]+)"', boxes)]
+    assert heights and min(heights) >= 10 * 1.0, sorted(heights)[:5]
+    pages = pdf_pages(pdf)
+    for index, text in enumerate(pages):
+        if "Phụ lục" in text or "STT" in text or "BÁO CÁO" in text or "Nơi nhận" in text:
+            continue
+        # Pages of the trend sheet's chart carry no table.
+        assert "Tháng" in text, (index, text[:300])
