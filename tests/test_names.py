@@ -88,6 +88,18 @@ def test_hamlets_are_found_without_apostrophes_and_stay_apart_from_near_twins(cd
     assert result.exit_code == 1 and "có 2 thôn khớp 'buon kmrop'" in result.stderr
 
 
+def test_hamlet_names_take_minority_letters_and_apostrophes_as_typed(cdt, commune):
+    for name, kind in (("Buôn Ŭn Ktŭl", "buôn"), ("Plơi H’Ĕn", "plơi"), ("Bon Bu N'Drŏng", "bon")):
+        ok(cdt("hamlet", "add", unicodedata.normalize("NFD", name), "--kind", kind))
+    rows = json.loads(ok(cdt("hamlet", "list", "--format", "json")).stdout)
+    assert [(r["name"], r["kind"]) for r in rows] == [
+        ("Bon Bu N'Drŏng", "bon"), ("Buôn Ŭn Ktŭl", "buôn"), ("Plơi H’Ĕn", "plei")]
+    ok(cdt("team", "add", "--hamlet", "bon bu ndrong"))
+    ok(cdt("team", "add", "--hamlet", "Plơi H'Ĕn"))
+    assert sorted(t["hamlet"] for t in json.loads(ok(cdt("team", "list", "--format", "json")).stdout)) == [
+        "Bon Bu N'Drŏng", "Plơi H’Ĕn"]
+
+
 def test_members_differing_only_by_apostrophe_are_two_records(cdt, commune):
     ok(cdt("hamlet", "add", "Buôn Tơng Jú", "--kind", "buôn"))
     ok(cdt("team", "add", "--hamlet", "buon tong ju"))

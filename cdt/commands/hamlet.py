@@ -14,7 +14,7 @@ ORDER = 20
 app = typer.Typer(help=t("hamlet.kinds.help"), no_args_is_help=True)
 
 
-@app.command("add", help=t("hamlet.add.help"))
+@app.command("add", help=t("hamlet.add.kinds_help"))
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help=t("hamlet.arg.name"), metavar=t("metavar.name"), show_default=False)],
