@@ -55,8 +55,19 @@ def split_kind(name: str) -> tuple[str | None, str]:
     return None, clean(name or "")
 
 
+# After "tổ", words that make it the team (Tổ CNSCĐ, tổ công nghệ số) or a role (tổ trưởng, tổ phó,
+# tổ viên), not a residential group: a title "DANH SÁCH TỔ CNSCĐ TỔ DÂN PHỐ SƠN TẬP" names Tổ dân phố Sơn Tập.
+_NOT_A_PLACE_AFTER_TO = r"(?!\s+(?:cnscđ|cnsc|cn\s*scđ|công\s+nghệ|trưởng|phó|viên)(?!\w))"
+
+
 def kind_pattern() -> str:
-    """A regular-expression alternation of every kind spelling, longest first, diacritics optional
-    where the clerk may leave them out (for title rows such as 'THÔN/BUÔN EA KMÁT'); use re.IGNORECASE."""
-    spellings = set(HAMLET_KINDS) | set(KIND_SPELLINGS) | set(_KIND_SPELLED)
-    return "|".join(re.escape(word).replace(r"\ ", r"\s+") for word in sorted(spellings, key=len, reverse=True))
+    """A regular-expression alternation of the kind words as written in titles and group rows
+    ('THÔN/BUÔN EA KMÁT', 'II. Tổ dân phố Cầu Thành'), longest first ('tổ dân phố' before 'tổ'), each a
+    whole word, 'tổ' not when it is the team or a role; use with re.IGNORECASE. Only the spellings
+    with diacritics: bare 'ban', 'to', 'ap' are too often other words (Ban chỉ đạo) in free text."""
+    spellings = sorted(set(HAMLET_KINDS) | set(KIND_SPELLINGS), key=len, reverse=True)
+    words = []
+    for word in spellings:
+        pattern = re.escape(word).replace(r"\ ", r"\s+") + r"(?!\w)"
+        words.append(pattern + _NOT_A_PLACE_AFTER_TO if word == "tổ" else pattern)
+    return "|".join(words)
