@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from cdt.errors import InvalidInput
 from cdt.i18n import t
+# The hamlet kinds live in the light module cdt.kinds (the CLI's help reads them without pydantic).
+from cdt.kinds import HAMLET_KINDS, KIND_SPELLINGS, KIND_WORDS, kind_label, kind_pattern, kinds_text, split_kind  # noqa: F401
 from cdt.text import clean, fold, has_control_chars
 
 MAX_NAME = 120
 MAX_TEXT = 500
 
-HAMLET_KINDS = ("thôn", "xóm", "bản", "buôn", "ấp", "làng", "tổ dân phố", "khu phố", "khối phố")
 ROLES = ("leader", "deputy", "member")
 GENDERS = ("male", "female")
 TRAINING_MODES = ("in_person", "online", "onetouch", "bdhvs")
@@ -38,9 +39,6 @@ _MODE_WORDS = {
     "onetouch": "onetouch", "one touch": "onetouch",
     "bdhvs": "bdhvs", "binh dan hoc vu so": "bdhvs",
 }
-_KIND_WORDS = {fold(kind): kind for kind in HAMLET_KINDS}
-_KIND_WORDS.update({"hamlet": "thôn", "village": "làng", "tdp": "tổ dân phố", "residential group": "tổ dân phố"})
-
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 _HOUSEHOLD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,29}$")
 _PHONE_STRIP = re.compile(r"[\s.\-()]")
@@ -140,7 +138,8 @@ def parse_mode(value: Any) -> str | None:
 
 
 def parse_kind(value: Any) -> str | None:
-    return _word(value, _KIND_WORDS, "input.bad_kind", ", ".join(HAMLET_KINDS))
+    """A hamlet kind as typed ('buon', 'Plơi', 'TỔ DÂN PHỐ') → the stored kind ('buôn', 'plei', 'tổ dân phố')."""
+    return _word(value, KIND_WORDS, "input.bad_kind", kinds_text())
 
 
 def _text(value: Any, *, required: bool, limit: int = MAX_NAME) -> str | None:

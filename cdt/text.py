@@ -35,24 +35,51 @@ def has_control_chars(text: str) -> bool:
     return any(unicodedata.category(ch) in _HIDDEN_CATEGORIES for ch in text)
 
 
+# Apostrophes as people type them in Ê Đê, Jrai, M'nông… names ("Y B'him", "H’Hen"): the ASCII one,
+# the curly ones Word and phones put in, the modifier letter, the backtick and the acute accent.
+APOSTROPHES = "'\u2019\u2018\u02bc\u02bb\u0060\u00b4\u2032"
+_APOSTROPHE = re.compile(f"[{re.escape(APOSTROPHES)}]")
+
+
+def drop_apostrophes(text: str) -> str:
+    """Text without apostrophes, for search: 'Y B’him' -> 'Y Bhim' (stored names keep theirs)."""
+    return _APOSTROPHE.sub("", text)
+
+
 def fold(text: str) -> str:
-    """Lower-case, diacritic-free form for search: 'Nguyễn Văn Đức' -> 'nguyen van duc'."""
-    decomposed = unicodedata.normalize("NFD", nfc(text))
+    """Lower-case, diacritic- and apostrophe-free form for search: 'Nguyễn Văn Đức' -> 'nguyen van duc',
+    "Y B'him Niê" -> 'y bhim nie'. For search only: two names that fold alike are not the same name."""
+    decomposed = unicodedata.normalize("NFD", drop_apostrophes(nfc(text)))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", bare.replace("đ", "d").replace("Đ", "D").casefold()).strip()
 
 
-def _letters_and_tones(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    letters: list[int] = []
+def _clusters(word: str) -> list[str]:
+    """The letters of a word, each with its marks ('ŏ́' is one letter with a breve and a tone)."""
+    clusters: list[str] = []
+    for ch in unicodedata.normalize("NFD", word):
+        if clusters and unicodedata.combining(ch):
+            clusters[-1] += ch
+        else:
+            clusters.append(ch)
+    return clusters
+
+
+def _letters_and_tones(word: str) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    letters: list[float] = []
     tones: list[int] = []
-    for ch in unicodedata.normalize("NFC", word.casefold()):
-        parts = unicodedata.normalize("NFD", ch)
-        base, marks = parts[0], parts[1:]
+    for cluster in _clusters(drop_apostrophes(word.casefold())):
+        base, marks = cluster[0], cluster[1:]
         letter = unicodedata.normalize("NFC", base + "".join(m for m in marks if m in _LETTER_MARKS))
         if letter == "đ" or base == "đ":
             letter = "đ"
         tone = max((_TONE_ORDER.get(m, 0) for m in marks), default=0)
-        letters.append(_LETTER_RANK.get(letter, 100 + ord(letter[0])))
+        rank = _LETTER_RANK.get(letter)
+        if rank is None:
+            # A letter outside the Vietnamese alphabet (ŭ, ĕ, ŏ of minority orthographies) sorts just
+            # after its base letter; anything else after z.
+            rank = _LETTER_RANK[base] + 0.5 if base in _LETTER_RANK else 100 + ord(base)
+        letters.append(rank)
         tones.append(tone)
     return tuple(letters), tuple(tones)
 
@@ -85,9 +112,14 @@ def name_key(text: str) -> str:
     return " ".join(words)
 
 
+def _search_key(text: str) -> str:
+    # name_key without apostrophes: 'Y B’him Niê' finds "Y B'him Niê" and "Y Bhim Niê" alike.
+    return name_key(drop_apostrophes(text))
+
+
 def has_diacritics(text: str) -> bool:
     """True when text carries any Vietnamese mark (or đ): the typist chose the exact spelling."""
-    return fold(text) != clean(text).casefold()
+    return fold(text) != drop_apostrophes(clean(text)).casefold()
 
 
 def match_names(query: str, items: list, key) -> list:
@@ -102,7 +134,7 @@ def match_names(query: str, items: list, key) -> list:
         return []
     tiers = []
     if has_diacritics(query):
-        tiers.append((name_key(query), name_key))
+        tiers.append((_search_key(query), _search_key))
     tiers.append((fold(query), fold))
     for wanted, normal in tiers:
         words = wanted.split(" ")

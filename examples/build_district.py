@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import make_spreadsheets as sheets  # noqa: E402  (the example data, shared with the tests)
+import regions  # noqa: E402  (communes of the Central Highlands, the Mekong delta and the northern mountains)
 
 SEED = 171
 DISTRICT = "171"
@@ -241,6 +242,7 @@ def build(out: Path, *, communes: int, visits_per_team: tuple[int, int], quiet: 
     workbook = out / f"bao-cao-huyen-dai-tu-{report_month}.xlsx"
     cli(district, "report", "--district", "--month", report_month, "--xlsx", str(workbook))
     cli(district, "report", "--district", "--month", report_month, "--html", str(workbook.with_suffix(".html")))
+    regions.demo(cli, out)
 
     seconds = time.monotonic() - started
     print(f"\nXong trong {seconds:.0f} giây ({cli.calls} lệnh cdt).")

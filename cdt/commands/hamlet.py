@@ -1,4 +1,4 @@
-"""cdt hamlet: the commune's hamlets (thôn, xóm, bản, buôn, ấp, tổ dân phố, …)."""
+"""cdt hamlet: the commune's hamlet-level units (thôn, bản, buôn, ấp, phum, sóc, tổ dân phố, …: models.HAMLET_KINDS)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import typer
 
 from cdt.commands import _removal, common
 from cdt.i18n import t
+from cdt.kinds import kind_label, kinds_text
 
 ORDER = 20
-app = typer.Typer(help=t("hamlet.help"), no_args_is_help=True)
+app = typer.Typer(help=t("hamlet.kinds.help"), no_args_is_help=True)
 
 
-@app.command("add", help=t("hamlet.add.help"))
+@app.command("add", help=t("hamlet.add.kinds_help"))
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help=t("hamlet.arg.name"), metavar=t("metavar.name"), show_default=False)],
-    kind: Annotated[str, typer.Option("--kind", help=t("hamlet.opt.kind"), show_default=False)],
+    kind: Annotated[str, typer.Option("--kind", help=t("hamlet.opt.kinds", kinds=kinds_text()), show_default=False)],
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
 ) -> None:
@@ -32,7 +33,7 @@ def edit(
     ctx: typer.Context,
     hamlet: Annotated[str, typer.Argument(help=t("hamlet.arg.hamlet"), metavar=t("metavar.hamlet"), show_default=False)],
     name: Annotated[Optional[str], typer.Option("--name", help=t("hamlet.opt.new_name"), show_default=False)] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help=t("hamlet.opt.kind"), show_default=False)] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help=t("hamlet.opt.kinds", kinds=kinds_text()), show_default=False)] = None,
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
 ) -> None:
@@ -59,7 +60,7 @@ def list_(
         t("hamlet.title"),
         [("ref", t("col.ref")), ("name", t("col.name")), ("kind", t("col.kind")),
          ("households", t("col.households")), ("working_age", t("col.working_age")), ("has_team", t("col.has_team"))],
-        rows, render={"households": common.number, "working_age": common.number, "has_team": yes_no},
+        rows, render={"households": common.number, "working_age": common.number, "has_team": yes_no, "kind": kind_label},
         empty=t("hamlet.none"),
     )
 
