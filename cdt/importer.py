@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from cdt import legacy, register
 from cdt.errors import Ambiguous, CdtError, Duplicate, FileRefused, InvalidInput, NotFound, os_reason
 from cdt.i18n import t
+from cdt.kinds import kind_pattern
 from cdt.models import (
     HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems,
 )
@@ -146,7 +147,7 @@ _COLUMN_NUMBERS = re.compile(r"^\(?[0-9]{1,2}\)?$|^\([a-z0-9]{1,2}\)$")
 _NAME_SPLIT = re.compile(r"[;\n,]+")
 # Hamlet kinds as words in titles and group rows, built from models.HAMLET_KINDS (every region's
 # words: thôn, buôn, ấp, khóm, phum, sóc, tổ dân phố, …), longest first so "tổ dân phố" beats "tổ".
-_KIND_WORDS = "|".join(re.escape(k) for k in sorted(HAMLET_KINDS, key=len, reverse=True))
+_KIND_WORDS = kind_pattern()
 _TITLE_HAMLET = re.compile(rf"\b({_KIND_WORDS})\s+([^\s,;:()–—-][^,;:()–—]*)", re.IGNORECASE)
 
 KIND_LABELS = {HAMLET: "import.kind.hamlet", TEAM: "import.kind.team", MEMBER: "import.kind.member",

@@ -31,14 +31,8 @@ def _regions():
 
 
 REGIONS = _regions()
-# Member lists whose hamlet column is headed by words the import learns in issue 15 item 2.
-_NEW_HEADERS = {"Thôn/Buôn"}
-_HEADER_PENDING = pytest.mark.xfail(strict=False, reason="header vocabulary from issue 15 item 2, branch i11b")
-
-
 def _params():
-    return [pytest.param(r, id=r["code"], marks=[_HEADER_PENDING] if r["header"] in _NEW_HEADERS else [])
-            for r in REGIONS.REGIONS]
+    return [pytest.param(r, id=r["code"]) for r in REGIONS.REGIONS]
 
 
 def _installed_cdt() -> list[str]:
