@@ -68,7 +68,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         name="cdt",
         help=t("app.help"),
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode="rich",
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -79,6 +79,9 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         ctx: typer.Context,
         db: Annotated[Optional[Path], typer.Option("--db", help=t("opt.db"), show_default=False)] = None,
         lang: Annotated[Optional[str], typer.Option("--lang", help=t("opt.lang"), show_default=False)] = None,
+        no_input: Annotated[bool, typer.Option("--no-input", help=t("opt.no_input"), show_default=False)] = False,
+        version: Annotated[bool, typer.Option("--version", help=t("opt.version"), is_eager=True,
+                                              callback=_print_version, show_default=False)] = False,
     ) -> None:
         if lang is not None:
             if lang.strip().lower()[:2] not in LANGUAGES:
@@ -87,6 +90,10 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         from cdt.commands.common import State
 
         ctx.obj = State(db=db)
+        if no_input:
+            from cdt.commands import common
+
+            common.NO_INPUT = True
 
     from cdt.commands import register_all
 
@@ -99,18 +106,23 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     return app
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cdt import __version__
+
+        typer.echo(f"cdt {__version__}")
+        raise typer.Exit(0)
+
+
 def _translate_typer_panels() -> None:
     """Typer's rich help prints panel titles in English; give them the current language."""
     try:
         from typer import rich_utils
     except ImportError:  # typer without rich: plain help, nothing to translate
         return
-    rich_utils.ARGUMENTS_PANEL_TITLE = t("help.arguments")
-    rich_utils.OPTIONS_PANEL_TITLE = t("help.options")
-    rich_utils.COMMANDS_PANEL_TITLE = t("help.commands")
-    rich_utils.REQUIRED_LONG_STRING = t("help.required")
-    rich_utils.DEFAULT_STRING = t("help.default")
-    rich_utils.ENVVAR_STRING = t("help.envvar")
+    from cdt import clihelp
+
+    clihelp.install()
     _translate_help_option()
 
 
@@ -153,7 +165,10 @@ def _translated_usage(error) -> str:
     exceptions = click_exceptions()
 
     if isinstance(error, exceptions.NoSuchOption):
-        return t("usage.no_such_option", name=error.option_name)
+        message = t("usage.no_such_option", name=clean_echo(error.option_name))
+        if getattr(error, "possibilities", None):
+            message += " " + t("usage.possible_options", options=", ".join(sorted(error.possibilities)))
+        return message
     if isinstance(error, exceptions.MissingParameter):
         param = error.param
         name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else ""
@@ -171,10 +186,21 @@ def _translated_usage(error) -> str:
         return t("usage.bad_value", name=name, detail=error.message)
     message = error.format_message()
     if message.startswith("No such command"):
-        return t("usage.no_such_command", detail=message.split("'")[1] if "'" in message else message)
+        text = t("usage.no_such_command", detail=clean_echo(message.split("'")[1] if "'" in message else message))
+        suggestion = re.search(r"Did you mean (.+)\?$", message)
+        if suggestion:
+            text += "; " + t("usage.did_you_mean", names=suggestion.group(1))
+        return text
     if message.startswith("Got unexpected extra argument"):
         return t("usage.extra_argument", detail=message.split("(")[-1].rstrip(")"))
     return t("usage.generic", detail=message)
+
+
+def clean_echo(text: str) -> str:
+    """Text from the command line or a file, safe to print: control characters shown as escapes."""
+    from cdt.i18n import printable
+
+    return printable(text)
 
 
 def run(argv: list[str]) -> int:
@@ -185,8 +211,13 @@ def run(argv: list[str]) -> int:
     no_args_is_help = getattr(exceptions, "NoArgsIsHelpError", ())
 
     set_language(_language_from_argv(argv))
+    if "cdt.commands.common" in sys.modules:
+        sys.modules["cdt.commands.common"].NO_INPUT = False
     app = build_app(argv)
     command = typer.main.get_command(app)
+    for param in command.params:  # Typer's own completion options have English help
+        if param.name in ("install_completion", "show_completion"):
+            param.help = t(f"opt.{param.name}")
     try:
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
         code = command.main(args=argv, prog_name="cdt", standalone_mode=False)

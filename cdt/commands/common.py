@@ -74,9 +74,15 @@ def display_date(iso: Optional[str]) -> str:
 
 
 def number(value: Any) -> str:
-    """An integer with the Vietnamese thousands separator: 17.000."""
+    """An integer with the thousands separator of the language in use: 17.000 (vi), 17,000 (en)."""
     if value is None:
         return ""
+    from cdt.i18n import language
+
+    if language() == "en":
+        if isinstance(value, float) and not value.is_integer():
+            return f"{value:,.1f}"
+        return f"{int(value):,}"
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.1f}".replace(",", " ").replace(".", ",").replace(" ", ".")
     return f"{int(value):,}".replace(",", ".")
@@ -118,8 +124,15 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+NO_INPUT = False  # set by `cdt --no-input`; CDT_NO_INPUT=1 likewise
+
+
 def interactive() -> bool:
-    """True when a person can answer a question on this terminal."""
+    """True when a person can answer a question on this terminal (and did not say --no-input)."""
+    import os
+
+    if NO_INPUT or (os.environ.get("CDT_NO_INPUT") or "").strip() not in ("", "0"):
+        return False
     try:
         return sys.stdin.isatty()
     except (AttributeError, ValueError):

@@ -29,7 +29,7 @@ def _problem_line(problem) -> str:
 
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help=t("import.arg.file"), show_default=False)],
+    file: Annotated[Path, typer.Argument(help=t("import.arg.file"), metavar=t("metavar.file"), show_default=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=t("import.opt.dry_run"))] = False,
     only_valid: Annotated[bool, typer.Option("--only-valid", help=t("import.opt.only_valid"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
