@@ -484,7 +484,32 @@ def resolve_service(store: Store, text: str) -> str:
     for service in catalogue:
         if wanted in {fold(service["code"]), fold(service["name"]), *(fold(a) for a in service["aliases"])}:
             return service["code"]
-    raise NotFound("service.not_found", name=clean(text), codes=", ".join(s["code"] for s in catalogue))
+    codes = ", ".join(s["code"] for s in catalogue)
+    close = _close_services(wanted, catalogue)
+    if len(close) == 1:
+        raise NotFound("service.not_found_suggest", name=clean(text), code=close[0]["code"],
+                       service=close[0]["name"], codes=codes)
+    raise NotFound("service.not_found", name=clean(text), codes=codes)
+
+
+def _close_services(wanted: str, catalogue: list[dict]) -> list[dict]:
+    """Services a mistyped or partial name most likely meant: every word typed is in one of its
+    names (diacritics optional), else a close spelling of its code, name or an alias."""
+    import difflib
+
+    words = set(wanted.split())
+    found = []
+    for service in catalogue:
+        names = [fold(n) for n in (service["code"], service["name"], *service["aliases"])]
+        if words and any(words <= set(n.split()) for n in names):
+            found.append(service)
+    if found:
+        return found
+    for service in catalogue:
+        names = [fold(n) for n in (service["code"], service["name"], *service["aliases"])]
+        if any(difflib.get_close_matches(wanted, [n], n=1, cutoff=0.75) for n in names):
+            found.append(service)
+    return found
 
 
 def add_service(store: Store, code: str, name: str, aliases: list[str] | None = None) -> dict:

@@ -182,3 +182,86 @@ def _swap(value: Any, wanted: Any, chosen: str) -> Any:
     if isinstance(value, list):
         return [_swap(v, wanted, chosen) for v in value]
     return value
+
+
+# -- asking for what is missing ------------------------------------------------------------------
+
+
+def missing(ctx: typer.Context, name: str):
+    """The usage error for a required value left out (the one line a script sees, exit 2)."""
+    from cdt.cli import click_exceptions
+
+    param = next((p for p in ctx.command.params if p.name == name), None)
+    return click_exceptions().MissingParameter(ctx=ctx, param=param)
+
+
+def required_help(text: str) -> str:
+    """An option's help for a value that is required but asked for at a terminal."""
+    return f"{text} {t('prompt.required_hint')}"
+
+
+def ask_text(ctx: typer.Context, name: str, label: str, value: Any = None, default: Optional[str] = None) -> Any:
+    """value if given; else ask for it at a terminal (default on Enter); else the usage error."""
+    if value not in (None, "", []):
+        return value
+    if not interactive():
+        raise missing(ctx, name)
+    while True:
+        answer = typer.prompt(label, default=default if default is not None else "", show_default=default is not None)
+        answer = answer.strip()
+        if answer:
+            return answer
+        if default is not None:
+            return default
+
+
+def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: list[tuple[str, str]], *,
+               many: bool = False, optional: bool = False, check: Optional[Callable[[str], Any]] = None) -> Any:
+    """value if given; else offer the known choices (value, label) by number at a terminal.
+
+    The answer is a number (several with commas when many), or words typed as the clerk likes them,
+    diacritics optional: those go to the library, which matches names the same way as options do.
+    optional: Enter chooses nothing. Without a terminal: the usage error (or nothing, if optional).
+    check: a library look-up run on each typed word; its error is shown and the question asked again."""
+    from cdt.errors import CdtError
+
+    if value not in (None, "", []):
+        return value
+    if not interactive():
+        if optional:
+            return [] if many else None
+        raise missing(ctx, name)
+    typer.echo(label)
+    for number_, (_, shown) in enumerate(choices, 1):
+        typer.echo(f"  {number_}) {shown}")
+    default = "" if optional else ("1" if len(choices) == 1 else None)
+    hint = t("prompt.pick_many" if many else "prompt.pick") if choices else t("prompt.type")
+    while True:
+        answer = typer.prompt(hint, default=default if default is not None else "",
+                              show_default=bool(default)).strip()
+        if not answer:
+            if optional:
+                return [] if many else None
+            continue
+        parts = [p.strip() for p in answer.replace(";", ",").split(",")] if many else [answer]
+        picked = []
+        for part in parts:
+            if not part:
+                continue
+            if part.isdigit() and 1 <= int(part) <= len(choices):
+                picked.append(choices[int(part) - 1][0])
+            elif part.isdigit() and choices:
+                typer.echo(t("choice.out_of_range", count=len(choices)), err=True)
+                picked = None
+                break
+            else:
+                if check is not None:
+                    try:
+                        check(part)
+                    except CdtError as error:
+                        typer.echo(f"{t('error.prefix')}: {error.message}", err=True)
+                        picked = None
+                        break
+                picked.append(part)
+        if picked:
+            return picked if many else picked[0]

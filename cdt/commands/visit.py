@@ -20,17 +20,40 @@ Notes = Annotated[Optional[str], typer.Option("--notes", help=t("visit.opt.notes
 @app.command("log", help=t("visit.log.help"))
 def log(
     ctx: typer.Context,
-    team: Annotated[str, typer.Option("--team", help=t("visit.opt.team"), show_default=False)],
-    household: Annotated[str, typer.Option("--household", help=t("visit.opt.household"), show_default=False)],
-    people: Annotated[str, typer.Option("--people", help=t("visit.opt.people"), show_default=False)],
-    service: Annotated[List[str], typer.Option("--service", help=t("visit.opt.service"), show_default=False)],
+    team: Annotated[Optional[str], typer.Option("--team", help=common.required_help(t("visit.opt.team")),
+                                                show_default=False)] = None,
+    household: Annotated[Optional[str], typer.Option("--household", help=common.required_help(t("visit.opt.household")),
+                                                     show_default=False)] = None,
+    people: Annotated[Optional[str], typer.Option("--people", help=common.required_help(t("visit.opt.people")),
+                                                  show_default=False)] = None,
+    service: Services = None,
     date: Annotated[Optional[str], typer.Option("--date", help=t("visit.opt.date"), show_default=False)] = None,
     member: Members = None,
     notes: Notes = None,
 ) -> None:
     from cdt import register
 
-    row = common.run(register.log_visit, common.store(ctx), team, household, people, service, date,
+    db = common.store(ctx)
+    asking = not (team and household and people and service)
+    if asking and common.interactive():  # a clerk at a terminal: ask for what is missing, in order
+        teams = [(r["id"], r["hamlet"]) for r in register.list_teams(db, include_dissolved=False)]
+        team = common.ask_choice(ctx, "team", t("prompt.visit.team"), team, teams,
+                                 check=lambda v: register.find_team(db, v))
+        household = common.ask_text(ctx, "household", t("prompt.visit.household"), household)
+        people = common.ask_text(ctx, "people", t("prompt.visit.people"), people, default="1")
+        services = [(s["code"], f"{s['name']} ({s['code']})") for s in register.service_catalogue(db)]
+        service = common.ask_choice(ctx, "service", t("prompt.visit.service"), service, services, many=True,
+                                    check=lambda v: register.resolve_service(db, v))
+        from datetime import date as day
+
+        date = common.ask_text(ctx, "date", t("prompt.visit.date"), date, default=day.today().strftime("%d/%m/%Y"))
+        members = [(m["id"], m["full_name"]) for m in common.run(register.list_members, db, team=team)]
+        member = common.ask_choice(ctx, "member", t("prompt.visit.member"), member, members, many=True,
+                                   optional=True)
+    for name, value in (("team", team), ("household", household), ("people", people), ("service", service)):
+        if not value:
+            raise common.missing(ctx, name)
+    row = common.run(register.log_visit, db, team, household, people, service, date,
                      member or [], notes)
     common.say(t("visit.logged", household=row["household"], date=common.display_date(row["date"]),
                  people=row["people"], ref=row["id"][: register.REF_LENGTH]))
