@@ -245,12 +245,23 @@ def run(argv: list[str]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:  # the disk or folder failed where no library check expected it
+        from cdt.errors import os_reason
+
+        where = clean_echo(str(error.filename)) if error.filename else ""
+        _error_line(t("os.failed_at", file=where, reason=os_reason(error)) if where else
+                    t("os.failed", reason=os_reason(error)))
+        return 1
     except exceptions.ClickException as error:
         _error_line(t("usage.generic", detail=error.format_message()))
         return error.exit_code
-    except Exception:  # noqa: BLE001 — the last line of defence: never show a traceback
+    except Exception as error:  # noqa: BLE001 — the last line of defence: never show a traceback
         if os.environ.get("CDT_DEBUG"):
             raise
+        reason = _sqlite_disk_reason(error)
+        if reason:
+            _error_line(t("os.failed", reason=reason))
+            return 1
         from cdt.errors import log_unexpected
 
         log = log_unexpected("cdt " + " ".join(argv))
@@ -258,11 +269,44 @@ def run(argv: list[str]) -> int:
         return 1
 
 
+def _sqlite_disk_reason(error: BaseException) -> str | None:
+    """SQLite's own disk errors (full, read-only, I/O) in the user's words; None for anything else.
+
+    SQLite rolls the transaction back on these, so the database is as it was."""
+    import sqlite3
+
+    if not isinstance(error, sqlite3.Error):
+        return None
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(error).lower()
+    if primary == 13 or "disk is full" in text:  # SQLITE_FULL
+        return t("os.disk_full")
+    if primary == 8 or "readonly" in text:  # SQLITE_READONLY
+        return t("os.read_only")
+    if primary == 10 or "disk i/o" in text:  # SQLITE_IOERR
+        return t("os.io_error")
+    if primary == 14 or "unable to open" in text:  # SQLITE_CANTOPEN
+        return t("os.no_folder")
+    return None
+
+
 def _error_line(message: str) -> None:
     typer.echo(f"{t('error.prefix')}: {message}", err=True)
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """An error in a finaliser (a zip file closed after a failed write) goes to the log, not the screen."""
+    from cdt.errors import log_unexpected
+
+    try:
+        raise unraisable.exc_value
+    except BaseException:  # noqa: BLE001 — logged, never shown
+        log_unexpected("unraisable")
 
 
 def main() -> None:
     """Console entry point (``cdt`` and ``python -m cdt``)."""
     _configure_streams()
+    sys.unraisablehook = _quiet_unraisable
     sys.exit(run(sys.argv[1:]))

@@ -122,6 +122,12 @@ def find_team(store: Store, text: str, *, active_only: bool = True) -> dict:
         names = _hamlet_names(store)
         teams = [t for t in store.rows("team") if not active_only or t["status"] == "active"]
         found = match_names(text, teams, lambda t: names.get(t["hamlet_id"], ""))
+        if not found and active_only:
+            gone = match_names(text, [t for t in store.rows("team") if t["status"] != "active"],
+                               lambda t: names.get(t["hamlet_id"], ""))
+            if gone:
+                raise NotFound("team.dissolved_not_active", name=names.get(gone[0]["hamlet_id"], text),
+                               on=_display_date(gone[0]["dissolved_on"]) or "?")
     names = _hamlet_names(store)
     return _pick(found, "team", text, lambda t: f"{names.get(t['hamlet_id'], '?')} [{t['id'][:REF_LENGTH]}]")
 
@@ -135,6 +141,13 @@ def find_member(store: Store, text: str, *, team_id: str | None = None) -> dict:
         found = match_names(text, members, lambda m: m["full_name"])
     names = _hamlet_names(store)
     teams = {t["id"]: t for t in store.rows("team", include_deleted=True)}
+    if not found and team_id:
+        elsewhere = match_names(text, store.rows("member"), lambda m: m["full_name"])
+        if elsewhere:
+            other, this = teams.get(elsewhere[0]["team_id"]), teams.get(team_id)
+            raise NotFound("member.in_other_team", name=elsewhere[0]["full_name"],
+                           other=names.get(other["hamlet_id"], "?") if other else "?",
+                           team=names.get(this["hamlet_id"], "?") if this else "?")
 
     def describe(m: dict) -> str:
         team = teams.get(m["team_id"])

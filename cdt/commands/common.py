@@ -63,6 +63,16 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def shell_quote(text: str) -> str:
+    """A file name as it must be typed in a command (spaces, accents): in double quotes, which
+    bash, zsh, cmd.exe and PowerShell all read the same way for ordinary names."""
+    import re
+
+    if re.fullmatch(r"[\w./:\\+-]+", text, flags=re.ASCII):
+        return text
+    return '"' + text.replace('"', '\\"') + '"'
+
+
 def display_date(iso: Optional[str]) -> str:
     """ISO date → dd/mm/yyyy, the way Vietnamese documents write it."""
     if not iso:

@@ -76,7 +76,7 @@ def template(
     from cdt.importer import write_template
 
     path = write_template(out or Path.cwd() / DEFAULT_TEMPLATE)
-    common.say(t("template.written", file=str(path)))
+    common.say(t("template.written_run", file=str(path), command=f"cdt import {common.shell_quote(str(path))}"))
 
 
 def register(app: typer.Typer) -> None:
