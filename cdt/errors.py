@@ -58,6 +58,10 @@ def os_reason(error: OSError) -> str:
     if error.errno == errno.EROFS:
         return t("os.read_only")
     if isinstance(error, FileNotFoundError):
+        from pathlib import Path
+
+        if error.filename and Path(str(error.filename)).parent.is_dir():
+            return t("os.cannot_create")  # the folder is there but takes no files (/proc, a CD)
         return t("os.no_folder")
     if isinstance(error, PermissionError):
         return t("os.permission")

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from cdt.errors import StoreError, os_reason
+from cdt.i18n import t as _t
 from cdt.merge import PACK_SUFFIX, sha256_file
 from cdt.store import Store, now
 from cdt.text import fold
@@ -79,7 +80,7 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
     except OSError as error:
         raise StoreError("pack.cannot_write", path=str(folder), reason=os_reason(error)) from error
     if not folder.is_dir():
-        raise StoreError("pack.cannot_write", path=str(folder), reason="not a folder")
+        raise StoreError("pack.cannot_write", path=str(folder), reason=_t("os.not_folder"))
     work = Path(tempfile.mkdtemp(prefix="cdt-pack-"))
     part: Path | None = None
     try:
