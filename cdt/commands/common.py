@@ -20,6 +20,14 @@ class Format(str, Enum):
     json = "json"
 
 
+class ListFormat(str, Enum):
+    """Output of the list commands: csv is for Excel (UTF-8 with a BOM, formula-safe)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
 @dataclass
 class State:
     """Global options, carried on the Typer context."""
@@ -103,13 +111,51 @@ _NO_WRAP = {"ref", "code", "date", "decision_date", "phone", "household", "left_
             "members", "size", "households", "working_age", "attendees"}
 
 
+def csv_safe(value: Any) -> str:
+    """A cell as text a spreadsheet will not run: text starting with = + - @ (or a tab) gets a quote prefix."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return str(value)
+    from cdt.i18n import printable
+
+    text = str(value)
+    text = "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return printable(text) if any(ord(c) < 32 for c in text) else text
+
+
+def print_csv(rows: Iterable[list[Any]]) -> None:
+    """CSV on stdout that Excel on Windows opens with its Vietnamese intact: UTF-8 with a BOM."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([csv_safe(c) for c in row])
+    sys.stdout.write("\ufeff" + buffer.getvalue())
+    sys.stdout.flush()
+
+
 def print_table(title: str, columns: list[tuple[str, str]], rows: Iterable[dict],
                 render: Optional[dict[str, Callable[[Any], str]]] = None, empty: str = "",
-                show_header: bool = True) -> None:
-    """A rich table: columns are (key, heading); render maps a key to a formatter."""
+                show_header: bool = True, as_csv: bool = False) -> None:
+    """A rich table: columns are (key, heading); render maps a key to a formatter.
+
+    as_csv: the same columns as CSV for Excel (headings first; numbers stay numbers)."""
+    rows = list(rows)
+    if as_csv:
+        def cell(key: str, value: Any) -> Any:
+            formatter = (render or {}).get(key)
+            return value if formatter is None or formatter is number else formatter(value)
+
+        print_csv([[heading for _, heading in columns],
+                   *([cell(key, row.get(key)) for key, _ in columns] for row in rows)])
+        return
     from rich.table import Table
 
-    rows = list(rows)
     if not rows:
         say(empty or t("list.empty"))
         return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -101,9 +99,7 @@ def csv_rows(data: dict) -> list[list[str]]:
 
 
 def write_csv(data: dict) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    for row in csv_rows(data):
-        writer.writerow(row)
+    common.print_csv(csv_rows(data))  # UTF-8 with a BOM, for Excel
 
 
 # -- the terminal table ---------------------------------------------------------------------------

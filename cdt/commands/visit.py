@@ -94,14 +94,14 @@ def list_(
     ctx: typer.Context,
     month: Annotated[Optional[str], typer.Option("--month", help=t("visit.opt.month"), show_default=False)] = None,
     team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.filter_team"), show_default=False)] = None,
-    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
     from cdt import register
     from cdt.models import parse_month
 
     period = parse_month(month) if month else None
     rows = common.run(register.list_visits, common.store(ctx), month=period, team=team)
-    if format is common.Format.json:
+    if format is common.ListFormat.json:
         common.print_json(rows)
         return
     shown = [{**r, "services": ", ".join(r["services"]), "members": ", ".join(r["members"])} for r in rows]
@@ -111,6 +111,7 @@ def list_(
          ("household", t("col.household")), ("people", t("col.people")), ("services", t("col.services")),
          ("members", t("col.members_present"))],
         shown, render={"date": common.display_date, "people": common.number}, empty=t("visit.none"),
+        as_csv=format is common.ListFormat.csv,
     )
 
 
