@@ -78,3 +78,13 @@ def test_no_input_fails_at_once_even_at_a_terminal(team_la_cut, how):
     assert child.exitstatus == 2
     missing = "--household" if how == "option" else "--team"
     assert child.before.strip() == f"Lỗi: thiếu {missing} (xem: cdt visit log --help)"
+
+
+def test_progress_shows_on_a_terminal_only(cdt, team_la_cut, tmp_path):
+    child = _spawn("pack", "--out", str(tmp_path / "stick"))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Đang đóng gói" in child.before
+    quiet = cdt("pack", "--out", tmp_path / "stick2")
+    assert quiet.exit_code == 0 and quiet.stderr == ""

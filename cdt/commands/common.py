@@ -321,3 +321,40 @@ def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: l
                 picked.append(part)
         if picked:
             return picked if many else picked[0]
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+
+class working:
+    """A progress bar on stderr while a long step runs, only when stderr is a terminal.
+
+    Used as ``with common.working(t("...")) as progress: library_call(..., progress=progress)``
+    where the library takes a ``progress(done, total, what)`` callback; a library call without
+    one shows a moving bar with the time taken. Off in scripts, logs and tests."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self._bar = None
+        self._task = None
+
+    def __enter__(self):
+        console_ = console(stderr=True)
+        if console_.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console_, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(escape(self.label), total=None)
+        return self
+
+    def __call__(self, done: int, total: int | None = None, what: str = "") -> None:
+        if self._bar is not None:
+            description = escape(f"{self.label} {what}".strip())
+            self._bar.update(self._task, completed=done, total=total, description=description)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        return None

@@ -36,7 +36,8 @@ def import_(
 ) -> None:
     from cdt.importer import KIND_LABELS, import_workbook
 
-    result = import_workbook(common.store(ctx), file, dry_run=dry_run, only_valid=only_valid)
+    with common.working(t("progress.import")):
+        result = import_workbook(common.store(ctx), file, dry_run=dry_run, only_valid=only_valid)
     if format is common.Format.json:
         common.print_json(result.as_dict())
         if result.blocked:

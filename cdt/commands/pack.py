@@ -19,7 +19,8 @@ def pack(
 ) -> None:
     from cdt.pack import make_pack
 
-    made = make_pack(common.store(ctx), out)
+    with common.working(t("progress.pack")):
+        made = make_pack(common.store(ctx), out)
     common.say(t("pack.done", size=_size(made.size), sha=made.sha256))
     # The last line is the pack's path alone: scripts read it.
     common.say(str(made.path))

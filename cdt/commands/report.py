@@ -51,7 +51,8 @@ def report(
     if xlsx is not None:
         from cdt.export import write_report_xlsx
 
-        written = write_report_xlsx(data, xlsx, number=number, place=place, signer=signer, preparer=preparer)
+        with common.working(t("progress.xlsx")):
+            written = write_report_xlsx(data, xlsx, number=number, place=place, signer=signer, preparer=preparer)
         # Keep stdout clean for JSON/CSV: the confirmation goes to stderr then.
         message = t("report.xlsx_written", path=str(Path(written).resolve()))
         typer.echo(message, err=format is not ReportFormat.table)
