@@ -148,15 +148,15 @@ def _word(value: Any, words: dict[str, str], message: str, allowed: str) -> str 
 
 
 def parse_role(value: Any) -> str | None:
-    return _word(value, _ROLE_WORDS, "input.bad_role", "tổ trưởng, tổ phó, thành viên")
+    return _word(value, _ROLE_WORDS, "input.bad_role", t("choices.role"))
 
 
 def parse_gender(value: Any) -> str | None:
-    return _word(value, _GENDER_WORDS, "input.bad_gender", "nam, nữ")
+    return _word(value, _GENDER_WORDS, "input.bad_gender", t("choices.gender"))
 
 
 def parse_mode(value: Any) -> str | None:
-    return _word(value, _MODE_WORDS, "input.bad_mode", "trực tiếp, trực tuyến, OneTouch, Bình dân học vụ số")
+    return _word(value, _MODE_WORDS, "input.bad_mode", t("choices.mode"))
 
 
 def parse_kind(value: Any) -> str | None:
