@@ -17,7 +17,12 @@ demo: $(STAMP)
 	$(BIN)/python examples/build_district.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not slow"
+
+# The slow tests: make exe's build-and-run test (minutes; skipped without PyInstaller).
+test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[exe]'
+	$(BIN)/python -m pytest -p no:cacheprovider -m slow
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --quick
@@ -30,4 +35,4 @@ exe: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist *.egg-info examples/out examples/out-2025
 
-.PHONY: install demo test bench exe clean
+.PHONY: install demo test test-slow bench exe clean
