@@ -13,15 +13,26 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/python examples/build_province_2025.py
 	$(BIN)/python examples/build_district.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not slow"
+
+# The slow tests: make exe's build-and-run test (minutes; skipped without PyInstaller).
+test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[exe]'
+	$(BIN)/python -m pytest -p no:cacheprovider -m slow
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --quick
 
-clean:
-	rm -rf $(VENV) build *.egg-info examples/out
+# One file that runs without Python (PyInstaller): dist/cdt here, dist\cdt.exe when run on Windows.
+exe: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[exe]'
+	$(BIN)/python -m PyInstaller --noconfirm --clean --log-level WARN cdt.spec
 
-.PHONY: install demo test bench clean
+clean:
+	rm -rf $(VENV) build dist *.egg-info examples/out examples/out-2025
+
+.PHONY: install demo test test-slow bench exe clean

@@ -68,7 +68,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         name="cdt",
         help=t("app.help"),
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode="rich",
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -79,6 +79,9 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         ctx: typer.Context,
         db: Annotated[Optional[Path], typer.Option("--db", help=t("opt.db"), show_default=False)] = None,
         lang: Annotated[Optional[str], typer.Option("--lang", help=t("opt.lang"), show_default=False)] = None,
+        no_input: Annotated[bool, typer.Option("--no-input", help=t("opt.no_input"), show_default=False)] = False,
+        version: Annotated[bool, typer.Option("--version", help=t("opt.version"), is_eager=True,
+                                              callback=_print_version, show_default=False)] = False,
     ) -> None:
         if lang is not None:
             if lang.strip().lower()[:2] not in LANGUAGES:
@@ -87,6 +90,10 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         from cdt.commands.common import State
 
         ctx.obj = State(db=db)
+        if no_input:
+            from cdt.commands import common
+
+            common.NO_INPUT = True
 
     from cdt.commands import register_all
 
@@ -99,18 +106,23 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     return app
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cdt import __version__
+
+        typer.echo(f"cdt {__version__}")
+        raise typer.Exit(0)
+
+
 def _translate_typer_panels() -> None:
     """Typer's rich help prints panel titles in English; give them the current language."""
     try:
         from typer import rich_utils
     except ImportError:  # typer without rich: plain help, nothing to translate
         return
-    rich_utils.ARGUMENTS_PANEL_TITLE = t("help.arguments")
-    rich_utils.OPTIONS_PANEL_TITLE = t("help.options")
-    rich_utils.COMMANDS_PANEL_TITLE = t("help.commands")
-    rich_utils.REQUIRED_LONG_STRING = t("help.required")
-    rich_utils.DEFAULT_STRING = t("help.default")
-    rich_utils.ENVVAR_STRING = t("help.envvar")
+    from cdt import clihelp
+
+    clihelp.install()
     _translate_help_option()
 
 
@@ -153,7 +165,10 @@ def _translated_usage(error) -> str:
     exceptions = click_exceptions()
 
     if isinstance(error, exceptions.NoSuchOption):
-        return t("usage.no_such_option", name=error.option_name)
+        message = t("usage.no_such_option", name=clean_echo(error.option_name))
+        if getattr(error, "possibilities", None):
+            message += " " + t("usage.possible_options", options=", ".join(sorted(error.possibilities)))
+        return message
     if isinstance(error, exceptions.MissingParameter):
         param = error.param
         name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else ""
@@ -171,10 +186,21 @@ def _translated_usage(error) -> str:
         return t("usage.bad_value", name=name, detail=error.message)
     message = error.format_message()
     if message.startswith("No such command"):
-        return t("usage.no_such_command", detail=message.split("'")[1] if "'" in message else message)
+        text = t("usage.no_such_command", detail=clean_echo(message.split("'")[1] if "'" in message else message))
+        suggestion = re.search(r"Did you mean (.+)\?$", message)
+        if suggestion:
+            text += "; " + t("usage.did_you_mean", names=suggestion.group(1))
+        return text
     if message.startswith("Got unexpected extra argument"):
         return t("usage.extra_argument", detail=message.split("(")[-1].rstrip(")"))
     return t("usage.generic", detail=message)
+
+
+def clean_echo(text: str) -> str:
+    """Text from the command line or a file, safe to print: control characters shown as escapes."""
+    from cdt.i18n import printable
+
+    return printable(text)
 
 
 def run(argv: list[str]) -> int:
@@ -185,8 +211,13 @@ def run(argv: list[str]) -> int:
     no_args_is_help = getattr(exceptions, "NoArgsIsHelpError", ())
 
     set_language(_language_from_argv(argv))
+    if "cdt.commands.common" in sys.modules:
+        sys.modules["cdt.commands.common"].NO_INPUT = False
     app = build_app(argv)
     command = typer.main.get_command(app)
+    for param in command.params:  # Typer's own completion options have English help
+        if param.name in ("install_completion", "show_completion"):
+            param.help = t(f"opt.{param.name}")
     try:
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
         code = command.main(args=argv, prog_name="cdt", standalone_mode=False)
@@ -214,12 +245,23 @@ def run(argv: list[str]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:  # the disk or folder failed where no library check expected it
+        from cdt.errors import os_reason
+
+        where = clean_echo(str(error.filename)) if error.filename else ""
+        _error_line(t("os.failed_at", file=where, reason=os_reason(error)) if where else
+                    t("os.failed", reason=os_reason(error)))
+        return 1
     except exceptions.ClickException as error:
         _error_line(t("usage.generic", detail=error.format_message()))
         return error.exit_code
-    except Exception:  # noqa: BLE001 — the last line of defence: never show a traceback
+    except Exception as error:  # noqa: BLE001 — the last line of defence: never show a traceback
         if os.environ.get("CDT_DEBUG"):
             raise
+        reason = _sqlite_disk_reason(error)
+        if reason:
+            _error_line(t("os.failed", reason=reason))
+            return 1
         from cdt.errors import log_unexpected
 
         log = log_unexpected("cdt " + " ".join(argv))
@@ -227,11 +269,44 @@ def run(argv: list[str]) -> int:
         return 1
 
 
+def _sqlite_disk_reason(error: BaseException) -> str | None:
+    """SQLite's own disk errors (full, read-only, I/O) in the user's words; None for anything else.
+
+    SQLite rolls the transaction back on these, so the database is as it was."""
+    import sqlite3
+
+    if not isinstance(error, sqlite3.Error):
+        return None
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(error).lower()
+    if primary == 13 or "disk is full" in text:  # SQLITE_FULL
+        return t("os.disk_full")
+    if primary == 8 or "readonly" in text:  # SQLITE_READONLY
+        return t("os.read_only")
+    if primary == 10 or "disk i/o" in text:  # SQLITE_IOERR
+        return t("os.io_error")
+    if primary == 14 or "unable to open" in text:  # SQLITE_CANTOPEN
+        return t("os.no_folder")
+    return None
+
+
 def _error_line(message: str) -> None:
     typer.echo(f"{t('error.prefix')}: {message}", err=True)
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """An error in a finaliser (a zip file closed after a failed write) goes to the log, not the screen."""
+    from cdt.errors import log_unexpected
+
+    try:
+        raise unraisable.exc_value
+    except BaseException:  # noqa: BLE001 — logged, never shown
+        log_unexpected("unraisable")
 
 
 def main() -> None:
     """Console entry point (``cdt`` and ``python -m cdt``)."""
     _configure_streams()
+    sys.unraisablehook = _quiet_unraisable
     sys.exit(run(sys.argv[1:]))

@@ -63,15 +63,24 @@ def os_reason(error: OSError) -> str:
 
     from cdt.i18n import t
 
+    if error.errno == errno.EROFS:
+        return t("os.read_only")
     if isinstance(error, FileNotFoundError):
+        from pathlib import Path
+
+        if error.filename and Path(str(error.filename)).parent.is_dir():
+            return t("os.cannot_create")  # the folder is there but takes no files (/proc, a CD)
         return t("os.no_folder")
     if isinstance(error, PermissionError):
         return t("os.permission")
     if isinstance(error, IsADirectoryError):
         return t("os.is_folder")
-    if error.errno == errno.ENOSPC:
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG):
         return t("os.disk_full")
-    return t("os.other", detail=error.strerror or type(error).__name__)
+    if error.errno == errno.EIO:
+        return t("os.io_error")
+    # Never the OS's own (English) text: its symbolic name is enough for support.
+    return t("os.other_code", code=errno.errorcode.get(error.errno or 0, type(error).__name__))
 
 
 def log_unexpected(what: str):

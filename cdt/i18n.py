@@ -53,8 +53,27 @@ def t(key: str, /, **params) -> str:
     if text is None:
         text = catalogue(DEFAULT).get(key, key)
     if params:
+        params = {k: printable(v) if isinstance(v, str) else v for k, v in params.items()}
         try:
             return text.format(**params)
         except (KeyError, IndexError, ValueError):
             return text
     return text
+
+
+def printable(text: str) -> str:
+    """Text safe to echo on one terminal line: control and invisible formatting characters
+    (escape sequences, bidi overrides, newlines) become a visible ``?``; undecodable bytes from the
+    command line (surrogate escapes) become U+FFFD."""
+    import unicodedata
+
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            out.append("\ufffd")
+        elif category in ("Cc", "Cf", "Zl", "Zp") and ch != "\u200d":
+            out.append("?")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1196,12 +1196,23 @@ def write_template(path: str | Path) -> Path:
         if strong:
             cell.font = Font(bold=True, size=13)
     book.active = 0
+    if path.exists():
+        raise InvalidInput("template.exists", file=str(path))
+    # Saved under a temporary name and renamed: a full disk never leaves half a workbook behind.
+    partial = path.with_name(path.name + ".part")
     try:
-        with open(path, "xb") as fh:
-            book.save(fh)
+        book.save(partial)
+        if path.exists():
+            raise FileExistsError(str(path))
+        partial.replace(path)
     except FileExistsError:
+        partial.unlink(missing_ok=True)
         raise InvalidInput("template.exists", file=str(path)) from None
     except OSError as exc:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
         raise InvalidInput("template.cannot_write", file=str(path), reason=os_reason(exc)) from exc
     return path
 

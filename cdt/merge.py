@@ -257,7 +257,8 @@ def _sqlite_reason(error: sqlite3.Error) -> str:
 
     text = str(error).lower()
     for needle, key in (("malformed", "merge.why.malformed"), ("not a database", "merge.why.not_db"),
-                        ("decode", "merge.why.encoding"), ("too big", "merge.why.too_big")):
+                        ("decode", "merge.why.encoding"), ("too big", "merge.why.too_big"),
+                        ("disk is full", "os.disk_full"), ("readonly", "os.read_only"), ("disk i/o", "os.io_error")):
         if needle in text:
             return t(key)
     return t("merge.why.other", detail=clean_text(error, 80))

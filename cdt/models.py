@@ -75,12 +75,32 @@ def parse_date(value: Any, *, field: str = "date", not_future: bool = False) -> 
             except ValueError:
                 continue
         if parsed is None:
-            raise ValueError(t("input.bad_date", value=text))
+            raise ValueError(_why_not_a_date(text))
     if parsed.year < 1945:
         raise ValueError(t("input.date_too_old", value=parsed.strftime("%d/%m/%Y")))
     if not_future and parsed > date.today():
         raise ValueError(t("input.date_future", value=parsed.strftime("%d/%m/%Y")))
     return parsed.isoformat()
+
+
+def _why_not_a_date(text: str) -> str:
+    """What is wrong with a date that does not parse: a day the month lacks, a 13th month, or the form."""
+    import calendar
+
+    match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text) or None
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+        if not match:
+            return t("input.bad_date", value=text)
+        year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12:
+        return t("input.bad_month_number", value=text, month=month)
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return t("input.bad_day", value=text, month=month, year=year, days=days)
+    return t("input.bad_date", value=text)
 
 
 def parse_month(value: str) -> tuple[int, int]:
@@ -126,15 +146,15 @@ def _word(value: Any, words: dict[str, str], message: str, allowed: str) -> str 
 
 
 def parse_role(value: Any) -> str | None:
-    return _word(value, _ROLE_WORDS, "input.bad_role", "tổ trưởng, tổ phó, thành viên")
+    return _word(value, _ROLE_WORDS, "input.bad_role", t("choices.role"))
 
 
 def parse_gender(value: Any) -> str | None:
-    return _word(value, _GENDER_WORDS, "input.bad_gender", "nam, nữ")
+    return _word(value, _GENDER_WORDS, "input.bad_gender", t("choices.gender"))
 
 
 def parse_mode(value: Any) -> str | None:
-    return _word(value, _MODE_WORDS, "input.bad_mode", "trực tiếp, trực tuyến, OneTouch, Bình dân học vụ số")
+    return _word(value, _MODE_WORDS, "input.bad_mode", t("choices.mode"))
 
 
 def parse_kind(value: Any) -> str | None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from cdt.errors import StoreError
+from cdt.errors import StoreError, os_reason
+from cdt.i18n import t as _t
 from cdt.merge import PACK_SUFFIX, sha256_file
 from cdt.store import Store, now, strip_local_tables
 from cdt.text import fold
@@ -94,9 +95,9 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise StoreError("pack.cannot_write", path=str(folder), reason=error.strerror or str(error)) from error
+        raise StoreError("pack.cannot_write", path=str(folder), reason=os_reason(error)) from error
     if not folder.is_dir():
-        raise StoreError("pack.cannot_write", path=str(folder), reason="not a folder")
+        raise StoreError("pack.cannot_write", path=str(folder), reason=_t("os.not_folder"))
     work = Path(tempfile.mkdtemp(prefix="cdt-pack-"))
     part: Path | None = None
     try:
@@ -137,7 +138,7 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
             part = None
             _fsync_dir(folder)
         except OSError as error:
-            raise StoreError("pack.cannot_write", path=str(folder), reason=error.strerror or str(error)) from error
+            raise StoreError("pack.cannot_write", path=str(folder), reason=os_reason(error)) from error
         # Read back right after writing, this most likely comes from the OS page cache, not the
         # stick: it proves the bytes handed to the OS under the final name are the pack's (no short
         # or mangled copy, no wrong file renamed), not that the medium stored them. The fsync above

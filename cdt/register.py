@@ -129,6 +129,12 @@ def find_team(store: Store, text: str, *, active_only: bool = True) -> dict:
         names = _hamlet_names(store)
         teams = [t for t in store.rows("team") if not active_only or t["status"] == "active"]
         found = match_names(text, teams, lambda t: names.get(t["hamlet_id"], ""))
+        if not found and active_only:
+            gone = match_names(text, [t for t in store.rows("team") if t["status"] != "active"],
+                               lambda t: names.get(t["hamlet_id"], ""))
+            if gone:
+                raise NotFound("team.dissolved_not_active", name=names.get(gone[0]["hamlet_id"], text),
+                               on=_display_date(gone[0]["dissolved_on"]) or "?")
     return _pick(found, "team", text, lambda t: _label(store, "team", t))
 
 
@@ -139,6 +145,15 @@ def find_member(store: Store, text: str, *, team_id: str | None = None) -> dict:
     if not found:
         members = store.rows("member", team_id=team_id) if team_id else store.rows("member")
         found = match_names(text, members, lambda m: m["full_name"])
+    if not found and team_id:
+        elsewhere = match_names(text, store.rows("member"), lambda m: m["full_name"])
+        if elsewhere:
+            names = _hamlet_names(store)
+            teams = {t["id"]: t for t in store.rows("team", include_deleted=True)}
+            other, this = teams.get(elsewhere[0]["team_id"]), teams.get(team_id)
+            raise NotFound("member.in_other_team", name=elsewhere[0]["full_name"],
+                           other=names.get(other["hamlet_id"], "?") if other else "?",
+                           team=names.get(this["hamlet_id"], "?") if this else "?")
     return _pick(found, "member", text, lambda m: _label(store, "member", m))
 
 
@@ -672,10 +687,35 @@ def _service_words(store: Store) -> tuple[dict[str, str], str]:
 def resolve_service(store: Store, text: str) -> str:
     """A service code from its code, name or any alias (case and diacritics optional)."""
     words, codes = _service_words(store)
-    code = words.get(fold(text))
-    if code is None:
-        raise NotFound("service.not_found", name=clean(text), codes=codes)
-    return code
+    wanted = fold(text)
+    code = words.get(wanted)
+    if code is not None:
+        return code
+    close = _close_services(wanted, service_catalogue(store))
+    if len(close) == 1:
+        raise NotFound("service.not_found_suggest", name=clean(text), code=close[0]["code"],
+                       service=close[0]["name"], codes=codes)
+    raise NotFound("service.not_found", name=clean(text), codes=codes)
+
+
+def _close_services(wanted: str, catalogue: list[dict]) -> list[dict]:
+    """Services a mistyped or partial name most likely meant: every word typed is in one of its
+    names (diacritics optional), else a close spelling of its code, name or an alias."""
+    import difflib
+
+    words = set(wanted.split())
+    found = []
+    for service in catalogue:
+        names = [fold(n) for n in (service["code"], service["name"], *service["aliases"])]
+        if words and any(words <= set(n.split()) for n in names):
+            found.append(service)
+    if found:
+        return found
+    for service in catalogue:
+        names = [fold(n) for n in (service["code"], service["name"], *service["aliases"])]
+        if any(difflib.get_close_matches(wanted, [n], n=1, cutoff=0.75) for n in names):
+            found.append(service)
+    return found
 
 
 def add_service(store: Store, code: str, name: str, aliases: list[str] | None = None) -> dict:

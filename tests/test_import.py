@@ -100,7 +100,7 @@ def test_invalid_rows_block_and_change_nothing(cdt, db_path):
         "Thành viên tổ, dòng 7, cột D (Vai trò): tổ đã có tổ trưởng Hoàng Văn Bảy; mỗi tổ một tổ trưởng (đổi vai trò người đó trước)",
         "Thành viên tổ, dòng 14, cột B (Họ tên): tổ Xóm Đồng Kè đã đủ 5 thành viên (tối đa 5); nếu tỉnh cho phép nhiều hơn: cdt settings set team_max_members N",
         "Thành viên tổ, dòng 16, cột F (Giới tính): giới tính 'Không rõ' không hợp lệ; chọn: nam, nữ",
-        "Thành viên tổ, dòng 17, cột I (Ngày tham gia): ngày '31/02/2023' không hợp lệ (viết dd/mm/yyyy, ví dụ 05/10/2026)",
+        "Thành viên tổ, dòng 17, cột I (Ngày tham gia): ngày '31/02/2023' không có: tháng 2/2023 chỉ có 28 ngày; sửa lại ngày (dd/mm/yyyy)",
     ]
     assert "Chưa nhập gì" in result.stderr
     assert db_path.read_bytes() == before

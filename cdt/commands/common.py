@@ -20,6 +20,14 @@ class Format(str, Enum):
     json = "json"
 
 
+class ListFormat(str, Enum):
+    """Output of the list commands: csv is for Excel (UTF-8 with a BOM, formula-safe)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
 @dataclass
 class State:
     """Global options, carried on the Typer context."""
@@ -63,6 +71,16 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def shell_quote(text: str) -> str:
+    """A file name as it must be typed in a command (spaces, accents): in double quotes, which
+    bash, zsh, cmd.exe and PowerShell all read the same way for ordinary names."""
+    import re
+
+    if re.fullmatch(r"[\w./:\\+-]+", text, flags=re.ASCII):
+        return text
+    return '"' + text.replace('"', '\\"') + '"'
+
+
 def display_date(iso: Optional[str]) -> str:
     """ISO date → dd/mm/yyyy, the way Vietnamese documents write it."""
     if not iso:
@@ -74,9 +92,15 @@ def display_date(iso: Optional[str]) -> str:
 
 
 def number(value: Any) -> str:
-    """An integer with the Vietnamese thousands separator: 17.000."""
+    """An integer with the thousands separator of the language in use: 17.000 (vi), 17,000 (en)."""
     if value is None:
         return ""
+    from cdt.i18n import language
+
+    if language() == "en":
+        if isinstance(value, float) and not value.is_integer():
+            return f"{value:,.1f}"
+        return f"{int(value):,}"
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.1f}".replace(",", " ").replace(".", ",").replace(" ", ".")
     return f"{int(value):,}".replace(",", ".")
@@ -87,13 +111,51 @@ _NO_WRAP = {"ref", "code", "date", "decision_date", "phone", "household", "left_
             "members", "size", "households", "working_age", "attendees"}
 
 
+def csv_safe(value: Any) -> str:
+    """A cell as text a spreadsheet will not run: text starting with = + - @ (or a tab) gets a quote prefix."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return str(value)
+    from cdt.i18n import printable
+
+    text = str(value)
+    text = "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return printable(text) if any(ord(c) < 32 for c in text) else text
+
+
+def print_csv(rows: Iterable[list[Any]]) -> None:
+    """CSV on stdout that Excel on Windows opens with its Vietnamese intact: UTF-8 with a BOM."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([csv_safe(c) for c in row])
+    sys.stdout.write("\ufeff" + buffer.getvalue())
+    sys.stdout.flush()
+
+
 def print_table(title: str, columns: list[tuple[str, str]], rows: Iterable[dict],
                 render: Optional[dict[str, Callable[[Any], str]]] = None, empty: str = "",
-                show_header: bool = True) -> None:
-    """A rich table: columns are (key, heading); render maps a key to a formatter."""
+                show_header: bool = True, as_csv: bool = False) -> None:
+    """A rich table: columns are (key, heading); render maps a key to a formatter.
+
+    as_csv: the same columns as CSV for Excel (headings first; numbers stay numbers)."""
+    rows = list(rows)
+    if as_csv:
+        def cell(key: str, value: Any) -> Any:
+            formatter = (render or {}).get(key)
+            return value if formatter is None or formatter is number else formatter(value)
+
+        print_csv([[heading for _, heading in columns],
+                   *([cell(key, row.get(key)) for key, _ in columns] for row in rows)])
+        return
     from rich.table import Table
 
-    rows = list(rows)
     if not rows:
         say(empty or t("list.empty"))
         return
@@ -118,8 +180,15 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+NO_INPUT = False  # set by `cdt --no-input`; CDT_NO_INPUT=1 likewise
+
+
 def interactive() -> bool:
-    """True when a person can answer a question on this terminal."""
+    """True when a person can answer a question on this terminal (and did not say --no-input)."""
+    import os
+
+    if NO_INPUT or (os.environ.get("CDT_NO_INPUT") or "").strip() not in ("", "0"):
+        return False
     try:
         return sys.stdin.isatty()
     except (AttributeError, ValueError):
@@ -175,3 +244,123 @@ def _swap(value: Any, wanted: Any, chosen: str) -> Any:
     if isinstance(value, list):
         return [_swap(v, wanted, chosen) for v in value]
     return value
+
+
+# -- asking for what is missing ------------------------------------------------------------------
+
+
+def missing(ctx: typer.Context, name: str):
+    """The usage error for a required value left out (the one line a script sees, exit 2)."""
+    from cdt.cli import click_exceptions
+
+    param = next((p for p in ctx.command.params if p.name == name), None)
+    return click_exceptions().MissingParameter(ctx=ctx, param=param)
+
+
+def required_help(text: str) -> str:
+    """An option's help for a value that is required but asked for at a terminal."""
+    return f"{text} {t('prompt.required_hint')}"
+
+
+def ask_text(ctx: typer.Context, name: str, label: str, value: Any = None, default: Optional[str] = None) -> Any:
+    """value if given; else ask for it at a terminal (default on Enter); else the usage error."""
+    if value not in (None, "", []):
+        return value
+    if not interactive():
+        raise missing(ctx, name)
+    while True:
+        answer = typer.prompt(label, default=default if default is not None else "", show_default=default is not None)
+        answer = answer.strip()
+        if answer:
+            return answer
+        if default is not None:
+            return default
+
+
+def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: list[tuple[str, str]], *,
+               many: bool = False, optional: bool = False, check: Optional[Callable[[str], Any]] = None) -> Any:
+    """value if given; else offer the known choices (value, label) by number at a terminal.
+
+    The answer is a number (several with commas when many), or words typed as the clerk likes them,
+    diacritics optional: those go to the library, which matches names the same way as options do.
+    optional: Enter chooses nothing. Without a terminal: the usage error (or nothing, if optional).
+    check: a library look-up run on each typed word; its error is shown and the question asked again."""
+    from cdt.errors import CdtError
+
+    if value not in (None, "", []):
+        return value
+    if not interactive():
+        if optional:
+            return [] if many else None
+        raise missing(ctx, name)
+    typer.echo(label)
+    for number_, (_, shown) in enumerate(choices, 1):
+        typer.echo(f"  {number_}) {shown}")
+    default = "" if optional else ("1" if len(choices) == 1 else None)
+    hint = t("prompt.pick_many" if many else "prompt.pick") if choices else t("prompt.type")
+    while True:
+        answer = typer.prompt(hint, default=default if default is not None else "",
+                              show_default=bool(default)).strip()
+        if not answer:
+            if optional:
+                return [] if many else None
+            continue
+        parts = [p.strip() for p in answer.replace(";", ",").split(",")] if many else [answer]
+        picked = []
+        for part in parts:
+            if not part:
+                continue
+            if part.isdigit() and 1 <= int(part) <= len(choices):
+                picked.append(choices[int(part) - 1][0])
+            elif part.isdigit() and choices:
+                typer.echo(t("choice.out_of_range", count=len(choices)), err=True)
+                picked = None
+                break
+            else:
+                if check is not None:
+                    try:
+                        check(part)
+                    except CdtError as error:
+                        typer.echo(f"{t('error.prefix')}: {error.message}", err=True)
+                        picked = None
+                        break
+                picked.append(part)
+        if picked:
+            return picked if many else picked[0]
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+
+class working:
+    """A progress bar on stderr while a long step runs, only when stderr is a terminal.
+
+    Used as ``with common.working(t("...")) as progress: library_call(..., progress=progress)``
+    where the library takes a ``progress(done, total, what)`` callback; a library call without
+    one shows a moving bar with the time taken. Off in scripts, logs and tests."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self._bar = None
+        self._task = None
+
+    def __enter__(self):
+        console_ = console(stderr=True)
+        if console_.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console_, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(escape(self.label), total=None)
+        return self
+
+    def __call__(self, done: int, total: int | None = None, what: str = "") -> None:
+        if self._bar is not None:
+            description = escape(f"{self.label} {what}".strip())
+            self._bar.update(self._task, completed=done, total=total, description=description)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        return None

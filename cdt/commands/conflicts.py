@@ -50,7 +50,7 @@ def list_(
 @app.command("show", help=t("conflicts.show.help"))
 def show(
     ctx: typer.Context,
-    conflict_id: Annotated[int, typer.Argument(help=t("conflicts.arg.id"), show_default=False)],
+    conflict_id: Annotated[int, typer.Argument(help=t("conflicts.arg.id"), metavar=t("metavar.conflict"), show_default=False)],
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
     from cdt import merge as library
@@ -85,7 +85,7 @@ def _unit(unit: dict | None) -> str:
 @app.command("resolve", help=t("conflicts.resolve.help"))
 def resolve(
     ctx: typer.Context,
-    conflict_id: Annotated[int, typer.Argument(help=t("conflicts.arg.id"), show_default=False)],
+    conflict_id: Annotated[int, typer.Argument(help=t("conflicts.arg.id"), metavar=t("metavar.conflict"), show_default=False)],
     keep: Annotated[str, typer.Option("--keep", help=t("conflicts.opt.keep"), show_default=False)],
 ) -> None:
     from cdt import merge as library

@@ -20,7 +20,8 @@ def extract(
 ) -> None:
     from cdt.merge import extract_commune
 
-    done = extract_commune(common.store(ctx), commune, out)
+    with common.working(t("progress.extract")):
+        done = extract_commune(common.store(ctx), commune, out)
     common.say(t("extract.done", name=done["commune"]["name"], code=done["commune"]["code"], path=done["path"],
                  rows=common.number(sum(done["rows"].values())), clock=done["clock"]))
     common.say(t("extract.new_key", fingerprint=done["fingerprint"]))

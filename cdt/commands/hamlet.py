@@ -47,12 +47,12 @@ def edit(
 @app.command("list", help=t("hamlet.list.help"))
 def list_(
     ctx: typer.Context,
-    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
     from cdt import register
 
     rows = register.list_hamlets(common.store(ctx))
-    if format is common.Format.json:
+    if format is common.ListFormat.json:
         common.print_json(rows)
         return
     yes_no = lambda v: t("word.yes") if v else t("word.no")  # noqa: E731
@@ -61,7 +61,7 @@ def list_(
         [("ref", t("col.ref")), ("name", t("col.name")), ("kind", t("col.kind")),
          ("households", t("col.households")), ("working_age", t("col.working_age")), ("has_team", t("col.has_team"))],
         rows, render={"households": common.number, "working_age": common.number, "has_team": yes_no, "kind": kind_label},
-        empty=t("hamlet.none"),
+        empty=t("hamlet.none"), as_csv=format is common.ListFormat.csv,
     )
 
 

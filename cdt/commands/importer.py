@@ -29,14 +29,15 @@ def _problem_line(problem) -> str:
 
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help=t("import.arg.file"), show_default=False)],
+    file: Annotated[Path, typer.Argument(help=t("import.arg.file"), metavar=t("metavar.file"), show_default=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=t("import.opt.dry_run"))] = False,
     only_valid: Annotated[bool, typer.Option("--only-valid", help=t("import.opt.only_valid"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
     from cdt.importer import KIND_LABELS, import_workbook
 
-    result = import_workbook(common.store(ctx), file, dry_run=dry_run, only_valid=only_valid)
+    with common.working(t("progress.import")):
+        result = import_workbook(common.store(ctx), file, dry_run=dry_run, only_valid=only_valid)
     if format is common.Format.json:
         common.print_json(result.as_dict())
         if result.blocked:
@@ -82,7 +83,7 @@ def template(
     from cdt.importer import write_template
 
     path = write_template(out or Path.cwd() / DEFAULT_TEMPLATE)
-    common.say(t("template.written", file=str(path)))
+    common.say(t("template.written_run", file=str(path), command=f"cdt import {common.shell_quote(str(path))}"))
 
 
 def register(app: typer.Typer) -> None:

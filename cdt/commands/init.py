@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from pathlib import Path
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -18,7 +19,12 @@ def init(
     district: Annotated[Optional[str], typer.Option("--district", help=t("init.opt.district"), show_default=False)] = None,
     province: Annotated[Optional[str], typer.Option("--province", help=t("init.opt.province"), show_default=False)] = None,
     structure: Annotated[Optional[str], typer.Option("--structure", help=t("init.opt.structure"), show_default=False)] = None,
+    from_: Annotated[Optional[List[Path]], typer.Option("--from", help=t("init.opt.from"), show_default=False,
+                                                        metavar=t("metavar.file"))] = None,
 ) -> None:
+    if from_:
+        _regroup(ctx, commune, district, province, structure, from_)
+        return
     chosen = [(level, value) for level, value in
               (("commune", commune), ("district", district), ("province", province)) if value]
     if len(chosen) != 1:
@@ -42,6 +48,26 @@ def init(
             typer.echo(t("init.chose_legacy", code=site.unit_code), err=True)
     common.say(t("init.done", level=t(f"level.{level}"), name=site.unit_name, code=site.unit_code,
                  structure=t(f"structure.{site.structure}"), path=str(path)))
+
+
+def _regroup(ctx: typer.Context, commune, district, province, structure, old_files) -> None:
+    """cdt init --commune NEW --from OLD.db ...: the 2025 commune's file from its old communes' files."""
+    if not commune or district or province:
+        raise typer.BadParameter(t("regroup.commune_only"), param_hint="--commune")
+    if structure not in (None, "2025"):
+        raise typer.BadParameter(t("regroup.structure_2025"), param_hint="--structure")
+    from cdt.regroup import regroup
+
+    path = common.db_path(ctx)
+    with common.working(t("progress.regroup")) as progress:
+        done = regroup(path, commune, list(old_files), progress=progress)
+    for old in done["from"]:
+        common.say(t("regroup.from_line", name=old["name"], code=old["code"], db_id=old["db_id"][:8]))
+    rows = done["rows"]
+    common.say(t("regroup.done", name=done["commune"]["name"], code=done["commune"]["code"], path=done["path"],
+                 hamlets=common.number(rows["hamlet"]), teams=common.number(rows["team"]),
+                 members=common.number(rows["member"]), visits=common.number(rows["visit"]),
+                 trainings=common.number(rows["training"])))
 
 
 def info(

@@ -100,13 +100,13 @@ def list_(
     ctx: typer.Context,
     team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.filter_team"), show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help=t("member.opt.all"))] = False,
-    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
     from cdt import register
     from cdt.models import choice_label
 
     # JSON is for machines: every live row, members who left included (their left_on says so).
-    json_out = format is common.Format.json
+    json_out = format is common.ListFormat.json
     rows = common.run(register.list_members, common.store(ctx), team=team, include_left=all_ or json_out)
     if json_out:
         common.print_json(rows)
@@ -119,7 +119,8 @@ def list_(
                ("trained", t("col.trained"))]
     if all_:
         columns.append(("left_on", t("col.left_on")))
-    common.print_table(t("member.title"), columns, shown, empty=t("member.none"))
+    common.print_table(t("member.title"), columns, shown, empty=t("member.none"),
+                       as_csv=format is common.ListFormat.csv)
 
 
 def register(root: typer.Typer) -> None:

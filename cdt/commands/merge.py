@@ -19,6 +19,7 @@ def merge(
                                                 metavar=t("merge.arg.metavar"))],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=t("merge.opt.dry_run"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    detail: Annotated[bool, typer.Option("--detail", help=t("merge.opt.detail"))] = False,
 ) -> None:
     from cdt import merge as library
 
@@ -35,7 +36,7 @@ def merge(
             "merged": len(results) - len(refused), "refused": len(refused), "open_conflicts": open_conflicts,
         })
     else:
-        _render(results, dry_run, open_conflicts)
+        _render(results, dry_run, open_conflicts, detail)
     for result in refused:
         # Also on stderr, where a script or a redirected run looks for what went wrong.
         typer.echo(t("merge.refused_line", name=result.name, reason=result.reason), err=True)
@@ -65,20 +66,57 @@ def _with_progress(library, target, paths, dry_run):
                   console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(t("merge.progress"), total=None)
 
+        seen: list[str] = []  # names in the order the library took them; all before the last are done
+
         def progress(done: int, total: int, name: str) -> None:
+            if name and (not seen or seen[-1] != name):
+                seen.append(name)
             bar.update(task, total=total, completed=done,
                        description=f"{t('merge.progress')} {common.escape(name)}")
 
-        return library.merge_batch(target, paths, dry_run=dry_run, progress=progress)
+        try:
+            return library.merge_batch(target, paths, dry_run=dry_run, progress=progress)
+        except KeyboardInterrupt:
+            bar.stop()
+            _interrupted(seen, dry_run)
 
 
-def _render(results, dry_run: bool, open_conflicts: int) -> None:
-    columns = [("table", t("merge.col.table"))] + [(k, t(f"merge.col.{k}")) for k in
-                                                    ("inserted", "updated", "unchanged", "older", "conflicts")]
+def _interrupted(seen: list[str], dry_run: bool) -> None:
+    """Ctrl-C: each pack is merged all or nothing, so say which ones are in and stop with 130."""
+    finished, current = seen[:-1], (seen[-1] if seen else "")
+    if dry_run:
+        typer.echo(t("merge.interrupted_dry"), err=True)
+    else:
+        typer.echo(t("merge.interrupted", count=len(finished), names=", ".join(finished) or "-",
+                     current=current or "-"), err=True)
+    raise typer.Exit(130)
+
+
+_COUNTS = ("inserted", "updated", "unchanged", "older", "conflicts")
+
+
+def _counts_text(counts: dict) -> str:
+    return " · ".join(f"{t(f'merge.col.{k}')} {common.number(counts.get(k, 0))}" for k in _COUNTS)
+
+
+def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -> None:
+    """One line per pack and a total; with detail, each pack's table of counts per table."""
+    columns = [("table", t("merge.col.table"))] + [(k, t(f"merge.col.{k}")) for k in _COUNTS]
     render = {k: common.number for k, _ in columns[1:]}
+    total = {k: 0 for k in _COUNTS}
     for result in results:
         if not result.ok:
             common.say(t("merge.refused_line", name=result.name, reason=result.reason))
+            continue
+        totals = result.totals()
+        for k in _COUNTS:
+            total[k] += totals.get(k, 0)
+        if not detail:
+            common.say(t("merge.pack_line", name=result.name, level=t(f"level.{result.level}"),
+                         unit=result.unit_name, code=result.unit_code,
+                         packed=common.display_date(result.packed_at), counts=_counts_text(totals)))
+            if result.already_merged:
+                common.say("  " + t("merge.already_merged", date=common.display_date(result.already_merged)))
             continue
         common.say(t("merge.unit_line", level=t(f"level.{result.level}"), name=result.unit_name,
                      code=result.unit_code, clock=result.clock, packed=common.display_date(result.packed_at),
@@ -95,6 +133,8 @@ def _render(results, dry_run: bool, open_conflicts: int) -> None:
         title = t("merge.title_dry" if dry_run else "merge.title", name=result.name)
         common.print_table(title, columns, rows, render=render)
     ok = sum(1 for r in results if r.ok)
+    if ok > 1 or not detail:
+        common.say(t("merge.total_line", counts=_counts_text(total)))
     common.say(t("merge.summary_dry" if dry_run else "merge.summary", ok=ok, total=len(results),
                  refused=len(results) - ok))
     if open_conflicts:

@@ -22,7 +22,8 @@ def pack(
     from cdt import keys
 
     store = common.store(ctx)
-    made = make_pack(store, out)
+    with common.working(t("progress.pack")):
+        made = make_pack(store, out)
     common.say(t("pack.done", size=_size(made.size), sha=made.sha256))
     upstream = keys.upstream(store)
     if upstream:

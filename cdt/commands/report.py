@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -54,7 +52,8 @@ def report(
     if xlsx is not None:
         from cdt.export import write_report_xlsx
 
-        written = write_report_xlsx(data, xlsx, number=number, place=place, signer=signer, preparer=preparer)
+        with common.working(t("progress.xlsx")):
+            written = write_report_xlsx(data, xlsx, number=number, place=place, signer=signer, preparer=preparer)
         # Keep stdout clean for JSON/CSV: the confirmation goes to stderr then.
         message = t("report.xlsx_written", path=str(Path(written).resolve()))
         typer.echo(message, err=format is not ReportFormat.table)
@@ -107,9 +106,7 @@ def csv_rows(data: dict) -> list[list[str]]:
 
 
 def write_csv(data: dict) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    for row in csv_rows(data):
-        writer.writerow(row)
+    common.print_csv(csv_rows(data))  # UTF-8 with a BOM, for Excel
 
 
 # -- the terminal table ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def _value(target: dict) -> str:
 @app.command("set", help=t("target.set.help"))
 def set_(
     ctx: typer.Context,
-    indicator: Annotated[str, typer.Argument(help=t("target.arg.indicator"), show_default=False)],
+    indicator: Annotated[str, typer.Argument(help=t("target.arg.indicator"), metavar=t("metavar.indicator"), show_default=False)],
     year: Annotated[str, typer.Option("--year", help=t("target.opt.year"), show_default=False)],
     value: Annotated[str, typer.Option("--value", help=t("target.opt.value"), show_default=False)],
     percent: Annotated[bool, typer.Option("--percent", help=t("target.opt.percent"))] = False,

@@ -64,13 +64,13 @@ def _size(row: dict) -> str:
 @app.command("list", help=t("team.list.help"))
 def list_(
     ctx: typer.Context,
-    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
     from cdt import register
 
     store = common.store(ctx)
     rows = register.list_teams(store)
-    if format is common.Format.json:
+    if format is common.ListFormat.json:
         common.print_json(rows)
         return
     for row in rows:
@@ -82,7 +82,10 @@ def list_(
          ("decision_date", t("col.decided_on")), ("size", t("col.members")), ("trained", t("col.trained")),
          ("leader", t("col.leader")), ("status_label", t("col.status"))],
         rows, render={"decision_date": common.display_date}, empty=t("team.none"),
+        as_csv=format is common.ListFormat.csv,
     )
+    if format is common.ListFormat.csv:
+        return
     settings = register.settings(store)
     if any(r["below_minimum"] for r in rows):
         common.say(t("team.below_minimum_note", min=settings["team_min_members"]))

@@ -84,13 +84,13 @@ def unattend(
 @app.command("list", help=t("training.list.help"))
 def list_(
     ctx: typer.Context,
-    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
     from cdt import register
     from cdt.models import choice_label
 
     rows = register.list_trainings(common.store(ctx))
-    if format is common.Format.json:
+    if format is common.ListFormat.json:
         common.print_json(rows)
         return
     shown = [{**r, "mode": choice_label("mode", r["mode"]), "names": ", ".join(r["attendee_names"])} for r in rows]
@@ -100,6 +100,7 @@ def list_(
          ("organiser", t("col.organiser")), ("mode", t("col.mode")), ("attendees", t("col.attendees")),
          ("names", t("col.names"))],
         shown, render={"date": common.display_date, "attendees": common.number}, empty=t("training.none"),
+        as_csv=format is common.ListFormat.csv,
     )
 
 

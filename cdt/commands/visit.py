@@ -20,10 +20,13 @@ Notes = Annotated[Optional[str], typer.Option("--notes", help=t("visit.opt.notes
 @app.command("log", help=t("visit.log.help"))
 def log(
     ctx: typer.Context,
-    team: Annotated[str, typer.Option("--team", help=t("visit.opt.team"), show_default=False)],
-    household: Annotated[str, typer.Option("--household", help=t("visit.opt.household"), show_default=False)],
-    people: Annotated[str, typer.Option("--people", help=t("visit.opt.people"), show_default=False)],
-    service: Annotated[List[str], typer.Option("--service", help=t("visit.opt.service"), show_default=False)],
+    team: Annotated[Optional[str], typer.Option("--team", help=common.required_help(t("visit.opt.team")),
+                                                show_default=False)] = None,
+    household: Annotated[Optional[str], typer.Option("--household", help=common.required_help(t("visit.opt.household")),
+                                                     show_default=False)] = None,
+    people: Annotated[Optional[str], typer.Option("--people", help=common.required_help(t("visit.opt.people")),
+                                                  show_default=False)] = None,
+    service: Services = None,
     date: Annotated[Optional[str], typer.Option("--date", help=t("visit.opt.date"), show_default=False)] = None,
     member: Members = None,
     notes: Notes = None,
@@ -31,7 +34,27 @@ def log(
 ) -> None:
     from cdt import register
 
-    row = common.run(register.log_visit, common.store(ctx), team, household, people, service, date,
+    db = common.store(ctx)
+    asking = not (team and household and people and service)
+    if asking and common.interactive():  # a clerk at a terminal: ask for what is missing, in order
+        teams = [(r["id"], r["hamlet"]) for r in register.list_teams(db, include_dissolved=False)]
+        team = common.ask_choice(ctx, "team", t("prompt.visit.team"), team, teams,
+                                 check=lambda v: register.find_team(db, v))
+        household = common.ask_text(ctx, "household", t("prompt.visit.household"), household)
+        people = common.ask_text(ctx, "people", t("prompt.visit.people"), people, default="1")
+        services = [(s["code"], f"{s['name']} ({s['code']})") for s in register.service_catalogue(db)]
+        service = common.ask_choice(ctx, "service", t("prompt.visit.service"), service, services, many=True,
+                                    check=lambda v: register.resolve_service(db, v))
+        from datetime import date as day
+
+        date = common.ask_text(ctx, "date", t("prompt.visit.date"), date, default=day.today().strftime("%d/%m/%Y"))
+        members = [(m["id"], m["full_name"]) for m in common.run(register.list_members, db, team=team)]
+        member = common.ask_choice(ctx, "member", t("prompt.visit.member"), member, members, many=True,
+                                   optional=True)
+    for name, value in (("team", team), ("household", household), ("people", people), ("service", service)):
+        if not value:
+            raise common.missing(ctx, name)
+    row = common.run(register.log_visit, db, team, household, people, service, date,
                      member or [], notes, allow_duplicate=allow_duplicate)
     common.say(t("visit.logged", household=row["household"], date=common.display_date(row["date"]),
                  people=row["people"], ref=row["id"][: register.REF_LENGTH]))
@@ -72,14 +95,14 @@ def list_(
     ctx: typer.Context,
     month: Annotated[Optional[str], typer.Option("--month", help=t("visit.opt.month"), show_default=False)] = None,
     team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.filter_team"), show_default=False)] = None,
-    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
     from cdt import register
     from cdt.models import parse_month
 
     period = parse_month(month) if month else None
     rows = common.run(register.list_visits, common.store(ctx), month=period, team=team)
-    if format is common.Format.json:
+    if format is common.ListFormat.json:
         common.print_json(rows)
         return
     shown = [{**r, "services": ", ".join(r["services"]), "members": ", ".join(r["members"])} for r in rows]
@@ -89,6 +112,7 @@ def list_(
          ("household", t("col.household")), ("people", t("col.people")), ("services", t("col.services")),
          ("members", t("col.members_present"))],
         shown, render={"date": common.display_date, "people": common.number}, empty=t("visit.none"),
+        as_csv=format is common.ListFormat.csv,
     )
 
 

@@ -1,0 +1,156 @@
+"""Help pages and Click's own messages in the user's language (terminal layer: imports typer).
+
+Typer 0.29 vendors its own click (``typer._click``) whose strings are plain English literals, not
+gettext calls, so "Click's translation hooks" here are the few places those strings are made:
+the usage prefix, the ``[OPTIONS]``/``COMMAND [ARGS]...`` metavars, type labels (``<str>``), the
+``{file}`` argument placeholders and the "[default: …]" line. Each is replaced once per process by
+a function that asks ``t()`` at call time, so the language chosen on the command line applies.
+"""
+
+from __future__ import annotations
+
+from cdt.i18n import t
+
+_done = False
+
+
+def _type_label(param, ctx) -> str | None:
+    """What a value looks like, in words a clerk reads (None: a flag takes no value)."""
+    from pathlib import Path
+
+    if getattr(param, "is_bool_flag", False) or getattr(param, "is_flag", False):
+        return None
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None:
+        return None
+    if desc.is_choice:
+        return "|".join(str(getattr(c, "value", c)) for c in desc.choices or ())
+    annotation = desc.annotation
+    from typing import get_args, get_origin
+
+    repeat = ""
+    if get_origin(annotation) is list:
+        annotation = get_args(annotation)[0]
+        repeat = "..."
+    if annotation is bool:
+        return None
+    if annotation in (int, float):
+        label = t("help.type.number")
+    elif isinstance(annotation, type) and issubclass(annotation, Path) or desc.is_path:
+        label = t("help.type.path")
+    else:
+        label = t("help.type.text")
+    return label + repeat
+
+
+def _argument_name(param) -> str:
+    """An argument's placeholder: its metavar, else its name in capitals."""
+    if param.metavar is not None:
+        return param.metavar
+    return (param.name or "").upper()
+
+
+def install() -> None:
+    """Replace the English and internal bits of Typer's help and usage lines (idempotent)."""
+    global _done
+    if not _done:
+        _done = True
+        _patch_classes()
+    _panel_strings()
+
+
+def _patch_classes() -> None:
+    from typer import core as typer_core
+
+    try:
+        from typer._click import core as click_core
+        from typer._click import formatting
+    except ImportError:  # an older Typer on the real click
+        from click import core as click_core
+        from click import formatting
+
+    def display_type(self, ctx):
+        label = _type_label(self, ctx)
+        return label
+
+    def display_type_rich(self, ctx):
+        if getattr(self, "metavar", None) is not None and self.param_type_name == "option":
+            return self.metavar
+        return _type_label(self, ctx)
+
+    base = getattr(typer_core, "_TyperParameter", None)
+    for cls in (base, typer_core.TyperOption, typer_core.TyperArgument):
+        if cls is None:
+            continue
+        if "display_type" in vars(cls) or cls is base:
+            cls.display_type = display_type
+        if "display_type_rich" in vars(cls) or cls is base:
+            cls.display_type_rich = display_type_rich
+
+    def display_name_raw(self):
+        return _argument_name(self)
+
+    def usage_display_name(self):
+        name = _argument_name(self)
+        if not self.required:
+            name = f"[{name}]"
+        if self.nargs != 1:
+            name += "..."
+        return name
+
+    if hasattr(typer_core.TyperArgument, "display_name_raw"):
+        typer_core.TyperArgument.display_name_raw = property(display_name_raw)
+    if hasattr(typer_core.TyperArgument, "_usage_display_name"):
+        typer_core.TyperArgument._usage_display_name = usage_display_name
+
+    original_pieces = click_core.Command.collect_usage_pieces
+
+    def collect_usage_pieces(self, ctx):
+        pieces = original_pieces(self, ctx)
+        replaced = []
+        for piece in pieces:
+            if piece == "[OPTIONS]":
+                piece = t("help.usage_options")
+            elif piece == "COMMAND [ARGS]...":
+                piece = t("help.usage_command")
+            replaced.append(piece)
+        return replaced
+
+    if not getattr(click_core.Command.collect_usage_pieces, "_cdt", False):
+        collect_usage_pieces._cdt = True
+        click_core.Command.collect_usage_pieces = collect_usage_pieces
+        for cls in (typer_core.TyperCommand, typer_core.TyperGroup):
+            if "collect_usage_pieces" in vars(cls):
+                inner = vars(cls)["collect_usage_pieces"]
+
+                def wrapped(self, ctx, _inner=inner):
+                    return [t("help.usage_options") if p == "[OPTIONS]" else
+                            t("help.usage_command") if p == "COMMAND [ARGS]..." else p
+                            for p in _inner(self, ctx)]
+
+                cls.collect_usage_pieces = wrapped
+
+    original_write_usage = formatting.HelpFormatter.write_usage
+
+    def write_usage(self, prog, args="", prefix=None):
+        if prefix is None:
+            prefix = t("help.usage") + " "
+        return original_write_usage(self, prog, args, prefix)
+
+    formatting.HelpFormatter.write_usage = write_usage
+
+
+def _panel_strings() -> None:
+    """Typer's rich help strings, in the language in use now."""
+    try:
+        from typer import rich_utils
+    except ImportError:  # typer without rich: plain help
+        return
+    rich_utils.ARGUMENTS_PANEL_TITLE = t("help.arguments")
+    rich_utils.OPTIONS_PANEL_TITLE = t("help.options")
+    rich_utils.COMMANDS_PANEL_TITLE = t("help.commands")
+    rich_utils.REQUIRED_LONG_STRING = t("help.required")
+    rich_utils.DEFAULT_STRING = t("help.default_value")
+    rich_utils.ENVVAR_STRING = t("help.envvar_value")
+    rich_utils.ERRORS_PANEL_TITLE = t("error.prefix")
+    rich_utils.ABORTED_TEXT = t("error.aborted")

@@ -1,0 +1,113 @@
+"""Every help page of the command tree, in both languages, reads as a clerk would need it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer
+
+from cdt import cli
+from cdt.i18n import set_language
+
+
+def _command_paths() -> list[list[str]]:
+    set_language("vi")
+    command = typer.main.get_command(cli.build_app(None))
+    paths: list[list[str]] = []
+
+    def walk(node, path):
+        paths.append(path)
+        for name, sub in sorted(getattr(node, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(command, [])
+    set_language(None)
+    return paths
+
+
+PATHS = _command_paths()
+VIETNAMESE = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
+# Proper names and the domain words a clerk types as they are (kinds of hamlet, roles' own names).
+ALLOWED_IN_ENGLISH = [
+    "Tổ CNSCĐ", "Hùng Sơn", "Hoà Phú", "Xóm Một", "QĐ-UBND", "C-Thái Nguyên", "Bình dân học vụ số",
+    "thôn", "xóm", "bản", "buôn", "ấp", "làng", "tổ dân phố", "khu phố", "khối phố",
+    "tổ trưởng", "tổ phó", "thành viên", "nam/nữ", "Nghị định", "Thái Nguyên", "Đại Từ",
+]
+
+
+def test_the_walk_sees_every_group_and_command():
+    names = {" ".join(p) for p in PATHS}
+    assert {"", "visit", "visit log", "member list", "conflicts resolve", "report", "merge"} <= names
+    assert len(PATHS) > 40
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "cdt")
+def test_vietnamese_help_page(cdt, path):
+    result = cdt(*path, "--help")
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert "Cách dùng: cdt" in page
+    for internal in ("<str>", "<bool>", "<int>", "<path>", "list[", "[OPTIONS]", "COMMAND [ARGS]", "Usage:"):
+        assert internal not in page, (internal, page)
+    assert not re.search(r"\{[^}]*\}", page), page
+    # a default is always shown with its value: "[mặc định: table]", never "mặc định" alone at a line end
+    for line in page.splitlines():
+        body = line.strip("│ ").rstrip()
+        assert not body.endswith("mặc định"), page
+    for shown in re.findall(r"\[mặc định: ([^\]]*)\]", page):
+        assert shown.strip()
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "cdt")
+def test_english_help_page_has_no_vietnamese(cdt, path):
+    result = cdt("--lang", "en", *path, "--help")
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    assert "Usage: cdt" in page
+    assert "<str>" not in page and "<bool>" not in page
+    text = " ".join(page.replace("│", " ").split())  # help wraps lines: compare on single spaces
+    for allowed in sorted(ALLOWED_IN_ENGLISH, key=len, reverse=True):
+        text = text.replace(allowed, "")
+    text = re.sub(r"\"[^\"]*\"", "", text)  # quoted examples of what a clerk types
+    assert not VIETNAMESE.search(text), VIETNAMESE.findall(text)
+
+
+def test_defaults_show_their_value(cdt):
+    page = cdt("report", "--help").stdout
+    assert "[mặc định: table]" in page
+    assert "[default: table]" in cdt("--lang", "en", "report", "--help").stdout
+
+
+def test_version(cdt):
+    from cdt import __version__
+
+    result = cdt("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"cdt {__version__}"
+
+
+def test_completion_is_offered(cdt):
+    page = cdt("--help").stdout
+    assert "--install-completion" in page and "--show-completion" in page
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["visit", "lgo"], "Lỗi: không có lệnh 'lgo'; có phải ý bạn là 'log'? (xem: cdt visit --help)"),
+    (["vist"], "Lỗi: không có lệnh 'vist'; có phải ý bạn là 'visit'? (xem: cdt --help)"),
+    (["visit", "log", "--servce", "x"],
+     "Lỗi: không có tùy chọn --servce (có thể là: --service) (xem: cdt visit log --help)"),
+])
+def test_click_messages_in_vietnamese_with_suggestions(cdt, argv, message):
+    result = cdt(*argv)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == message
+
+
+def test_english_numbers_use_english_separators():
+    from cdt.commands.common import number
+
+    set_language("en")
+    assert number(17000) == "17,000"
+    set_language("vi")
+    assert number(17000) == "17.000"

@@ -1,0 +1,56 @@
+"""cdt merge's everyday output: a line per pack and a total, tables on --detail, Ctrl-C said clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_merge import make_commune, pack
+
+
+@pytest.fixture
+def two_packs(cdt, tmp_path):
+    first = pack(cdt, make_commune(cdt, tmp_path / "hungson.db", "05761"), tmp_path / "packs")
+    second = pack(cdt, make_commune(cdt, tmp_path / "phucluong.db", "05767", "Xóm Hai"), tmp_path / "packs")
+    district = tmp_path / "district.db"
+    assert cdt("--db", district, "init", "--district", "171").exit_code == 0
+    return district, first, second
+
+
+def test_one_line_per_pack_and_a_total(cdt, two_packs):
+    district, first, second = two_packs
+    result = cdt("--db", district, "merge", first, second)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4, result.stdout
+    assert lines[0].startswith(f"{first.name}: xã Thị trấn Hùng Sơn (05761)") or lines[0].startswith(first.name)
+    assert "Thêm mới" in lines[0] and "Không đổi 0" in lines[0]
+    assert lines[2].startswith("Tổng số dòng: Thêm mới ")
+    assert lines[3] == "Đã gộp 2/2 tệp; từ chối 0."
+    detail = cdt("--db", district, "merge", first, "--detail")
+    assert "Kết quả gộp" in detail.stdout and "Σ" in detail.stdout
+
+
+def test_ctrl_c_says_what_was_merged_and_exits_130(cdt, two_packs, monkeypatch):
+    from cdt import merge as library
+
+    district, first, second = two_packs
+    original = library.merge_file
+    calls = []
+
+    def interrupted_on_the_second(target, path, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(target, path, **kwargs)
+
+    monkeypatch.setattr(library, "merge_file", interrupted_on_the_second)
+    result = cdt("--db", district, "merge", first, second)
+    assert result.exit_code == 130
+    assert result.stderr == (
+        f"Đã dừng (Ctrl-C). Đã gộp xong 1 tệp: {first.name}. Tệp đang gộp dở ({second.name}) không ghi gì vào "
+        "tệp dữ liệu (mỗi gói gộp trọn vẹn hoặc không gì cả); chạy lại lệnh để gộp tiếp.\n")
+    monkeypatch.setattr(library, "merge_file", original)
+    status = json.loads(cdt("--db", district, "merge", first, second, "--format", "json").stdout)
+    assert [f["already_merged"] is not None for f in status["files"]] == [True, False]
