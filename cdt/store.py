@@ -575,7 +575,7 @@ class Store:
         """
         if self._tx is not None:
             tx = self._tx
-            mark = len(tx.undo)  # not a copy of tx.written: that made an import of n rows cost n²
+            mark = len(tx.rollback_log)  # not a copy of tx.written: that made an import of n rows cost n²
             try:
                 with self._savepoint():
                     yield tx
@@ -617,12 +617,12 @@ class Transaction:
         self.rev = rev
         self.written: dict[tuple[str, str], str] = {}
         # (key, hash before) per entry of ``written``, so a savepoint rolled back forgets its rows.
-        self.undo: list[tuple[tuple[str, str], str | None]] = []
+        self.rollback_log: list[tuple[tuple[str, str], str | None]] = []
 
     def forget_since(self, mark: int) -> None:
-        """Take back the rows written since undo[mark] (their savepoint was rolled back)."""
-        while len(self.undo) > mark:
-            key, before = self.undo.pop()
+        """Take back the rows written since rollback_log[mark] (their savepoint was rolled back)."""
+        while len(self.rollback_log) > mark:
+            key, before = self.rollback_log.pop()
             if before is None:
                 self.written.pop(key, None)
             else:
@@ -643,7 +643,7 @@ class Transaction:
             tuple(row.get(c) for c in columns),
         )
         key = (table, row["id"])
-        self.undo.append((key, self.written.get(key)))
+        self.rollback_log.append((key, self.written.get(key)))
         self.written[key] = row["hash"]
 
     def insert(self, table: str, values: dict) -> dict:
