@@ -21,7 +21,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from cdt import legacy, register
-from cdt.errors import Ambiguous, CdtError, Duplicate, FileRefused, InvalidInput, NotFound, os_reason
+from cdt.errors import Ambiguous, CdtError, FileRefused, InvalidInput, NotFound, os_reason
 from cdt.i18n import t
 from cdt.kinds import kind_pattern
 from cdt.models import (
@@ -896,33 +896,27 @@ class _Run:
                     else "visitors" if key.startswith(("member.", "visit.member_"))
                     else "date" if key.startswith("visit.") and not key.startswith("visit.duplicate") else None)
 
-        try:
-            self.store_visit(teams[0], fields)
-        except Duplicate as duplicate:
-            existing = duplicate.existing
-            values_ = self.call(sheet, row, register.new_visit_values, self.store, teams[0],
-                                {**{k: v for k, v in fields.items() if k != "when"}, "date": fields["when"]},
-                                column=column)
-            changes = {}
-            if values_["people"] != existing["people"]:
-                changes["people"] = values_["people"]
-            if fields["notes"] is not None and values_["notes"] != existing["notes"]:
-                changes["notes"] = values_["notes"]
-            if fields["members"] and values_["members"] != existing["members"]:
-                changes["members"] = fields["members"]
-            if not changes:
-                self.present("visit", existing, f"{existing['household']} {_display(existing['date'])}")
-                return PRESENT
-            self.call(sheet, row, register.edit_visit, self.store, existing["id"], column=column, **changes)
-            self.updated("visit")
-            return UPDATED
-        except CdtError as error:
-            self.call(sheet, row, _raise, error, column=column)
-        self.created("visit")
-        return NEW
-
-    def store_visit(self, team: dict, fields: dict) -> dict:
-        return register.log_visit(self.store, team, **fields)
+        values_ = self.call(sheet, row, register.new_visit_values, self.store, teams[0],
+                            {**{k: v for k, v in fields.items() if k != "when"}, "date": fields["when"]},
+                            column=column)
+        existing = register.same_visit(self.store, values_)
+        if existing is None:
+            self.call(sheet, row, register.record_visit, self.store, values_, column=column)
+            self.created("visit")
+            return NEW
+        changes = {}
+        if values_["people"] != existing["people"]:
+            changes["people"] = values_["people"]
+        if fields["notes"] is not None and values_["notes"] != existing["notes"]:
+            changes["notes"] = values_["notes"]
+        if fields["members"] and values_["members"] != existing["members"]:
+            changes["members"] = fields["members"]
+        if not changes:
+            self.present("visit", existing, f"{existing['household']} {_display(existing['date'])}")
+            return PRESENT
+        self.call(sheet, row, register.edit_visit, self.store, existing["id"], column=column, **changes)
+        self.updated("visit")
+        return UPDATED
 
     # sheets -----------------------------------------------------------------------------------------
 
@@ -1015,10 +1009,6 @@ class _Run:
                 values["decision_number"], values["decision_date"] = decision
             count.rows += 1
             self.row(sheet, handler, number, values, count)
-
-
-def _raise(error: CdtError):
-    raise error
 
 
 def _display(iso: str | None) -> str:

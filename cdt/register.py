@@ -776,12 +776,19 @@ def log_visit(
 ) -> dict:
     """Record a household visit by a team: who went, how many people were helped, with what."""
     _require_commune(store)
-    with store.write() as tx:
+    with store.write():
         target = team if isinstance(team, dict) else find_team(store, team)
         values = new_visit_values(store, target, {
             "date": when, "household": household, "people": people, "services": services,
             "members": members, "notes": notes,
         })
+        return record_visit(store, values, allow_duplicate=allow_duplicate)
+
+
+def record_visit(store: Store, values: dict, *, allow_duplicate: bool = False) -> dict:
+    """The write half of log_visit: store a visit's checked values (new_visit_values) unless the same
+    visit is already there (same_visit). The import checks each row once and calls this."""
+    with store.write() as tx:
         if not allow_duplicate:
             existing = same_visit(store, values)
             if existing:

@@ -642,12 +642,12 @@ class Store:
         """
         if self._tx is not None:
             tx = self._tx
-            written = dict(tx.written)
+            mark = len(tx.rollback_log)  # not a copy of tx.written: that made an import of n rows cost n²
             try:
                 with self._savepoint():
                     yield tx
             except BaseException:
-                tx.written = written
+                tx.forget_since(mark)
                 raise
             return
         with self._immediate():
@@ -686,6 +686,17 @@ class Transaction:
         self.description: str | None = None
         # A file at an older schema (a test's, a staging copy) has no journal to write to.
         self._journal = store.conn.execute("PRAGMA user_version").fetchone()[0] >= JOURNAL_VERSION
+        # (key, hash before) per entry of ``written``, so a savepoint rolled back forgets its rows.
+        self.rollback_log: list[tuple[tuple[str, str], str | None]] = []
+
+    def forget_since(self, mark: int) -> None:
+        """Take back the rows written since rollback_log[mark] (their savepoint was rolled back)."""
+        while len(self.rollback_log) > mark:
+            key, before = self.rollback_log.pop()
+            if before is None:
+                self.written.pop(key, None)
+            else:
+                self.written[key] = before
 
     def written_list(self) -> list[tuple[str, str, str]]:
         return [(table, row_id, digest) for (table, row_id), digest in self.written.items()]
@@ -726,7 +737,9 @@ class Transaction:
             f" ON CONFLICT(id) DO UPDATE SET {updates}",
             tuple(row.get(c) for c in columns),
         )
-        self.written[(table, row["id"])] = row["hash"]
+        key = (table, row["id"])
+        self.rollback_log.append((key, self.written.get(key)))
+        self.written[key] = row["hash"]
 
     def insert(self, table: str, values: dict) -> dict:
         """Add a new row created by this file; returns it with its id."""
