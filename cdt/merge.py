@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cdt import __version__
+from cdt import __version__, rules
 from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
@@ -398,6 +398,7 @@ def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str
                               ours=clean_text(target.site.unit_name) or "?")
             allowed.add(origin["db_id"])
     _check_rows(conn, version, site, allowed)
+    rules.check(conn, version, site, origins)
     return Checked(path=path, sha256=digest, site=site, version=version, origins=origins)
 
 

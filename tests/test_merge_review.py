@@ -143,9 +143,16 @@ def _stolen_id_pack(cdt, tmp_path, district, good_pack, other_pack) -> Path:
     conn = sqlite3.connect(bad)
     conn.row_factory = sqlite3.Row
     row = dict(conn.execute("SELECT * FROM hamlet").fetchone())
+    stolen_from = row["id"]
     row["id"] = victim
     row["name"] = "Xóm Giả"
-    conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ?", (victim, row["name"], row_hash("hamlet", row)))
+    conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ? WHERE id = ?",
+                 (victim, row["name"], row_hash("hamlet", row), stolen_from))
+    # Its teams follow it (hashes redone), so the pack obeys every other rule (rules.py).
+    for team in [dict(t) for t in conn.execute("SELECT * FROM team WHERE hamlet_id = ?", (stolen_from,))]:
+        team["hamlet_id"] = victim
+        conn.execute("UPDATE team SET hamlet_id = ?, hash = ? WHERE id = ?",
+                     (victim, row_hash("team", team), team["id"]))
     conn.commit()
     conn.close()
     return bad
