@@ -337,6 +337,15 @@ def apply_migrations(conn: sqlite3.Connection, start: int, stop: int = SCHEMA_VE
         conn.execute("UPDATE site SET schema_version = ?", (stop,))
 
 
+def refuse_stray_wal(path: Path) -> None:
+    """Refuse a store with a ``-wal`` file beside it: cdt keeps its files in rollback-journal mode,
+    so a WAL there is not its own (a copy's, another tool's), and SQLite would replay it into the
+    file at the first read. A hot ``-journal`` (a crash during a write) is ours, and is rolled back."""
+    wal = Path(str(path) + "-wal")
+    if wal.exists():
+        raise StoreError("store.stray_wal", path=str(path), wal=wal.name)
+
+
 class Store:
     """An open cdt database file."""
 
@@ -403,6 +412,7 @@ class Store:
             raise StoreError("store.cannot_read", path=str(path), reason=str(error)) from error
         if not looks_like_store(header):
             raise StoreError("store.not_cdt", path=str(path))
+        refuse_stray_wal(path)
         try:
             # connect() already reads the file (PRAGMA synchronous): another process's EXCLUSIVE
             # lock shows up here, and must read as "in use", not as an unexpected error.
