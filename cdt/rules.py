@@ -245,11 +245,27 @@ def check_clocks(conn: sqlite3.Connection, version: int, site: dict, origins: li
         raise FileRefused("valid.history_after_clock", origin=str(found[0])[:8], rev=found[1])
 
 
+def check_replacements(conn: sqlite3.Connection, version: int, site: dict, origins: list[dict]) -> None:
+    """Replacement decisions a pack carries (schema 3 on): well-typed, about files the pack carries."""
+    if version < 3:
+        return
+    known = json.dumps(sorted({site["db_id"], *(origin["db_id"] for origin in origins)}))
+    found = conn.execute(
+        "SELECT old_db_id FROM replacement WHERE typeof(old_db_id) <> 'text' OR typeof(new_db_id) <> 'text'"
+        " OR old_db_id = new_db_id OR level NOT IN ('commune', 'district') OR typeof(unit_code) <> 'text'"
+        " OR typeof(switch_clock) <> 'integer' OR switch_clock < 0 OR typeof(decided_at) <> 'text'"
+        " OR old_db_id NOT IN (SELECT value FROM json_each(:known))"
+        " OR new_db_id NOT IN (SELECT value FROM json_each(:known)) LIMIT 1", {"known": known}).fetchone()
+    if found is not None:
+        raise FileRefused("valid.bad_replacement", id=str(found[0])[:8])
+
+
 def check(conn: sqlite3.Connection, version: int, site: dict, origins: list[dict],
           today: date | None = None) -> None:
     """All of the above on a staged pack's connection (read-only: nothing is written)."""
     check_clocks(conn, version, site, origins)
     check_rows(conn, version, today)
+    check_replacements(conn, version, site, origins)
 
 
 __all__ = ["DATE_TOLERANCE", "Rule", "check", "check_clocks", "check_rows", "parameters", "register_functions",

@@ -181,8 +181,19 @@ MIGRATIONS: list[list[str]] = [
         _domain_table("target", "    indicator TEXT NOT NULL,\n    year INTEGER NOT NULL,\n"
                       "    value REAL NOT NULL,\n    percent INTEGER NOT NULL DEFAULT 0"),
     ],
-    # 3: reserved for issue 9 (one file per unit: replacements).
-    [],
+    # 3: one file per unit (issue 9). A district's decision that a new file replaces an old one for
+    # the same unit (cdt merge --replaces): the unit's register comes from the new file, the old
+    # file's rows up to switch_clock still count, its later rows are held. Merged upward insert-only.
+    [
+        """CREATE TABLE replacement (
+    old_db_id TEXT PRIMARY KEY,
+    new_db_id TEXT NOT NULL,
+    level TEXT NOT NULL,
+    unit_code TEXT NOT NULL,
+    switch_clock INTEGER NOT NULL,
+    decided_at TEXT NOT NULL
+)""",
+    ],
     # 4: reserved for issue 10 (keys: pinned public keys).
     [],
     # 5: reserved for issue 11 (write log and undo journal).
