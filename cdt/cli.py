@@ -185,6 +185,7 @@ def run(argv: list[str]) -> int:
     no_args_is_help = getattr(exceptions, "NoArgsIsHelpError", ())
 
     set_language(_language_from_argv(argv))
+    _clean_scratch()
     app = build_app(argv)
     command = typer.main.get_command(app)
     try:
@@ -225,6 +226,17 @@ def run(argv: list[str]) -> int:
         log = log_unexpected("cdt " + " ".join(argv))
         _error_line(t("error.unexpected", log=str(log) if log else "-"))
         return 1
+
+
+def _clean_scratch() -> None:
+    """Remove what killed cdt processes left in the private scratch folder (personal data) and the
+    .part files they had begun (issue 9): one directory listing when there is nothing to do."""
+    from cdt import scratch
+
+    try:
+        scratch.clean_stale()
+    except Exception:  # noqa: BLE001 — housekeeping must never stop a command
+        pass
 
 
 def _error_line(message: str) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from cdt import __version__, rules
+from cdt import scratch as temp_folders
 from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
@@ -820,7 +821,7 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
     ``store.in_use`` is raised, and merge_files stops the batch.
     """
     result = FileResult(path=str(path), name=clean_text(Path(path).name) or "?")
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
+    staging = temp_folders.make("merge")
     try:
         staged = stage_copy(Path(path), staging)
         earlier = _already_merged(target, sha256_file(staged)) if skip_known and not replaces else None
@@ -929,7 +930,7 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
         results = _merge_each(target, entries, progress, replaces)
         target.refresh()
         return Batch(results, len(list_conflicts(target)))
-    scratch_folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
+    scratch_folder = temp_folders.make("dryrun")
     try:
         copy = scratch_folder / "target.db"
         dest = sqlite3.connect(str(copy))
@@ -1246,10 +1247,18 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
     except OSError as error:
         raise StoreError("extract.cannot_write", path=str(out.parent),
                          reason=error.strerror or type(error).__name__) from error
-    # Built under a temporary name in the destination folder and renamed at the end: a kill midway
-    # must not leave a half-made file that looks like the commune's (same db_id, same name).
-    building = out.with_name(f".{out.name}.{os.getpid()}.part")
-    building.unlink(missing_ok=True)
+    # Built in the private scratch folder (its journal included), copied beside the destination
+    # under a temporary name and renamed at the end: a kill midway must not leave a half-made file
+    # that looks like the commune's (same db_id, same name), nor personal data in a shared folder.
+    job = temp_folders.make("extract")
+    try:
+        return _extract_into(store, origin, db_id, top, unit, out, job)
+    finally:
+        temp_folders.remove(job)
+
+
+def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, out: Path, job: Path) -> dict:
+    building = job / "extract.db"
     try:
         created = Store.create(
             building, level="commune", structure=origin["structure"],
@@ -1288,12 +1297,22 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
         building.unlink(missing_ok=True)
         raise
     created.close()
+    part = out.with_name(f".{out.name}.{os.getpid()}{temp_folders.PART_SUFFIX}")
     try:
         if out.exists():
             raise InvalidInput("extract.exists", path=str(out))
-        os.replace(building, out)
+        temp_folders.note_part(job, part)
+        with open(building, "rb") as reader, open(part, "wb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.replace(part, out)
+    except OSError as error:
+        part.unlink(missing_ok=True)
+        raise StoreError("extract.cannot_write", path=str(out.parent),
+                         reason=error.strerror or type(error).__name__) from error
     except BaseException:
-        building.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
         raise
     return {"path": str(out), "db_id": db_id, "clock": top, "commune": {"code": origin["commune_code"],
             "name": unit.name if unit else origin["unit_name"]}, "rows": counts}

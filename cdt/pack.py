@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from cdt import scratch
 from cdt.errors import StoreError
 from cdt.merge import PACK_SUFFIX, sha256_file
 from cdt.store import Store, now
@@ -80,7 +81,7 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         raise StoreError("pack.cannot_write", path=str(folder), reason=error.strerror or str(error)) from error
     if not folder.is_dir():
         raise StoreError("pack.cannot_write", path=str(folder), reason="not a folder")
-    work = Path(tempfile.mkdtemp(prefix="cdt-pack-"))
+    work = scratch.make("pack")
     part: Path | None = None
     try:
         snapshot = work / "snapshot.cdt"
@@ -103,8 +104,9 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         digest = sha256_file(snapshot)
         size = snapshot.stat().st_size
         final = _free_name(folder, pack_name(store))
-        part = Path(str(final) + ".part")
+        part = Path(str(final) + scratch.PART_SUFFIX)
         try:
+            scratch.note_part(work, part)  # a kill from here on: the next cdt start removes it
             with open(snapshot, "rb") as reader, open(part, "wb") as writer:
                 shutil.copyfileobj(reader, writer, 1 << 20)
                 writer.flush()
@@ -128,4 +130,4 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
                 part.unlink(missing_ok=True)
             except OSError:
                 pass
-        shutil.rmtree(work, ignore_errors=True)
+        scratch.remove(work)
