@@ -31,15 +31,22 @@ UNKNOWN_STALE_SECONDS = 15 * 60
 ENV = "CDT_SCRATCH"  # tests and unusual setups may point the folder elsewhere
 
 
+def user_data_dir() -> Path:
+    """The per-user data folder: %LOCALAPPDATA%\\cdt on Windows, XDG elsewhere (the default store
+    lives there too: store.default_db_path). Light on purpose: every cdt start reads it."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "cdt"
+
+
 def root() -> Path:
     """The user's private scratch folder, created (owner-only) when missing."""
     chosen = os.environ.get(ENV)
-    if chosen:
-        folder = Path(chosen).expanduser()
-    else:
-        from cdt.store import default_db_path
-
-        folder = default_db_path().parent / "scratch"
+    folder = Path(chosen).expanduser() if chosen else user_data_dir() / "scratch"
     folder.mkdir(parents=True, exist_ok=True)
     if sys.platform != "win32":
         try:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32" or not hasattr(signal, "
                                 reason="SIGKILL is POSIX")
 
 CDT = [sys.executable, "-m", "cdt"]
-STATEMENTS = 39  # statements the merge runs for one file (each a kill point)
+STATEMENTS = 38  # statements the merge runs for one file (each a kill point)
 
 
 def _env(**extra: str) -> dict:
