@@ -696,17 +696,16 @@ def _unit_key(row: dict) -> tuple | None:
     return (level, row.get("structure"), str(code)) if code else None
 
 
-def _log_refusal(target: Store, name: str, checked: Checked, reason: str) -> None:
-    """A refused second file is remembered (the completeness table marks its unit until resolved)."""
-    site = checked.site
+def _log_refusal(target: Store, name: str, checked: Checked, second: dict, key: tuple, unit: str) -> None:
+    """A refused second file is remembered, under that file's id and unit (a commune's, when a
+    district pack carries it): the completeness table and status mark the unit until resolved."""
     with target._immediate():
         target.conn.execute(
             "INSERT INTO merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at, clock,"
             " schema_version, outcome, reason, merged_at, cdt_version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'refused', ?, ?, ?)",
-            (name, checked.sha256, site["db_id"], site["level"], site.get(f"{site['level']}_code"),
-             clean_text(site.get(f"{site['level']}_name")), site["packed_at"], site["clock"], checked.version,
-             reason, now(), __version__))
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'refused', 'second_file', ?, ?)",
+            (name, checked.sha256, second["db_id"], key[0], key[2], unit, checked.site["packed_at"],
+             second.get("clock"), checked.version, now(), __version__))
 
 
 def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str | None) -> dict | None:
@@ -747,22 +746,30 @@ def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str 
             if _unit_key(other) != key or other["db_id"] in replaced:
                 continue
             unit = clean_text(incoming.get("unit_name") or incoming.get(f"{key[0]}_name")) or "?"
-            _log_refusal(target, name, checked, "second_file")
+            _log_refusal(target, name, checked, incoming, key, unit)
             raise FileRefused("merge.second_file", unit=unit, code=key[2], ours=other["db_id"][:8],
                               theirs=str(incoming["db_id"])[:8])
     return decision
 
 
+# Two decisions about one old file settle on the earliest switch (then the lowest new id).
+_KEEP_EARLIEST = (
+    " ON CONFLICT (old_db_id) DO UPDATE SET new_db_id = excluded.new_db_id, level = excluded.level,"
+    " unit_code = excluded.unit_code, switch_clock = excluded.switch_clock, decided_at = excluded.decided_at"
+    " WHERE excluded.switch_clock < replacement.switch_clock OR (excluded.switch_clock = replacement.switch_clock"
+    " AND excluded.new_db_id < replacement.new_db_id)")
+
+
 def _record_replacements(run: Callable, checked: Checked, name: str, params: dict) -> None:
     """Inside the merge transaction, before rows move: this pack's decision (logged) and the ones it
-    carries from below (insert-only: the first decision about a file stands, in any order of
-    arrival, as a history link does). Rows of a replaced file already here from after its switch
-    are held back out of the tables, so the result does not depend on which came first."""
+    carries from below. Two decisions about one old file (rare: two districts' clerks) settle on the
+    earliest switch, whatever their order of arrival. Rows of a replaced file already here from
+    after its switch leave the tables, so the result does not depend on which came first."""
     decision = checked.replacement
     if decision is not None:
         run("INSERT INTO main.replacement (old_db_id, new_db_id, level, unit_code, switch_clock, decided_at)"
-            " VALUES (:old_db_id, :new_db_id, :level, :unit_code, :switch_clock, :decided_at)"
-            " ON CONFLICT (old_db_id) DO NOTHING", decision)
+            " VALUES (:old_db_id, :new_db_id, :level, :unit_code, :switch_clock, :decided_at)" + _KEEP_EARLIEST,
+            decision)
         run("INSERT INTO main.merge_log (file_name, sha256, db_id, level, unit_code, packed_at, clock, outcome,"
             " reason, merged_at, cdt_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'replaces', ?, ?, ?)",
             (name, checked.sha256, decision["new_db_id"], decision["level"], decision["unit_code"],
@@ -770,7 +777,7 @@ def _record_replacements(run: Callable, checked: Checked, name: str, params: dic
              f"{decision['old_db_id']} switch_clock={decision['switch_clock']}", params["now"], __version__))
     carried = run("INSERT INTO main.replacement (old_db_id, new_db_id, level, unit_code, switch_clock, decided_at)"
                   " SELECT old_db_id, new_db_id, level, unit_code, switch_clock, decided_at FROM inc.replacement"
-                  " WHERE true ON CONFLICT (old_db_id) DO NOTHING").rowcount
+                  " WHERE true" + _KEEP_EARLIEST).rowcount
     if decision is None and not carried:
         return
     for table in DATA_COLUMNS:
