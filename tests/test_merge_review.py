@@ -372,8 +372,13 @@ def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_p
     out = tmp_path / "new" / "Hùng Sơn.db"
     result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", out)
     assert result.exit_code == 0, result.output
-    assert made and made[0] != out and made[0].parent == out.parent
+    # Built in the private scratch folder (issue 9: no journal or half file beside the destination),
+    # then copied beside it under a temporary name and renamed.
+    from cdt import scratch
+
+    assert made and made[0] != out and made[0].parent.parent == scratch.root()
     assert [p.name for p in out.parent.iterdir()] == [out.name]
+    assert list(scratch.root().iterdir()) == []
 
 
 # -- 10. staging copies left by a killed run ---------------------------------------------------------
