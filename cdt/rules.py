@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from cdt import models
 from cdt.errors import FileRefused
-from cdt.store import DATA_COLUMNS, tables_at
+from cdt.store import tables_at
 
 # Rows are refused when they name a date after the merging computer's today plus this tolerance
 # (a commune laptop a few hours ahead, another time zone). Never packed_at: a commune clock may be wrong.

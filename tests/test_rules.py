@@ -16,7 +16,6 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -8,7 +8,6 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from cdt.i18n import t
 
 
 def sha(path: Path) -> str:
