@@ -134,7 +134,7 @@ def add_visits(store: Store, teams: list[dict], members_of: dict[str, list[str]]
                 services = sorted(set(rng.choices(_SERVICE_CODES, _SERVICE_WEIGHTS, k=rng.randrange(1, 4))))
                 tx.insert("visit", {
                     "date": _day(rng), "team_id": team["id"],
-                    "household": f"HGĐ-{rng.randrange(sizes.households):05d}",
+                    "household": f"HGD-{rng.randrange(sizes.households):05d}",  # ASCII: models.parse_household
                     "people": rng.randrange(1, 6), "services": json.dumps(services),
                     "members": json.dumps(sorted(rng.sample(crew, k=min(len(crew), rng.randrange(1, 3))))),
                     "notes": rng.choice(_NOTES) if rng.random() < 0.3 else None,

@@ -213,6 +213,7 @@ def run(argv: list[str]) -> int:
     set_language(_language_from_argv(argv))
     if "cdt.commands.common" in sys.modules:
         sys.modules["cdt.commands.common"].NO_INPUT = False
+    _clean_scratch()
     app = build_app(argv)
     command = typer.main.get_command(app)
     for param in command.params:  # Typer's own completion options have English help
@@ -289,6 +290,15 @@ def _sqlite_disk_reason(error: BaseException) -> str | None:
     if primary == 14 or "unable to open" in text:  # SQLITE_CANTOPEN
         return t("os.no_folder")
     return None
+def _clean_scratch() -> None:
+    """Remove what killed cdt processes left in the private scratch folder (personal data) and the
+    .part files they had begun (issue 9): one directory listing when there is nothing to do."""
+    from cdt import scratch
+
+    try:
+        scratch.clean_stale()
+    except Exception:  # noqa: BLE001 — housekeeping must never stop a command
+        pass
 
 
 def _error_line(message: str) -> None:

@@ -238,12 +238,20 @@ def _pins(store: Store, level: str, unit_code: str) -> list[str]:
 
 
 def check_signer(store: Store, header: Header) -> str:
-    """'known' for a pinned key, 'new' for a unit never heard from; refuses another key."""
+    """'known' for a pinned key, 'new' for a unit never heard from, 'other_file' for a pack of another
+    file of a unit already pinned (a second file, or a replaced file's later pack: the merge's
+    one-file-per-unit rule decides, and ``cdt merge --replaces`` pins its key); refuses another key
+    for a file whose key is pinned (a forged or re-keyed pack: ``cdt key accept`` decides)."""
     pins = _pins(store, header.level, header.unit_code)
     if not pins:
         return "new"
     if b64encode(header.signer) in pins:
         return "known"
+    pinned_files = {row[0] for row in store.conn.execute(
+        "SELECT db_id FROM pinned_key WHERE level = ? AND unit_code = ? AND db_id IS NOT NULL",
+        (header.level, header.unit_code))}
+    if header.db_id not in pinned_files:
+        return "other_file"
     from cdt.merge import clean_text
 
     raise FileRefused("keys.other_key", name=clean_text(header.unit_name) or "?",
@@ -251,10 +259,15 @@ def check_signer(store: Store, header: Header) -> str:
 
 
 def pin(store: Store, header: Header, how: str = "first_use") -> None:
-    """Remember a unit's signing key after its first pack merged."""
+    """Remember a unit's signing key after its first pack merged; a file that replaces the unit's
+    old one (``how='replaces'``) retires the keys pinned before, as ``cdt key accept`` does."""
     from cdt.merge import clean_text
 
     with store._immediate():
+        if how == "replaces":
+            store.conn.execute("UPDATE pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
+                               " AND retired_at IS NULL AND public_key <> ?",
+                               (now(), header.level, header.unit_code, b64encode(header.signer)))
         store.conn.execute(
             "INSERT OR IGNORE INTO pinned_key (level, unit_code, public_key, db_id, unit_name, pinned_at, how)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -276,6 +289,7 @@ class Opened:
     header: Header
     fingerprint: str
     first_use: bool
+    other_file: bool = False
 
     @property
     def sealed(self) -> bool:
@@ -303,7 +317,8 @@ def open_incoming(target: Store, staged: Path, staging: Path) -> Opened:
         raise FileRefused("keys.unsealed_refused")
     inner = staging / "inner.cdt"
     packfile.extract_content(staged, header, inner, keys.seal_secret)
-    return Opened(inner=inner, header=header, fingerprint=fingerprint(header.signer), first_use=state == "new")
+    return Opened(inner=inner, header=header, fingerprint=fingerprint(header.signer), first_use=state == "new",
+                  other_file=state == "other_file")
 
 
 def check_inner(opened: Opened, site: dict) -> None:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cdt import __version__, keys
+from cdt import __version__, keys, rules
+from cdt import scratch as temp_folders
 from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
@@ -154,6 +155,7 @@ class Checked:
     site: dict
     version: int
     origins: list[dict]
+    replacement: dict | None = None  # this pack replaces another file of its unit (--replaces)
 
 
 # -- paths -----------------------------------------------------------------------------------------
@@ -403,6 +405,7 @@ def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str
                               ours=clean_text(target.site.unit_name) or "?")
             allowed.add(origin["db_id"])
     _check_rows(conn, version, site, allowed)
+    rules.check(conn, version, site, origins)
     return Checked(path=path, sha256=digest, site=site, version=version, origins=origins)
 
 
@@ -528,8 +531,12 @@ def _json_row(table: str, alias: str) -> str:
     return f"json_object({pairs})"
 
 
-_HELD = ("EXISTS (SELECT 1 FROM temp.merge_plan p WHERE p.origin = {a}.origin AND p.mode = 'hold'"
-         " AND {a}.rev >= p.fork_rev)")
+_HELD = ("(EXISTS (SELECT 1 FROM temp.merge_plan p WHERE p.origin = {a}.origin AND p.mode = 'hold'"
+         " AND {a}.rev >= p.fork_rev) OR " + "{replaced})")
+# A file replaced by another for its unit (cdt merge --replaces): its rows after the switch are held.
+_REPLACED = ("EXISTS (SELECT 1 FROM main.replacement x WHERE x.old_db_id = {a}.origin"
+             " AND {a}.rev > x.switch_clock)")
+_HELD = _HELD.replace("{replaced}", _REPLACED)
 
 
 def _hold_rows_sql(table: str, source: str, mode: str) -> str:
@@ -569,6 +576,7 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
             conn.execute("DELETE FROM temp.merge_plan")
             plan = _plan(conn)
             conn.executemany("INSERT INTO temp.merge_plan VALUES (?, ?, ?, ?, ?)", plan)
+            _record_replacements(run, checked, name, params)
             replaced = defaultdict(int)
             if any(p[1] == "replace" for p in plan):
                 for table in DATA_COLUMNS:
@@ -682,6 +690,106 @@ def _record_origins(run: Callable, target: Store, checked: Checked, params: dict
         )
 
 
+# -- one file per unit (issue 9) ---------------------------------------------------------------------
+
+
+def _unit_key(row: dict) -> tuple | None:
+    """(level, structure, unit code) of a site or origin row: what makes two files one unit's."""
+    level = row.get("level")
+    code = row.get("commune_code") if level == "commune" else row.get("district_code") if level == "district" \
+        else row.get("province_code")
+    return (level, row.get("structure"), str(code)) if code else None
+
+
+def _log_refusal(target: Store, name: str, checked: Checked, second: dict, key: tuple, unit: str) -> None:
+    """A refused second file is remembered, under that file's id and unit (a commune's, when a
+    district pack carries it): the completeness table and status mark the unit until resolved."""
+    with target._immediate():
+        target.conn.execute(
+            "INSERT INTO merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at, clock,"
+            " schema_version, outcome, reason, merged_at, cdt_version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'refused', 'second_file', ?, ?)",
+            (name, checked.sha256, second["db_id"], key[0], key[2], unit, checked.site["packed_at"],
+             second.get("clock"), checked.version, now(), __version__))
+
+
+def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str | None) -> dict | None:
+    """Refuse a pack for a unit whose data the target holds from another file, unless one file
+    replaces the other (a decision here, ``replaces``, or one the pack carries from below).
+
+    Returns the new replacement decision to record with the merge (or None)."""
+    site = checked.site
+    conn = target.conn
+    replaced = {row[0]: row[1] for row in conn.execute("SELECT old_db_id, new_db_id FROM replacement")}
+    staged = sqlite3.connect(checked.path.as_uri() + "?mode=ro", uri=True)
+    try:
+        has_table = staged.execute("SELECT 1 FROM sqlite_schema WHERE name = 'replacement'").fetchone()
+        carried = staged.execute("SELECT old_db_id, new_db_id FROM replacement").fetchall() if has_table else []
+    finally:
+        staged.close()
+    replaced.update({old: new for old, new in carried if old not in replaced})
+    decision = None
+    if replaces is not None:
+        wanted = str(replaces).strip().lower()
+        found = [dict(row) for row in conn.execute("SELECT * FROM origin WHERE db_id LIKE ? ESCAPE '\\'",
+                                                    (wanted.replace("%", "").replace("_", "\\_") + "%",))]
+        old = found[0] if len(found) == 1 and len(wanted) >= 8 else None
+        if old is None or old["db_id"] == site["db_id"] or _unit_key(old) != _unit_key(site):
+            raise FileRefused("merge.replaces_unknown", db_id=clean_text(replaces, 40),
+                              unit=clean_text(site.get(f"{site['level']}_name")) or "?")
+        decision = {"old_db_id": old["db_id"], "new_db_id": site["db_id"], "level": site["level"],
+                    "unit_code": _unit_key(site)[2], "switch_clock": old["clock"], "decided_at": now()}
+        replaced.setdefault(old["db_id"], site["db_id"])
+    files = [site] + [o for o in checked.origins if o["db_id"] != site["db_id"]]
+    for incoming in files:
+        key = _unit_key(incoming)
+        if key is None or incoming["db_id"] in replaced:
+            continue
+        for other in conn.execute("SELECT * FROM origin WHERE level = ? AND structure = ? AND db_id <> ?",
+                                  (key[0], key[1], incoming["db_id"])):
+            other = dict(other)
+            if _unit_key(other) != key or other["db_id"] in replaced:
+                continue
+            unit = clean_text(incoming.get("unit_name") or incoming.get(f"{key[0]}_name")) or "?"
+            _log_refusal(target, name, checked, incoming, key, unit)
+            raise FileRefused("merge.second_file", unit=unit, code=key[2], ours=other["db_id"][:8],
+                              theirs=str(incoming["db_id"])[:8])
+    return decision
+
+
+# Two decisions about one old file settle on the earliest switch (then the lowest new id).
+_KEEP_EARLIEST = (
+    " ON CONFLICT (old_db_id) DO UPDATE SET new_db_id = excluded.new_db_id, level = excluded.level,"
+    " unit_code = excluded.unit_code, switch_clock = excluded.switch_clock, decided_at = excluded.decided_at"
+    " WHERE excluded.switch_clock < replacement.switch_clock OR (excluded.switch_clock = replacement.switch_clock"
+    " AND excluded.new_db_id < replacement.new_db_id)")
+
+
+def _record_replacements(run: Callable, checked: Checked, name: str, params: dict) -> None:
+    """Inside the merge transaction, before rows move: this pack's decision (logged) and the ones it
+    carries from below. Two decisions about one old file (rare: two districts' clerks) settle on the
+    earliest switch, whatever their order of arrival. Rows of a replaced file already here from
+    after its switch leave the tables, so the result does not depend on which came first."""
+    decision = checked.replacement
+    if decision is not None:
+        run("INSERT INTO main.replacement (old_db_id, new_db_id, level, unit_code, switch_clock, decided_at)"
+            " VALUES (:old_db_id, :new_db_id, :level, :unit_code, :switch_clock, :decided_at)" + _KEEP_EARLIEST,
+            decision)
+        run("INSERT INTO main.merge_log (file_name, sha256, db_id, level, unit_code, packed_at, clock, outcome,"
+            " reason, merged_at, cdt_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'replaces', ?, ?, ?)",
+            (name, checked.sha256, decision["new_db_id"], decision["level"], decision["unit_code"],
+             checked.site["packed_at"], checked.site["clock"],
+             f"{decision['old_db_id']} switch_clock={decision['switch_clock']}", params["now"], __version__))
+    carried = run("INSERT INTO main.replacement (old_db_id, new_db_id, level, unit_code, switch_clock, decided_at)"
+                  " SELECT old_db_id, new_db_id, level, unit_code, switch_clock, decided_at FROM inc.replacement"
+                  " WHERE true" + _KEEP_EARLIEST).rowcount
+    if decision is None and not carried:
+        return
+    for table in DATA_COLUMNS:
+        run(f"DELETE FROM main.{table} WHERE {_REPLACED.format(a=table)}")
+    run(f"DELETE FROM main.history WHERE {_REPLACED.format(a='history')}")
+
+
 def _locked(error: BaseException) -> bool:
     text = str(error).lower()
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
@@ -712,7 +820,8 @@ def _as_unchanged(result: FileResult, earlier: dict) -> None:
     result.ok = True
 
 
-def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: bool = True) -> FileResult:
+def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: bool = True,
+               replaces: str | None = None) -> FileResult:
     """Check one incoming file and merge it (or, with dry_run, roll the merge back).
 
     A file whose exact bytes were merged before is reported unchanged without being merged again
@@ -724,11 +833,11 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
     ``store.in_use`` is raised, and merge_files stops the batch.
     """
     result = FileResult(path=str(path), name=clean_text(Path(path).name) or "?")
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
+    staging = temp_folders.make("merge")
     try:
         staged = stage_copy(Path(path), staging)
         container = sha256_file(staged)
-        earlier = _already_merged(target, container) if skip_known else None
+        earlier = _already_merged(target, container) if skip_known and not replaces else None
         if earlier:
             _as_unchanged(result, earlier)
             return result
@@ -743,9 +852,14 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
         result.unit_code = clean_text(site.get(f"{site['level']}_code"))
         result.unit_name = clean_text(site.get(f"{site['level']}_name"))
         _migrate_staged(checked)
+        checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
         result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
         if opened.first_use and not dry_run:
             keys.pin(target, opened.header)
+        elif opened.other_file and checked.replacement is not None and not dry_run:
+            # The district said this file replaces the unit's old one: that is accepting its key.
+            keys.pin(target, opened.header, how="replaces")
+            result.new_key = True
         result.ok = True
     except CdtError as error:
         if error.key == "store.in_use":
@@ -811,7 +925,7 @@ class Batch:
 
 
 def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
-                progress: Callable[[int, int, str], None] | None) -> list[FileResult]:
+                progress: Callable[[int, int, str], None] | None, replaces: str | None = None) -> list[FileResult]:
     results = []
     for index, (path, error) in enumerate(entries):
         if progress:
@@ -819,14 +933,14 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
         if error is not None:
             results.append(FileResult(path=str(path), name=clean_text(path.name) or "?", error=error))
             continue
-        results.append(merge_file(target, path))
+        results.append(merge_file(target, path, replaces=replaces))
     if progress:
         progress(len(entries), len(entries), "")
     return results
 
 
 def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = False,
-                progress: Callable[[int, int, str], None] | None = None) -> Batch:
+                progress: Callable[[int, int, str], None] | None = None, replaces: str | None = None) -> Batch:
     """Merge each file in turn; a refused file does not stop the others, a busy target stops all.
 
     A dry run merges into a scratch copy of the target in a private temp folder, file after file
@@ -838,13 +952,15 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
     if target.site.level == "commune":
         raise InvalidInput("merge.commune_target")
     entries = _expand(paths)
+    if replaces is not None and len(entries) != 1:
+        raise InvalidInput("merge.replaces_one_file")
     clean_stale_staging()
     if not dry_run:
         _check_not_in_use(target)
-        results = _merge_each(target, entries, progress)
+        results = _merge_each(target, entries, progress, replaces)
         target.refresh()
         return Batch(results, len(list_conflicts(target)))
-    scratch_folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
+    scratch_folder = temp_folders.make("dryrun")
     try:
         copy = scratch_folder / "target.db"
         dest = sqlite3.connect(str(copy))
@@ -859,7 +975,7 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
         scratch = Store.open(copy)
         try:
             scratch.conn.execute("PRAGMA synchronous = OFF")  # thrown away: no fsync per file
-            results = _merge_each(scratch, entries, progress)
+            results = _merge_each(scratch, entries, progress, replaces)
             return Batch(results, len(list_conflicts(scratch)))
         finally:
             scratch.close()
@@ -868,9 +984,10 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
 
 
 def merge_files(target: Store, paths: Iterable[str | Path], *, dry_run: bool = False,
-                progress: Callable[[int, int, str], None] | None = None) -> list[FileResult]:
+                progress: Callable[[int, int, str], None] | None = None,
+                replaces: str | None = None) -> list[FileResult]:
     """Merge each file in turn (see merge_batch); the results per file."""
-    return merge_batch(target, paths, dry_run=dry_run, progress=progress).results
+    return merge_batch(target, paths, dry_run=dry_run, progress=progress, replaces=replaces).results
 
 
 # -- status ----------------------------------------------------------------------------------------
@@ -906,6 +1023,7 @@ def status(store: Store) -> dict:
             "clock": site.clock, "packed_at": None, "merged_at": None, "own": True, "key": None,
             "rows": {t: rows_by_origin[site.db_id].get(t, 0) for t in DATA_COLUMNS},
         })
+    _mark_replacements(store, origins)
     heard = {(o["level"], o["unit"]["code"]) for o in origins}
     missing: list[dict] = []
     if site.level in ("district", "province"):
@@ -919,7 +1037,33 @@ def status(store: Store) -> dict:
     return {
         "unit": {"code": site.unit_code, "name": site.unit_name, "level": site.level},
         "db_id": site.db_id, "origins": origins, "never_heard": missing, "open_conflicts": open_conflicts,
+        "second_files": _open_second_files(store),
     }
+
+
+def _mark_replacements(store: Store, origins: list[dict]) -> None:
+    """Each unit's current file and the files it replaced (issue 9), on status's origin entries."""
+    replaced = {row["old_db_id"]: row for row in store.query("SELECT * FROM replacement")}
+    replaces: dict[str, list[str]] = defaultdict(list)
+    for old, row in replaced.items():
+        replaces[row["new_db_id"]].append(old)
+    for origin in origins:
+        row = replaced.get(origin["db_id"])
+        origin["current"] = row is None
+        origin["replaced_by"] = None if row is None else {
+            "db_id": row["new_db_id"], "switch_clock": row["switch_clock"], "decided_at": row["decided_at"]}
+        origin["replaces"] = sorted(replaces.get(origin["db_id"], []))
+
+
+def _open_second_files(store: Store) -> list[dict]:
+    """Packs refused as a unit's second file and not declared a replacement since."""
+    return [{"db_id": row["db_id"], "unit": {"code": clean_text(row["unit_code"]), "name": clean_text(row["unit_name"])},
+             "file": clean_text(row["file_name"]), "refused_at": row["merged_at"]}
+            for row in store.query(
+                "SELECT l.* FROM merge_log l WHERE l.outcome = 'refused' AND l.reason = 'second_file'"
+                " AND NOT EXISTS (SELECT 1 FROM replacement r WHERE l.db_id IN (r.old_db_id, r.new_db_id))"
+                " AND l.seq = (SELECT max(seq) FROM merge_log m WHERE m.db_id = l.db_id"
+                " AND m.outcome = 'refused' AND m.reason = 'second_file') ORDER BY l.seq")]
 
 
 # -- conflicts -------------------------------------------------------------------------------------
@@ -1135,10 +1279,18 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
     except OSError as error:
         raise StoreError("extract.cannot_write", path=str(out.parent),
                          reason=error.strerror or type(error).__name__) from error
-    # Built under a temporary name in the destination folder and renamed at the end: a kill midway
-    # must not leave a half-made file that looks like the commune's (same db_id, same name).
-    building = out.with_name(f".{out.name}.{os.getpid()}.part")
-    building.unlink(missing_ok=True)
+    # Built in the private scratch folder (its journal included), copied beside the destination
+    # under a temporary name and renamed at the end: a kill midway must not leave a half-made file
+    # that looks like the commune's (same db_id, same name), nor personal data in a shared folder.
+    job = temp_folders.make("extract")
+    try:
+        return _extract_into(store, origin, db_id, top, unit, out, job)
+    finally:
+        temp_folders.remove(job)
+
+
+def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, out: Path, job: Path) -> dict:
+    building = job / "extract.db"
     try:
         created = Store.create(
             building, level="commune", structure=origin["structure"],
@@ -1189,12 +1341,22 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
         building.unlink(missing_ok=True)
         raise
     created.close()
+    part = out.with_name(f".{out.name}.{os.getpid()}{temp_folders.PART_SUFFIX}")
     try:
         if out.exists():
             raise InvalidInput("extract.exists", path=str(out))
-        os.replace(building, out)
+        temp_folders.note_part(job, part)
+        with open(building, "rb") as reader, open(part, "wb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.replace(part, out)
+    except OSError as error:
+        part.unlink(missing_ok=True)
+        raise StoreError("extract.cannot_write", path=str(out.parent),
+                         reason=error.strerror or type(error).__name__) from error
     except BaseException:
-        building.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
         raise
     return {"path": str(out), "db_id": db_id, "clock": top, "fingerprint": fingerprint,
             "commune": {"code": origin["commune_code"],
@@ -1207,8 +1369,11 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
 def canonical_dump(store_or_conn: Store | sqlite3.Connection) -> dict[str, list[tuple]]:
     """Every domain row, sorted: two files with equal dumps hold the same data."""
     conn = store_or_conn.conn if isinstance(store_or_conn, Store) else store_or_conn
-    return {table: [tuple(r) for r in conn.execute(
+    dump = {table: [tuple(r) for r in conn.execute(
         f"SELECT {', '.join(ROW_COLUMNS[table])} FROM {table} ORDER BY id")] for table in DATA_COLUMNS}
+    dump["replacement"] = [tuple(r) for r in conn.execute(
+        "SELECT old_db_id, new_db_id, level, unit_code, switch_clock FROM replacement ORDER BY old_db_id")]
+    return dump
 
 
 __all__ = [

@@ -76,7 +76,7 @@ def parse_date(value: Any, *, field: str = "date", not_future: bool = False) -> 
                 continue
         if parsed is None:
             raise ValueError(_why_not_a_date(text))
-    if parsed.year < 1945:
+    if parsed.year < EARLIEST_DATE_YEAR:
         raise ValueError(t("input.date_too_old", value=parsed.strftime("%d/%m/%Y")))
     if not_future and parsed > date.today():
         raise ValueError(t("input.date_future", value=parsed.strftime("%d/%m/%Y")))
@@ -221,6 +221,17 @@ def _int(value: Any, *, low: int, high: int, required: bool = False) -> int | No
     return number
 
 
+# Ranges of the numbers a clerk may enter. The validators below and the merge's checks of incoming
+# rows (rules.py) read these same constants.
+HOUSEHOLDS_RANGE = (0, 100_000)
+WORKING_AGE_RANGE = (0, 500_000)
+PEOPLE_RANGE = (1, 200)
+BIRTH_YEAR_LOW = 1920
+MIN_MEMBER_AGE = 10  # birth year at most this year - 10
+TARGET_YEAR_RANGE = (2000, 2100)
+EARLIEST_DATE_YEAR = 1945  # parse_date refuses earlier dates
+
+
 class Record(BaseModel):
     """Base of input models: unknown fields are refused, values are parsed before typing."""
 
@@ -235,8 +246,8 @@ class HamletIn(Record):
 
     _name = field_validator("name", mode="before")(lambda v: _text(v, required=True))
     _kind = field_validator("kind", mode="before")(lambda v: parse_kind(v) or _text(v, required=True))
-    _households = field_validator("households", mode="before")(lambda v: _int(v, low=0, high=100_000))
-    _working = field_validator("working_age", mode="before")(lambda v: _int(v, low=0, high=500_000))
+    _households = field_validator("households", mode="before")(lambda v: _int(v, low=HOUSEHOLDS_RANGE[0], high=HOUSEHOLDS_RANGE[1]))
+    _working = field_validator("working_age", mode="before")(lambda v: _int(v, low=WORKING_AGE_RANGE[0], high=WORKING_AGE_RANGE[1]))
 
 
 class TeamIn(Record):
@@ -267,7 +278,7 @@ class MemberIn(Record):
     _role = field_validator("role", mode="before")(lambda v: parse_role(v) or "member")
     _gender = field_validator("gender", mode="before")(parse_gender)
     _birth = field_validator("birth_year", mode="before")(
-        lambda v: _int(v, low=1920, high=date.today().year - 10)
+        lambda v: _int(v, low=BIRTH_YEAR_LOW, high=date.today().year - MIN_MEMBER_AGE)
     )
     _phone = field_validator("phone", mode="before")(normalise_phone)
     _affiliation = field_validator("affiliation", mode="before")(lambda v: _text(v, required=False))
@@ -392,7 +403,7 @@ class TargetIn(Record):
     percent: bool = False
 
     _indicator = field_validator("indicator", mode="before")(lambda v: _text(v, required=True, limit=60))
-    _year = field_validator("year", mode="before")(lambda v: _int(v, low=2000, high=2100, required=True))
+    _year = field_validator("year", mode="before")(lambda v: _int(v, low=TARGET_YEAR_RANGE[0], high=TARGET_YEAR_RANGE[1], required=True))
 
     @field_validator("value", mode="before")
     @classmethod

@@ -12,11 +12,11 @@ import os
 import re
 import shutil
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from cdt import scratch
 from cdt.errors import StoreError, os_reason
 from cdt.i18n import t as _t
 from cdt.merge import PACK_SUFFIX, sha256_file
@@ -98,7 +98,7 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         raise StoreError("pack.cannot_write", path=str(folder), reason=os_reason(error)) from error
     if not folder.is_dir():
         raise StoreError("pack.cannot_write", path=str(folder), reason=_t("os.not_folder"))
-    work = Path(tempfile.mkdtemp(prefix="cdt-pack-"))
+    work = scratch.make("pack")
     part: Path | None = None
     try:
         snapshot = work / "snapshot.cdt"
@@ -128,8 +128,9 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         snapshot, digest = seal_and_sign(store, snapshot, work / "pack.cdt", packed_at)
         size = snapshot.stat().st_size
         final = _free_name(folder, pack_name(store))
-        part = Path(str(final) + ".part")
+        part = Path(str(final) + scratch.PART_SUFFIX)
         try:
+            scratch.note_part(work, part)  # a kill from here on: the next cdt start removes it
             with open(snapshot, "rb") as reader, open(part, "wb") as writer:
                 shutil.copyfileobj(reader, writer, 1 << 20)
                 writer.flush()
@@ -154,4 +155,4 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
                 part.unlink(missing_ok=True)
             except OSError:
                 pass
-        shutil.rmtree(work, ignore_errors=True)
+        scratch.remove(work)

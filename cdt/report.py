@@ -134,6 +134,11 @@ def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> N
                      [(bucket, unit) for bucket, (unit, _) in mapping.items()])
     conn.executemany("INSERT INTO temp.report_origin (origin, commune) VALUES (?, ?)",
                      [(db_id, found[0]) for db_id, found in _commune_of_origin(store).items()])
+    # Files replaced by another file of their unit (cdt merge --replaces): their register rows
+    # (hamlets, teams, members) are not counted, the new file's are; their visits still count.
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_replaced (origin TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.report_replaced")
+    conn.execute("INSERT INTO temp.report_replaced SELECT old_db_id FROM main.replacement")
 
 
 # -- the queries ----------------------------------------------------------------------------------
@@ -143,6 +148,8 @@ _ACTIVE_TEAM = ("t.deleted = 0 AND (t.founded_on IS NULL OR t.founded_on <= :end
                 " AND CASE WHEN t.dissolved_on IS NOT NULL THEN t.dissolved_on > :end"
                 " ELSE t.status <> 'dissolved' END")
 _ACTIVE_TEAM_OF_HAMLET = _ACTIVE_TEAM.replace("t.", "tt.")
+# A register row of a unit's current file (not of a file replaced by another, issue 9).
+_CURRENT_FILE = "NOT EXISTS (SELECT 1 FROM temp.report_replaced x WHERE x.origin = {a}.origin)"
 
 
 def _bucket_columns(by_hamlet: bool) -> dict[str, str]:
@@ -168,7 +175,7 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
                coalesce(sum(EXISTS (SELECT 1 FROM team tt WHERE tt.hamlet_id = h.id AND {_ACTIVE_TEAM_OF_HAMLET})), 0)
                    AS covered
         FROM hamlet h LEFT JOIN temp.report_bucket b ON b.bucket = {col['hamlet']}
-        WHERE h.deleted = 0 GROUP BY 1""", params):
+        WHERE h.deleted = 0 AND {_CURRENT_FILE.format(a='h')} GROUP BY 1""", params):
         e = entry(row["unit"])
         e.update(hamlets=row["hamlets"], households=row["households"], working_age=row["working_age"],
                  hamlets_covered=row["covered"])
@@ -177,7 +184,7 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
         SELECT {unit} AS unit, count(*) AS teams,
                coalesce(sum(trim(coalesce(t.decision_number, '')) <> ''), 0) AS decided
         FROM team t LEFT JOIN temp.report_bucket b ON b.bucket = {col['team']}
-        WHERE {_ACTIVE_TEAM} GROUP BY 1""", params):
+        WHERE {_ACTIVE_TEAM} AND {_CURRENT_FILE.format(a='t')} GROUP BY 1""", params):
         entry(row["unit"]).update(teams=row["teams"], teams_with_decision=row["decided"])
 
     # Active members: joined by the month's end, not left by then, in a team active then.
@@ -189,7 +196,7 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
         FROM member m JOIN team t ON t.id = m.team_id
         LEFT JOIN temp.report_bucket b ON b.bucket = {col['member']}
         WHERE m.deleted = 0 AND (m.joined_on IS NULL OR m.joined_on <= :end)
-          AND (m.left_on IS NULL OR m.left_on > :end) AND {_ACTIVE_TEAM}
+          AND (m.left_on IS NULL OR m.left_on > :end) AND {_ACTIVE_TEAM} AND {_CURRENT_FILE.format(a='m')}
         GROUP BY 1""", params):
         entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
 
@@ -389,6 +396,7 @@ def completeness(store: Store, year: int, month: int, expected: list[dict]) -> l
         current = latest.get(code)
         if current is None or str(row.get("packed_at") or "") > str(current.get("packed_at") or ""):
             latest[code] = row
+    second = _second_files(store)
     result = []
     for unit in expected:
         row = latest.get(unit["code"])
@@ -397,8 +405,18 @@ def completeness(store: Store, year: int, month: int, expected: list[dict]) -> l
         reported = bool(packed) and str(packed)[:10] > end
         result.append({"unit": unit, "reported": reported, "packed_at": packed,
                        "merged_at": row.get("merged_at") if row else None,
-                       "clock": row.get("clock") if row else None})
+                       "clock": row.get("clock") if row else None,
+                       "second_file": unit["code"] in second})
     return result
+
+
+def _second_files(store: Store) -> set[str]:
+    """Units with an unresolved second file: a pack refused as a unit's second file, whose file has
+    not been declared a replacement since (issue 9)."""
+    return {row[0] for row in store.conn.execute(
+        "SELECT DISTINCT l.unit_code FROM merge_log l WHERE l.outcome = 'refused' AND l.reason = 'second_file'"
+        " AND l.unit_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM replacement r"
+        " WHERE l.db_id IN (r.old_db_id, r.new_db_id))")}
 
 
 def build_report(store: Store, *, year: int | None = None, month: int | None = None,
@@ -475,6 +493,9 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
     missing = [entry["unit"]["name"] for entry in done if not entry["reported"]]
     if missing:
         notes.append(t("report.note_missing", count=len(missing), total=len(done)))
+    doubled = [entry["unit"]["name"] for entry in done if entry.get("second_file")]
+    if doubled:
+        notes.append(t("valid.report.second_file", count=len(doubled), names=", ".join(doubled)))
 
     targets = target_progress(store, year, total)
     from cdt.trends import build_trends

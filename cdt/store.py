@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import sys
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -185,8 +184,19 @@ MIGRATIONS: list[list[str]] = [
         _domain_table("target", "    indicator TEXT NOT NULL,\n    year INTEGER NOT NULL,\n"
                       "    value REAL NOT NULL,\n    percent INTEGER NOT NULL DEFAULT 0"),
     ],
-    # 3: reserved for issue 9 (one file per unit: replacements).
-    [],
+    # 3: one file per unit (issue 9). A district's decision that a new file replaces an old one for
+    # the same unit (cdt merge --replaces): the unit's register comes from the new file, the old
+    # file's rows up to switch_clock still count, its later rows are held. Merged upward insert-only.
+    [
+        """CREATE TABLE replacement (
+    old_db_id TEXT PRIMARY KEY,
+    new_db_id TEXT NOT NULL,
+    level TEXT NOT NULL,
+    unit_code TEXT NOT NULL,
+    switch_clock INTEGER NOT NULL,
+    decided_at TEXT NOT NULL
+)""",
+    ],
     # 4: keys (DESIGN.md §8, cdt/keys.py). own_key holds this file's private keys: it lives in the
     # database so that a copied file keeps its identity, and cdt pack empties it in every snapshot
     # (secure_delete), so no pack, extract or export ever carries it. pinned_key: the signing keys
@@ -306,13 +316,9 @@ def chain_link(previous: str, rev: int, written: list[tuple[str, str, str]]) -> 
 
 def default_db_path() -> Path:
     """The per-user data folder's database: %LOCALAPPDATA%\\cdt on Windows, XDG elsewhere."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "cdt" / "cdt.db"
+    from cdt.scratch import user_data_dir
+
+    return user_data_dir() / "cdt.db"
 
 
 def resolve_db_path(option: str | Path | None) -> Path:
@@ -395,6 +401,17 @@ def apply_migrations(conn: sqlite3.Connection, start: int, stop: int = SCHEMA_VE
         conn.execute("UPDATE site SET schema_version = ?", (stop,))
 
 
+def refuse_stray_wal(path: Path, header: bytes) -> None:
+    """Refuse a store in rollback-journal mode (header bytes 18-19 = 1, as cdt keeps its files) with
+    a ``-wal`` file beside it: that WAL is not its own (a copy's, another tool's), and SQLite would
+    replay it into the file at the first read. A file switched to WAL mode by another program keeps
+    its own WAL, read as SQLite does. A hot ``-journal`` (a crash during a write) is ours, and is
+    rolled back."""
+    wal = Path(str(path) + "-wal")
+    if header[18:20] == b"\x01\x01" and wal.exists():
+        raise StoreError("store.stray_wal", path=str(path), wal=wal.name)
+
+
 class Store:
     """An open cdt database file."""
 
@@ -467,6 +484,7 @@ class Store:
             raise StoreError("store.cannot_read", path=str(path), reason=str(error)) from error
         if not looks_like_store(header):
             raise StoreError("store.not_cdt", path=str(path))
+        refuse_stray_wal(path, header)
         try:
             # connect() already reads the file (PRAGMA synchronous): another process's EXCLUSIVE
             # lock shows up here, and must read as "in use", not as an unexpected error.

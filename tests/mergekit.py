@@ -68,8 +68,16 @@ def delete_hamlet(store: Store, row_id: str) -> None:
 
 
 def add_member(store: Store, name: str) -> str:
+    """A member of the file's first team (founded with its hamlet in the same write when there is none):
+    packs must obey the commands' rules, references included (rules.py)."""
     with store.write() as tx:
-        return tx.insert("member", {"team_id": "t", "full_name": name, "role": "thành viên", "phone": "0912345678",
+        team = store.conn.execute("SELECT id FROM team WHERE deleted = 0 ORDER BY id LIMIT 1").fetchone()
+        if team is None:
+            hamlet = tx.insert("hamlet", {"name": "Xóm Tổ", "kind": "xóm", "households": 10, "working_age": 20})
+            team_id = tx.insert("team", {"hamlet_id": hamlet["id"], "status": "active"})["id"]
+        else:
+            team_id = team[0]
+        return tx.insert("member", {"team_id": team_id, "full_name": name, "role": "member", "phone": "0912345678",
                                     "birth_year": 1990})["id"]
 
 

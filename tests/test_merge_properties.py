@@ -139,3 +139,58 @@ def _commune_of(pack: Path) -> str:
     from cdt import packfile
 
     return packfile.read_verified(pack).unit_code
+
+
+# -- one file per unit: a replacement keeps the algebra (issue 9) -------------------------------------
+
+REPLACE_OPS = st.lists(st.tuples(st.sampled_from(["old", "new"]), st.sampled_from(["add", "member", "pack"]),
+                                 st.integers(0, 1000)), min_size=1, max_size=10)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=REPLACE_OPS, seed=st.integers(0, 10**6))
+def test_a_replacement_keeps_the_province_idempotent_and_commutative(ops, seed):
+    """A district decides that a new file replaces a commune's old one; the old laptop goes on
+    being used. At the province, the district's pack (carrying the decision) and the old file's
+    later packs give the same result in any order, and merging everything twice equals once."""
+    from cdt.merge import merge_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        old = unit_file(folder / "old.db", "commune", DAI_TU[0])
+        new = unit_file(folder / "new.db", "commune", DAI_TU[0])
+        for store in (old, new):
+            add_hamlet(store, "Xóm Một")
+        first_old, first_new = snapshot(old, folder / "old-first.cdt"), snapshot(new, folder / "new-first.cdt")
+        later = []
+        for number, (who, op, value) in enumerate(ops):
+            store = old if who == "old" else new
+            if op == "add":
+                add_hamlet(store, f"Xóm {number}", value)
+            elif op == "member":
+                add_member(store, f"Người {value}")
+            elif who == "old":
+                later.append(snapshot(store, folder / f"old-{number}.cdt"))
+        later.append(snapshot(old, folder / "old-last.cdt"))
+        district = unit_file(folder / "district.db", "district", "171")
+        merge_ok(district, first_old)
+        decided = merge_file(district, first_new, skip_known=False, replaces=old.site.db_id)
+        assert decided.ok, decided.reason
+        district_pack = snapshot(district, folder / "district.cdt")
+        for store in (old, new, district):
+            store.close()
+        packs = [district_pack, *later]
+        orders = [packs, list(reversed(packs)), random.Random(seed).sample(packs, len(packs))]
+        dumps = []
+        for number, order in enumerate(orders):
+            province = unit_file(folder / f"province-{number}.db", "province", "19")
+            for pack in order:
+                merge_ok(province, pack)
+            once = dump(province)
+            for pack in order:
+                merge_ok(province, pack)
+            assert dump(province) == once
+            dumps.append(once)
+            province.close()
+        assert dumps[0] == dumps[1] == dumps[2]
+        assert dumps[0]["replacement"]

@@ -156,9 +156,16 @@ def _stolen_id_pack(cdt, tmp_path, district, good_pack, other_pack) -> Path:
         conn = sqlite3.connect(inner)
         conn.row_factory = sqlite3.Row
         row = dict(conn.execute("SELECT * FROM hamlet").fetchone())
+        stolen_from = row["id"]
         row["id"] = victim
         row["name"] = "Xóm Giả"
-        conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ?", (victim, row["name"], row_hash("hamlet", row)))
+        conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ? WHERE id = ?",
+                     (victim, row["name"], row_hash("hamlet", row), stolen_from))
+        # Its teams follow it (hashes redone), so the pack obeys every other rule (rules.py).
+        for team in [dict(t) for t in conn.execute("SELECT * FROM team WHERE hamlet_id = ?", (stolen_from,))]:
+            team["hamlet_id"] = victim
+            conn.execute("UPDATE team SET hamlet_id = ?, hash = ? WHERE id = ?",
+                         (victim, row_hash("team", team), team["id"]))
         conn.commit()
         conn.close()
 
@@ -388,8 +395,13 @@ def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_p
     out = tmp_path / "new" / "Hùng Sơn.db"
     result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", out)
     assert result.exit_code == 0, result.output
-    assert made and made[0] != out and made[0].parent == out.parent
+    # Built in the private scratch folder (issue 9: no journal or half file beside the destination),
+    # then copied beside it under a temporary name and renamed.
+    from cdt import scratch
+
+    assert made and made[0] != out and made[0].parent.parent == scratch.root()
     assert [p.name for p in out.parent.iterdir()] == [out.name]
+    assert list(scratch.root().iterdir()) == []
 
 
 # -- 10. staging copies left by a killed run ---------------------------------------------------------

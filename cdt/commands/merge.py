@@ -20,14 +20,16 @@ def merge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help=t("merge.opt.dry_run"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
     detail: Annotated[bool, typer.Option("--detail", help=t("merge.opt.detail"))] = False,
+    replaces: Annotated[str | None, typer.Option("--replaces", help=t("merge.opt.replaces"),
+                                                 metavar="DB_ID")] = None,
 ) -> None:
     from cdt import merge as library
 
     target = _dry_run_target(ctx) if dry_run else common.store(ctx)
     if format is common.Format.json:
-        batch = library.merge_batch(target, paths, dry_run=dry_run)
+        batch = library.merge_batch(target, paths, dry_run=dry_run, replaces=replaces)
     else:
-        batch = _with_progress(library, target, paths, dry_run)
+        batch = _with_progress(library, target, paths, dry_run, replaces)
     results, open_conflicts = batch.results, batch.open_conflicts
     refused = [r for r in results if not r.ok]
     if format is common.Format.json:
@@ -57,7 +59,7 @@ def _dry_run_target(ctx: typer.Context):
     return target
 
 
-def _with_progress(library, target, paths, dry_run):
+def _with_progress(library, target, paths, dry_run, replaces=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = common.console(stderr=True)
@@ -75,7 +77,7 @@ def _with_progress(library, target, paths, dry_run):
                        description=f"{t('merge.progress')} {common.escape(name)}")
 
         try:
-            return library.merge_batch(target, paths, dry_run=dry_run, progress=progress)
+            return library.merge_batch(target, paths, dry_run=dry_run, progress=progress, replaces=replaces)
         except KeyboardInterrupt:
             bar.stop()
             _interrupted(seen, dry_run)

@@ -175,7 +175,8 @@ def print_report(data: dict) -> None:
         done.add_column(t("report.col.merged_at"), no_wrap=True)
         for entry in data["completeness"]:
             done.add_row(common.escape(str(entry["unit"].get("name") or "")),
-                         t("report.yes") if entry["reported"] else t("report.no"),
+                         (t("report.yes") if entry["reported"] else t("report.no"))
+                         + (" · " + t("valid.report.col.second_file") if entry.get("second_file") else ""),
                          common.display_date(entry.get("packed_at")), common.display_date(entry.get("merged_at")))
         out.print(done)
 

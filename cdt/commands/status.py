@@ -27,6 +27,11 @@ def status(
         name = f"{origin['unit']['name'] or '?'} ({origin['unit']['code'] or '?'})"
         if origin.get("own"):
             name += " " + t("status.own")
+        if origin.get("replaced_by"):
+            name += " · " + t("valid.status.replaced", new=origin["replaced_by"]["db_id"][:8],
+                              clock=origin["replaced_by"]["switch_clock"])
+        for old in origin.get("replaces") or []:
+            name += " · " + t("valid.status.replaces", old=old[:8])
         counts = ", ".join(f"{t('table.' + k)} {common.number(v)}" for k, v in origin["rows"].items() if v)
         rows.append({"unit": name, "db_id": origin["db_id"][:8], "packed": common.display_date(origin["packed_at"]),
                      "clock": origin["clock"], "merged": (origin["merged_at"] or "").replace("T", " "),
@@ -42,6 +47,9 @@ def status(
         common.say(t("status.never", count=len(never), names=", ".join(f"{u['name']} ({u['code']})" for u in never)))
     elif data["unit"]["level"] != "commune":
         common.say(t("status.all_heard"))
+    if data.get("second_files"):
+        common.say(t("valid.status.second_file", names=", ".join(
+            f"{f['unit']['name'] or '?'} ({f['db_id'][:8]})" for f in data["second_files"])))
     if data["open_conflicts"]:
         common.say(t("status.conflicts", count=data["open_conflicts"]))
 

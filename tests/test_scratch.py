@@ -1,0 +1,119 @@
+"""No personal data left behind (issue 9 item 5): temporary copies live in one private per-user
+scratch folder, are removed on success and on error, and what a killed `cdt pack` or `cdt extract`
+left (its job folder, the .part file beside the destination) is removed at the next cdt start."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cdt import scratch
+
+CDT = [sys.executable, "-m", "cdt"]
+
+
+def _leftovers(*folders: Path) -> list[Path]:
+    found = [p for p in scratch.root().iterdir()]
+    for folder in folders:
+        if folder.exists():
+            found += [p for p in folder.rglob("*") if p.name.endswith((".part", "-journal", ".part-journal"))]
+    return found
+
+
+def _fill(cdt, db: Path) -> None:
+    """A commune with a few hundred rows, so a pack takes long enough to be killed in every phase."""
+    assert cdt("--db", db, "hamlet", "add", "Xóm Một", "--kind", "xóm").exit_code == 0
+    assert cdt("--db", db, "team", "add", "--hamlet", "Xóm Một", "--decided-on", "01/06/2022").exit_code == 0
+    from cdt.store import Store
+
+    store = Store.open(db)
+    team = store.rows("team")[0]["id"]
+    store.conn.execute("PRAGMA synchronous = OFF")
+    with store.write() as tx:
+        for i in range(3000):
+            tx.insert("visit", {"date": "2026-10-05", "team_id": team, "household": f"H{i}", "people": 2,
+                                "services": '["dvc"]', "members": "[]", "notes": "x" * 200})
+    store.close()
+
+
+def test_the_scratch_folder_is_private_and_jobs_clean_up(cdt, commune, tmp_path):
+    root = scratch.root()
+    if sys.platform != "win32":
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert cdt("--db", commune, "pack", "--out", tmp_path / "packs").exit_code == 0
+    district = tmp_path / "district.db"
+    assert cdt("--db", district, "init", "--district", "171").exit_code == 0
+    [made] = list((tmp_path / "packs").iterdir())
+    assert cdt("--db", district, "merge", made).exit_code == 0
+    assert cdt("--db", district, "merge", made, "--dry-run").exit_code == 0
+    assert cdt("--db", district, "extract", "--commune", "05761", "--out", tmp_path / "back.db").exit_code == 0
+    assert list(root.iterdir()) == []
+    # On error too: a refused pack's staging copy is gone.
+    bad = tmp_path / "bad.cdt"
+    bad.write_bytes(b"not a pack")
+    assert cdt("--db", district, "merge", bad).exit_code == 1
+    assert list(root.iterdir()) == []
+
+
+def test_a_dead_process_job_and_its_part_file_are_removed_at_the_next_start(cdt, commune, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    job = scratch.root() / f"pack-{pid}-abc"
+    job.mkdir()
+    (job / "snapshot.cdt").write_bytes(b"names and phones")
+    part = tmp_path / "out" / "cdt-05761.cdt.part"
+    part.parent.mkdir()
+    part.write_bytes(b"half")
+    Path(str(part) + "-journal").write_bytes(b"j")
+    other = tmp_path / "out" / "keep.txt"  # not cdt's: never touched
+    other.write_text("x")
+    scratch.note_part(job, part)
+    (job / scratch.PARTS_LIST).open("a").write(str(other) + "\n")
+    mine = scratch.make("merge")  # a live process's job stays
+    assert cdt("--db", commune, "info").exit_code == 0
+    assert not job.exists() and not part.exists() and not Path(str(part) + "-journal").exists()
+    assert other.exists() and mine.exists()
+    scratch.remove(mine)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_fifty_random_kills_of_pack_and_extract_leave_nothing_behind(cdt, commune, tmp_path):
+    _fill(cdt, commune)
+    packs = tmp_path / "packs"
+    assert cdt("--db", commune, "pack", "--out", packs).exit_code == 0
+    district = tmp_path / "district.db"
+    assert cdt("--db", district, "init", "--district", "171").exit_code == 0
+    assert cdt("--db", district, "merge", next(packs.iterdir())).exit_code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    rng = random.Random(9)
+    started = time.monotonic()
+    killed = 0
+    for run in range(50):
+        if run % 2 == 0:
+            args = ["--db", str(commune), "pack", "--out", str(packs)]
+        else:
+            args = ["--db", str(district), "extract", "--commune", "05761", "--out", str(out / f"xã {run}.db")]
+        process = subprocess.Popen(CDT + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.15, 0.9))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        if time.monotonic() - started > 50:
+            break
+    assert killed >= 10  # most runs died midway (a busy machine makes them slower, not faster)
+    # The next cdt command, whatever it is, removes every leftover.
+    assert subprocess.run(CDT + ["--db", str(commune), "info"], capture_output=True).returncode == 0
+    assert _leftovers(packs, out) == []
+    # What a kill left complete is a whole file: every pack there opens and is ours.
+    for made in list(packs.iterdir()) + list(out.iterdir()):
+        assert made.read_bytes()[:16] == b"SQLite format 3\x00", made
