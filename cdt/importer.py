@@ -969,7 +969,8 @@ class _Run:
             carry = ("hamlet",)
         decision = _title_decision(sheet) if sheet.kind in (MEMBER, TEAM) else None
         header = _header_words(sheet.headers.get("hamlet", ""))
-        column_kind = next((k for k in HAMLET_KINDS if fold(k) == header), None)
+        # A column headed "Tổ" names the team (tổ CNSCĐ) far more often than the kind "tổ": never the kind.
+        column_kind = next((k for k in HAMLET_KINDS if fold(k) == header and k != "tổ"), None)
         address = header in ("dia chi", "noi o", "thon noi o", "dia chi thon xom")
         for number, row in sheet.rows:
             values = {name: (row[col] if col < len(row) else None) for name, col in sheet.columns.items()

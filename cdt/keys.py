@@ -252,6 +252,12 @@ def check_signer(store: Store, header: Header) -> str:
         (header.level, header.unit_code))}
     if header.db_id not in pinned_files:
         return "other_file"
+    replaced = store.conn.execute(
+        "SELECT 1 FROM pinned_key k JOIN replacement r ON r.old_db_id = k.db_id WHERE k.level = ?"
+        " AND k.unit_code = ? AND k.public_key = ? AND k.db_id = ?",
+        (header.level, header.unit_code, b64encode(header.signer), header.db_id)).fetchone()
+    if replaced:
+        return "other_file"  # a replaced file's later pack, signed with its own old key: its rows are held
     from cdt.merge import clean_text
 
     raise FileRefused("keys.other_key", name=clean_text(header.unit_name) or "?",

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable
 
 from cdt import __version__, keys, rules
 from cdt import scratch as temp_folders
-from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected
+from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected, os_reason
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
     HASH_COLUMNS, hash_values, now, tables_at,
@@ -219,7 +219,7 @@ def stage_copy(source: Path, staging: Path) -> Path:
                     raise _refuse("merge.too_big", mb=limit // (1024 * 1024))
                 writer.write(chunk)
     except OSError as error:
-        raise _refuse("merge.cannot_read", reason=error.strerror or str(error)) from error
+        raise _refuse("merge.cannot_read", reason=os_reason(error)) from error
     return target
 
 
@@ -1278,7 +1278,7 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise StoreError("extract.cannot_write", path=str(out.parent),
-                         reason=error.strerror or type(error).__name__) from error
+                         reason=os_reason(error)) from error
     # Built in the private scratch folder (its journal included), copied beside the destination
     # under a temporary name and renamed at the end: a kill midway must not leave a half-made file
     # that looks like the commune's (same db_id, same name), nor personal data in a shared folder.
@@ -1304,7 +1304,7 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
     except OSError as error:
         building.unlink(missing_ok=True)
         raise StoreError("extract.cannot_write", path=str(out.parent),
-                         reason=error.strerror or type(error).__name__) from error
+                         reason=os_reason(error)) from error
     conn = created.conn
     try:
         conn.execute("ATTACH DATABASE ? AS src", (str(store.path),))
@@ -1354,7 +1354,7 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
     except OSError as error:
         part.unlink(missing_ok=True)
         raise StoreError("extract.cannot_write", path=str(out.parent),
-                         reason=error.strerror or type(error).__name__) from error
+                         reason=os_reason(error)) from error
     except BaseException:
         part.unlink(missing_ok=True)
         raise

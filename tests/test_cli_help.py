@@ -29,9 +29,12 @@ def _command_paths() -> list[list[str]]:
 PATHS = _command_paths()
 VIETNAMESE = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
 # Proper names and the domain words a clerk types as they are (kinds of hamlet, roles' own names).
+from cdt.kinds import HAMLET_KINDS, KIND_SPELLINGS  # noqa: E402
+
 ALLOWED_IN_ENGLISH = [
     "Tổ CNSCĐ", "Hùng Sơn", "Hoà Phú", "Xóm Một", "QĐ-UBND", "C-Thái Nguyên", "Bình dân học vụ số",
-    "thôn", "xóm", "bản", "buôn", "ấp", "làng", "tổ dân phố", "khu phố", "khối phố",
+    # The hamlet kinds are Vietnamese words in every language (their English glosses follow them).
+    *HAMLET_KINDS, *KIND_SPELLINGS,
     "tổ trưởng", "tổ phó", "thành viên", "nam/nữ", "Nghị định", "Thái Nguyên", "Đại Từ",
 ]
 

@@ -104,7 +104,7 @@ def test_extract_to_a_full_stick(usb, commune_with_data, tmp_path):
     _fill(usb)
     before = {p.name for p in usb.iterdir()}
     line = _one_vietnamese_line(_run("extract", "--commune", "05767", "--out", str(usb / "xa moi.db"), db=district))
-    assert line == "Lỗi: lỗi đĩa: đĩa hoặc USB đã đầy; sửa rồi chạy lại lệnh (dữ liệu không thay đổi)"
+    assert line == f"Lỗi: không tạo được tệp trong thư mục {usb}: đĩa hoặc USB đã đầy"
     assert _leftovers(usb, before) == set()
 
 

@@ -23,11 +23,14 @@ def test_one_line_per_pack_and_a_total(cdt, two_packs):
     result = cdt("--db", district, "merge", first, second)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 4, result.stdout
+    # A line per pack (its signing key and whether it came sealed at its end), one hint that the
+    # packs came unsealed, the total and the summary.
+    assert len(lines) == 5, result.stdout
     assert lines[0].startswith(f"{first.name}: xã Thị trấn Hùng Sơn (05761)") or lines[0].startswith(first.name)
-    assert "Thêm mới" in lines[0] and "Không đổi 0" in lines[0]
-    assert lines[2].startswith("Tổng số dòng: Thêm mới ")
-    assert lines[3] == "Đã gộp 2/2 tệp; từ chối 0."
+    assert "Thêm mới" in lines[0] and "Không đổi 0" in lines[0] and "CHƯA niêm phong" in lines[0]
+    assert lines[2].startswith("2 gói CHƯA niêm phong")
+    assert lines[3].startswith("Tổng số dòng: Thêm mới ")
+    assert lines[4] == "Đã gộp 2/2 tệp; từ chối 0."
     detail = cdt("--db", district, "merge", first, "--detail")
     assert "Kết quả gộp" in detail.stdout and "Σ" in detail.stdout
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import packkit
 from cdt import models, rules
 from cdt.i18n import t
 from cdt.store import SCHEMA_VERSION, apply_migrations, row_hash
@@ -50,8 +51,15 @@ def rich_commune(cdt, path: Path) -> Path:
     return path
 
 
+# Each pack made here and the file that signed it: an edited pack is signed again with that file's
+# key (a forger holding the commune's key), so only the rules of rules.py can refuse it.
+_SIGNERS: dict[Path, Path] = {}
+
+
 def pack(cdt, db: Path, out: Path) -> Path:
-    return Path(_run(cdt, "--db", db, "pack", "--out", out).strip().splitlines()[-1])
+    made = Path(_run(cdt, "--db", db, "pack", "--out", out).strip().splitlines()[-1])
+    _SIGNERS[made] = db
+    return made
 
 
 def sha(path: Path) -> str:
@@ -61,14 +69,15 @@ def sha(path: Path) -> str:
 def edited(good: Path, folder: Path, name: str, edit) -> Path:
     """A copy of a good pack changed by edit(conn), every touched row's hash recomputed."""
     folder.mkdir(exist_ok=True)
-    bad = folder / f"{name}.cdt"
-    shutil.copyfile(good, bad)
-    conn = sqlite3.connect(bad)
-    conn.row_factory = sqlite3.Row
-    edit(conn)
-    conn.commit()
-    conn.close()
-    return bad
+
+    def change(snapshot: Path) -> None:
+        conn = sqlite3.connect(snapshot)
+        conn.row_factory = sqlite3.Row
+        edit(conn)
+        conn.commit()
+        conn.close()
+
+    return packkit.rewrap(good, folder / f"{name}.cdt", _SIGNERS[good], change)
 
 
 def set_row(table: str, changes: dict, where: str = "1"):

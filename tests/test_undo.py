@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import packkit
 from cdt.i18n import t
 from cdt.store import DATA_COLUMNS
 from test_cli_corrections import ok, rows
@@ -162,7 +163,9 @@ def test_pack_carries_no_journal_and_erases_personal_data_kept_for_undo(cdt, vil
     packed = pack(cdt, village, tmp_path / "packs")
     data = packed.read_bytes()
     assert b"0912345678" not in data and "Lê Thị Bình".encode() not in data
-    assert rows(packed, "SELECT count(*) FROM write_log UNION ALL SELECT count(*) FROM undo_journal") == [(0,), (0,)]
+    inner = packkit.unwrap(packed, tmp_path / "inner.db")
+    assert b"0912345678" not in inner.read_bytes() and "Lê Thị Bình".encode() not in inner.read_bytes()
+    assert rows(inner, "SELECT count(*) FROM write_log UNION ALL SELECT count(*) FROM undo_journal") == [(0,), (0,)]
     # After the pack the erased personal fields are gone from the journal too, so undo refuses.
     assert rows(village, "SELECT count(*) FROM undo_journal WHERE previous LIKE '%0912345678%'") == [(0,)]
     result = cdt("undo", "--yes")
@@ -183,7 +186,7 @@ def test_undo_travels_to_the_district(cdt, village, tmp_path):
 
     good = report()
     assert good == {"teams": 1, "hamlets": 2, "members": 2, "visits": 1, "people_helped": 3}
-    ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "30",
+    ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-015", "--people", "30",
            "--service", "vneid", "--date", "05/10/2026"))
     assert report()["people_helped"] == 33
     ok(cdt("undo", "--yes"))

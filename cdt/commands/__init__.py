@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 import typer
 
@@ -20,8 +21,16 @@ def register_all(app: typer.Typer) -> None:
 
     lang = language()
     modules = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "common":
+    infos = sorted(pkgutil.iter_modules(__path__), key=lambda i: not i.name.startswith("_"))
+    for info in infos:
+        if info.name.startswith("_") and info.name != "__init__":
+            # Shared option types (``_removal``) hold help texts too: rebuilt before the commands using them.
+            name = f"{__name__}.{info.name}"
+            if name in sys.modules and _built_in.get(name, lang) != lang:
+                importlib.reload(sys.modules[name])
+                _built_in[name] = lang
+            continue
+        if info.name == "common":
             continue
         name = f"{__name__}.{info.name}"
         module = importlib.import_module(name)
@@ -30,5 +39,9 @@ def register_all(app: typer.Typer) -> None:
             _built_in[name] = lang
         if hasattr(module, "register"):
             modules.append(module)
+    for info in infos:  # helpers the commands imported just now were made in this language
+        name = f"{__name__}.{info.name}"
+        if info.name.startswith("_") and name in sys.modules:
+            _built_in.setdefault(name, lang)
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
         module.register(app)

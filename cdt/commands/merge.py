@@ -101,6 +101,14 @@ def _counts_text(counts: dict) -> str:
     return " · ".join(f"{t(f'merge.col.{k}')} {common.number(counts.get(k, 0))}" for k in _COUNTS)
 
 
+def _say_key(result) -> None:
+    """Who signed the pack (its key's fingerprint, new or pinned) and whether it came sealed."""
+    if result.signer:
+        common.say(t("merge.key_line", fingerprint=result.signer,
+                     new=t("merge.key_new") if result.new_key else "",
+                     sealed=t("merge.key_sealed" if result.sealed else "merge.key_not_sealed")))
+
+
 def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -> None:
     """One line per pack and a total; with detail, each pack's table of counts per table."""
     columns = [("table", t("merge.col.table"))] + [(k, t(f"merge.col.{k}")) for k in _COUNTS]
@@ -114,9 +122,14 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -
         for k in _COUNTS:
             total[k] += totals.get(k, 0)
         if not detail:
-            common.say(t("merge.pack_line", name=result.name, level=t(f"level.{result.level}"),
-                         unit=result.unit_name, code=result.unit_code,
-                         packed=common.display_date(result.packed_at), counts=_counts_text(totals)))
+            line = t("merge.pack_line", name=result.name, level=t(f"level.{result.level}"),
+                     unit=result.unit_name, code=result.unit_code,
+                     packed=common.display_date(result.packed_at), counts=_counts_text(totals))
+            if result.signer and not result.already_merged:
+                line += " · " + t("merge.key_short", fingerprint=result.signer,
+                                  new=t("merge.key_new_short") if result.new_key else "",
+                                  sealed=t("merge.key_sealed_short" if result.sealed else "merge.key_not_sealed_short"))
+            common.say(line)
             if result.already_merged:
                 common.say("  " + t("merge.already_merged", date=common.display_date(result.already_merged)))
             continue
@@ -125,9 +138,8 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -
                      sha=(result.sha256 or "")[:16]))
         if result.already_merged:
             common.say(t("merge.already_merged", date=common.display_date(result.already_merged)))
-        elif result.signer:
-            common.say(t("merge.key_line", fingerprint=result.signer, new=t("merge.key_new") if result.new_key else "",
-                         sealed=t("merge.key_sealed" if result.sealed else "merge.key_not_sealed")))
+        else:
+            _say_key(result)
         rows = [{"table": t(f"table.{table}"), **counts} for table, counts in result.counts.items()
                 if any(counts.values())]
         totals = result.totals()
@@ -135,6 +147,9 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -
         title = t("merge.title_dry" if dry_run else "merge.title", name=result.name)
         common.print_table(title, columns, rows, render=render)
     ok = sum(1 for r in results if r.ok)
+    unsealed = sum(1 for r in results if r.ok and r.signer and not r.sealed and not r.already_merged)
+    if unsealed and not detail:
+        common.say(t("merge.unsealed_hint", count=unsealed))
     if ok > 1 or not detail:
         common.say(t("merge.total_line", counts=_counts_text(total)))
     common.say(t("merge.summary_dry" if dry_run else "merge.summary", ok=ok, total=len(results),
