@@ -125,13 +125,20 @@ def has_diacritics(text: str) -> bool:
 def match_names(query: str, items: list, key) -> list:
     """Items whose name matches query, ignoring case (and diacritics, unless the query has some).
 
-    Tiers, best first, only the best non-empty tier is returned: the whole name equals the query;
+    Tiers, best first, only the best non-empty tier is returned: the name spelled exactly as the query
+    (case aside); the whole name equals the query;
     every query word is a word of the name; the query is a substring of the name. A query typed
     with diacritics is matched with its diacritics first ('Lân' finds Lân, not Lan); one typed
     without them matches either ('lan' finds both, and the caller asks which).
     """
     if not fold(query):
         return []
+    # A name written exactly as typed (case aside) is the one meant, diacritics or not: the clerk who
+    # types "Xom Dong Tien" to remove that hamlet means it, not "Xóm Đồng Tiến" beside it.
+    exact = name_key(query)
+    found = [item for item in items if name_key(key(item)) == exact]
+    if found:
+        return found
     tiers = []
     if has_diacritics(query):
         tiers.append((_search_key(query), _search_key))
