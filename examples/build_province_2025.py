@@ -24,18 +24,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_district import cdt_command  # noqa: E402  (one way to find the installed cdt)
+
 HERE = Path(__file__).resolve().parent
 MONTH = date(date.today().year - (date.today().month == 1), (date.today().month - 2) % 12 + 1, 1)
 DAY = MONTH.replace(day=12).strftime("%d/%m/%Y")
-
-
-def cdt_command() -> list[str]:
-    """The installed cdt next to this Python (the venv's), else ``python -m cdt``."""
-    for name in ("cdt", "cdt.exe"):
-        candidate = Path(sys.executable).with_name(name)
-        if candidate.exists():
-            return [str(candidate)]
-    return [sys.executable, "-m", "cdt"]
 
 
 def run(db: Path, *args: str, show: bool = True) -> str:

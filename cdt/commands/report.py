@@ -72,18 +72,6 @@ _FLOW_COLUMNS = ("visits", "households_reached", "people_helped", "digital_citiz
 _PARTS = ("month", "ytd", "total")
 
 
-def csv_safe(value) -> str:
-    """A cell as text a spreadsheet will not run: text starting with = + - @ gets a quote prefix."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, (int, float)):
-        return str(value)
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_rows(data: dict) -> list[list[str]]:
     """Header, one line per unit below, then the total."""
     codes = [s["code"] for s in data["services"]]
@@ -98,7 +86,7 @@ def csv_rows(data: dict) -> list[list[str]]:
         cells += [values[key][part] for key in _FLOW_COLUMNS for part in _PARTS]
         cells += [values["households_reached_pct"][part] for part in _PARTS]
         cells += [values["people_by_service"][code][part] for code in codes for part in _PARTS]
-        return [csv_safe(c) for c in cells]
+        return [common.csv_safe(c) for c in cells]
 
     body = [line(row["unit"], row) for row in data["rows"]]
     total_unit = {"code": data["unit"]["code"], "name": t("report.total"), "level": data["level"]}
