@@ -1074,12 +1074,12 @@ def _headers_read(sheet: _Sheet) -> str:
 
 def _no_hamlet_column(store: Store, sheet: _Sheet) -> bool:
     """True when a sheet's rows need a hamlet and nothing names one: no hamlet column, no hamlet in a
-    title or a group row, and (for a member list) not a commune with a single team."""
+    title or a group row. (Even in a commune with a single team: a list that names no hamlet may be
+    another commune's, and issue 15 asks for one line listing the headers read. Blank cells under a
+    hamlet or address column of a single-team commune still go to that team.)"""
     if sheet.kind not in (MEMBER, TEAM, VISIT) or "hamlet" in sheet.columns or _title_hamlet(sheet):
         return False
     if any(_group_hamlet(row) for _, row in sheet.rows):
-        return False
-    if sheet.kind == MEMBER and len([t_ for t_ in store.rows("team") if t_["status"] == "active"]) == 1:
         return False
     return True
 

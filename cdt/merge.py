@@ -737,6 +737,11 @@ def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str 
         if old is None or old["db_id"] == site["db_id"] or _unit_key(old) != _unit_key(site):
             raise FileRefused("merge.replaces_unknown", db_id=clean_text(replaces, 40),
                               unit=clean_text(site.get(f"{site['level']}_name")) or "?")
+        if site["db_id"] in replaced or old["db_id"] in replaced:
+            # Switching back, or replacing a file already replaced, would leave the unit with no
+            # current file (a cycle) or two: one decision per old file, made once.
+            raise FileRefused("merge.replaces_again", db_id=old["db_id"][:8],
+                              unit=clean_text(site.get(f"{site['level']}_name")) or "?")
         decision = {"old_db_id": old["db_id"], "new_db_id": site["db_id"], "level": site["level"],
                     "unit_code": _unit_key(site)[2], "switch_clock": old["clock"], "decided_at": now()}
         replaced.setdefault(old["db_id"], site["db_id"])
@@ -1263,7 +1268,10 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
              if o["commune_code"] and (o["commune_code"] == code or o["commune_code"].lstrip("0") == code.lstrip("0"))]
     if not found:
         raise NotFound("extract.unknown", code=code)
-    # Several files for one commune (a file replaced earlier): carry on from the one seen latest.
+    # Several files for one commune (a file replaced earlier): carry on from its current file, never
+    # from one the district has declared replaced (its later work would be held, not counted).
+    replaced = {row[0] for row in store.conn.execute("SELECT old_db_id FROM replacement")}
+    found = [o for o in found if o["db_id"] not in replaced] or found
     origin = max(found, key=lambda o: (o["clock"], o["packed_at"] or "", o["db_id"]))
     db_id = origin["db_id"]
     top = store.conn.execute("SELECT max(rev) FROM history WHERE origin = ?", (db_id,)).fetchone()[0] or 0

@@ -302,7 +302,8 @@ class TrainingIn(Record):
 
 # A run of digits as people write numbers: groups joined by one space, dot or dash ("0912 345 678",
 # "001.234.567.890", "+84-912-345-678"). Dates written with "/" are not runs; 12.03.2026 is 8 digits.
-_DIGIT_RUN = re.compile(r"\+?\d+(?:[ .\-]\d+)*")
+# Digits in groups, as people write numbers: spaces, dots, dashes, slashes, brackets ("(0912) 345 678").
+_DIGIT_RUN = re.compile(r"\+?\(?\d+\)?(?:[ .\-/]*\(?\d+\)?)*")
 _ID_WORD = re.compile(r"\b(?:cccd|cmnd|cmt|can cuoc|chung minh)\W{0,3}\d", re.IGNORECASE)
 
 

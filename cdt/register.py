@@ -19,7 +19,7 @@ from cdt.models import (
     HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate,
 )
 from cdt.store import Store
-from cdt.text import clean, fold, match_names, name_key, person_key, vi_key
+from cdt.text import clean, fold, match_names, name_key, one_apostrophe, person_key, vi_key
 
 REF_LENGTH = 8
 
@@ -267,13 +267,15 @@ def same_hamlet(store: Store, name: str) -> dict | None:
 def same_member(store: Store, team_id: str, full_name: str, birth_year: Any = None, phone: Any = None) -> dict | None:
     """The live member of the team who is the same person, or None.
 
-    Same person: the same NFC name in the same team and, where both records give them, the same
+    Same person: the same NFC name (whichever apostrophe was typed: ' and ’ are one name typed on two
+    laptops) in the same team and, where both records give them, the same
     birth year or the same phone (either one agreeing is enough: a phone changes, a birth year
     mistyped is corrected). When neither can be compared (missing on one side or both), the same
     name in the same team is taken as the same person: the command refuses it as a duplicate
     (--allow-duplicate records a namesake) and the import counts it as already present.
     """
-    for member in store.rows("member", team_id=team_id, full_name=clean(full_name)):
+    spelled = one_apostrophe(clean(full_name))
+    for member in (m for m in store.rows("member", team_id=team_id) if one_apostrophe(m["full_name"]) == spelled):
         compared = [a == b for a, b in ((member["birth_year"], birth_year), (member["phone"], phone))
                     if a not in (None, "") and b not in (None, "")]
         if not compared or any(compared):

@@ -8,8 +8,10 @@ the rules of ``models.py`` — the same constants and word lists, and the same P
 (registered as SQL functions) where a rule is a parser — set-based, one query per rule.
 
 Only live rows (``deleted = 0``) carry values that count; a tombstone keeps only its identity.
-A reference resolves to any row of its table in the pack (a tombstone included): a pack is a whole
-snapshot of its file, so what a row points at travels with it.
+A reference resolves to a row of its table in the pack: a pack is a whole snapshot of its file, so
+what a row points at travels with it. A live team, member or visit must point at a live hamlet or
+team (the commands remove those only together with what uses them, so a report never counts a
+visit of a team that is gone); an attendance or a visit's member list may name a removed member.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ def _not_in(column: str, words: tuple[str, ...], *, required: bool = True) -> st
     return f"(r.{column} IS NULL OR {bad})" if required else f"(r.{column} IS NOT NULL AND {bad})"
 
 
-def _dangling(column: str, table: str) -> str:
-    return f"NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = r.{column})"
+def _dangling(column: str, table: str, *, live: bool = False) -> str:
+    alive = " AND x.deleted = 0" if live else ""
+    return f"NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = r.{column}{alive})"
 
 
 def _json_list_bad(column: str, each_bad: str, *, non_empty: bool) -> str:
@@ -89,7 +92,7 @@ def rules() -> list[Rule]:
         Rule("hamlet", "kind", "valid.rule.kind", _not_in("kind", models.HAMLET_KINDS)),
         Rule("hamlet", "households", "valid.rule.range", _outside("households", *households)),
         Rule("hamlet", "working_age", "valid.rule.range", _outside("working_age", *working)),
-        Rule("team", "hamlet_id", "valid.rule.reference", _dangling("hamlet_id", "hamlet")),
+        Rule("team", "hamlet_id", "valid.rule.reference", _dangling("hamlet_id", "hamlet", live=True)),
         Rule("team", "status", "valid.rule.status", _not_in("status", models.TEAM_STATUSES)),
         Rule("team", "decision_number", "valid.rule.text", "r.decision_number IS NOT NULL AND NOT cdt_text_ok(r.decision_number, 0, 60)"),
         Rule("team", "decision_date", "valid.rule.date", _bad_date("decision_date")),
@@ -98,7 +101,7 @@ def rules() -> list[Rule]:
         Rule("team", "hamlet_id", "valid.rule.two_active_teams",
              "r.status = 'active' AND EXISTS (SELECT 1 FROM team o WHERE o.hamlet_id = r.hamlet_id"
              " AND o.deleted = 0 AND o.status = 'active' AND o.id < r.id)"),
-        Rule("member", "team_id", "valid.rule.reference", _dangling("team_id", "team")),
+        Rule("member", "team_id", "valid.rule.reference", _dangling("team_id", "team", live=True)),
         Rule("member", "full_name", "valid.rule.text", "NOT cdt_text_ok(r.full_name, 1, :max_name)"),
         Rule("member", "role", "valid.rule.role", _not_in("role", models.ROLES)),
         Rule("member", "gender", "valid.rule.gender", _not_in("gender", models.GENDERS, required=False)),
@@ -119,7 +122,7 @@ def rules() -> list[Rule]:
         Rule("training_attendance", "training_id", "valid.rule.reference", _dangling("training_id", "training")),
         Rule("training_attendance", "member_id", "valid.rule.reference", _dangling("member_id", "member")),
         Rule("visit", "date", "valid.rule.date", _bad_date("date", required=True)),
-        Rule("visit", "team_id", "valid.rule.reference", _dangling("team_id", "team")),
+        Rule("visit", "team_id", "valid.rule.reference", _dangling("team_id", "team", live=True)),
         Rule("visit", "household", "valid.rule.household", "cdt_household(r.household) IS NOT r.household"),
         Rule("visit", "people", "valid.rule.range", _outside("people", *people, required=True)),
         Rule("visit", "services", "valid.rule.services", _json_list_bad(

@@ -42,6 +42,12 @@ APOSTROPHES = "'\u2019\u2018\u02bc\u02bb\u0060\u00b4\u2032"
 _APOSTROPHE = re.compile(f"[{re.escape(APOSTROPHES)}]")
 
 
+def one_apostrophe(text: str) -> str:
+    """Every apostrophe written as ' ('Y B’him' -> "Y B'him"): the same name typed on two laptops.
+    For sameness, unlike drop_apostrophes: "K'Mrốp" and "KMrốp" stay two names."""
+    return _APOSTROPHE.sub("'", text)
+
+
 def drop_apostrophes(text: str) -> str:
     """Text without apostrophes, for search: 'Y B’him' -> 'Y Bhim' (stored names keep theirs)."""
     return _APOSTROPHE.sub("", text)
@@ -52,7 +58,9 @@ def fold(text: str) -> str:
     "Y B'him Niê" -> 'y bhim nie'. For search only: two names that fold alike are not the same name."""
     decomposed = unicodedata.normalize("NFD", drop_apostrophes(nfc(text)))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", bare.replace("đ", "d").replace("Đ", "D").casefold()).strip()
+    # đ and the Ê Đê / Jrai Ƀ are letters of their own, not a letter with a mark: fold them by hand.
+    bare = bare.replace("đ", "d").replace("Đ", "D").replace("ƀ", "b").replace("Ƀ", "B")
+    return _SPACES.sub(" ", bare.casefold()).strip()
 
 
 def _clusters(word: str) -> list[str]:
@@ -104,7 +112,7 @@ def name_key(text: str) -> str:
     Two names with the same key are the same name written two ways; 'Lan' and 'Lân' are not.
     """
     words = []
-    for word in clean(text).casefold().split(" "):
+    for word in one_apostrophe(clean(text)).casefold().split(" "):
         decomposed = unicodedata.normalize("NFD", word)
         base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         marks = "".join(sorted(ch for ch in decomposed if unicodedata.combining(ch)))
@@ -125,20 +133,13 @@ def has_diacritics(text: str) -> bool:
 def match_names(query: str, items: list, key) -> list:
     """Items whose name matches query, ignoring case (and diacritics, unless the query has some).
 
-    Tiers, best first, only the best non-empty tier is returned: the name spelled exactly as the query
-    (case aside); the whole name equals the query;
+    Tiers, best first, only the best non-empty tier is returned: the whole name equals the query;
     every query word is a word of the name; the query is a substring of the name. A query typed
     with diacritics is matched with its diacritics first ('Lân' finds Lân, not Lan); one typed
     without them matches either ('lan' finds both, and the caller asks which).
     """
     if not fold(query):
         return []
-    # A name written exactly as typed (case aside) is the one meant, diacritics or not: the clerk who
-    # types "Xom Dong Tien" to remove that hamlet means it, not "Xóm Đồng Tiến" beside it.
-    exact = name_key(query)
-    found = [item for item in items if name_key(key(item)) == exact]
-    if found:
-        return found
     tiers = []
     if has_diacritics(query):
         tiers.append((_search_key(query), _search_key))

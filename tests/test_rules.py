@@ -159,6 +159,10 @@ CASES = {
     "two active teams for one hamlet": (add_copy("team", {}), "team", "hamlet_id", "valid.rule.two_active_teams"),
     "member of a team not in the file": (set_row("member", {"team_id": str(uuid.uuid4())}), "member", "team_id",
                                          "valid.rule.reference"),
+    # A removed team or hamlet with live rows under it: the commands remove those only together.
+    "visits and members of a removed team": (set_row("team", {"deleted": 1}), "member", "team_id",
+                                             "valid.rule.reference"),
+    "team of a removed hamlet": (set_row("hamlet", {"deleted": 1}), "team", "hamlet_id", "valid.rule.reference"),
     "member unknown role": (set_row("member", {"role": "boss"}), "member", "role", "valid.rule.role"),
     "member role as typed": (set_row("member", {"role": "tổ trưởng"}), "member", "role", "valid.rule.role"),
     "member unknown gender": (set_row("member", {"gender": "x"}), "member", "gender", "valid.rule.gender"),
