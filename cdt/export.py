@@ -912,6 +912,8 @@ def _write_summary_sheet(ws: _Sheet, ctx: _Context, appendices: list[tuple[str, 
     start = line
     line = _section(ws, line, next(sections), t("xlsx_report.section_indicators"))
     keep.append((start, line + 1))  # the title with the table's head and first row
+    # Section I is the long table: where it runs onto the next page, its head row is printed again.
+    ws.ws.repeat_rows(line - 1, line - 1)
     line = _write_indicators(ws, ctx, line) + 1
 
     start = line

@@ -1117,7 +1117,7 @@ def find_service_row(store: Store, text: str) -> dict:
     code = resolve_service(store, text)
     rows = [r for r in store.rows("service", code=code)]
     if not rows:
-        raise InvalidInput("service.national", code=code)
+        raise InvalidInput("service.national_locked", code=code)
     own = [r for r in rows if r["origin"] == store.site.db_id]
     return (own or rows)[0]
 

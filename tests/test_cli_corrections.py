@@ -148,7 +148,7 @@ def test_member_removal_keeps_visits_without_the_name(cdt, village):
 def test_service_edit_and_remove(cdt, village):
     ok(cdt("service", "edit", "ctn", "--name", "C-Thái Nguyên mới", "--alias", "CTN"))
     assert rows(village, "SELECT name, aliases FROM service") == [("C-Thái Nguyên mới", '["CTN"]')]
-    fails(cdt("service", "remove", "dvc", "--yes"), "service.national", code="dvc")
+    fails(cdt("service", "remove", "dvc", "--yes"), "service.national_locked", code="dvc")
     result = cdt("service", "remove", "CTN", "--yes")
     assert result.exit_code == 1 and "1 lượt hỗ trợ bỏ dịch vụ này" in result.stderr
     ok(cdt("service", "remove", "CTN", "--yes", "--cascade"))

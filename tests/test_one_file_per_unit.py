@@ -105,6 +105,15 @@ def test_second_file_refused_then_replaced_counts_once(cdt, tmp_path):
     log = sqlite3.connect(district).execute("SELECT count(*) FROM merge_log WHERE outcome = 'replaces'").fetchone()
     assert log[0] == 1
 
+    # Switching back (the old file replacing the new) would leave no current file: refused, unchanged.
+    before = sqlite3.connect(district).execute("SELECT * FROM replacement").fetchall()
+    back = cdt("--db", district, "merge", later, "--replaces", db_id(new)[:8])
+    assert back.exit_code == 1 and "chỉ được thay một lần" in back.stdout
+    assert sqlite3.connect(district).execute("SELECT * FROM replacement").fetchall() == before
+    # A lost laptop now is recovered from the current file, never from the replaced one.
+    ok(cdt, "--db", district, "extract", "--commune", "05761", "--out", tmp_path / "rebuilt.db")
+    assert db_id(tmp_path / "rebuilt.db") == db_id(new)
+
     # One level up: the decision travels in the district's pack; the province counts the unit once.
     province = tmp_path / "province.db"
     ok(cdt, "--db", province, "init", "--province", "legacy:19")
