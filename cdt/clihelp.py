@@ -50,6 +50,12 @@ def _argument_name(param) -> str:
     return (param.name or "").upper()
 
 
+def _asked(param) -> bool:
+    """An argument that is required but asked for at a terminal when left out (common.required_help):
+    optional to Click, required to a clerk reading the usage line."""
+    return t("prompt.required_hint") in (getattr(param, "help", None) or "")
+
+
 def install() -> None:
     """Replace the English and internal bits of Typer's help and usage lines (idempotent)."""
     global _done
@@ -92,7 +98,7 @@ def _patch_classes() -> None:
 
     def usage_display_name(self):
         name = _argument_name(self)
-        if not self.required:
+        if not self.required and not _asked(self):
             name = f"[{name}]"
         if self.nargs != 1:
             name += "..."

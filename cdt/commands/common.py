@@ -297,8 +297,54 @@ def missing(ctx: typer.Context, name: str):
 
 
 def required_help(text: str) -> str:
-    """An option's help for a value that is required but asked for at a terminal."""
-    return f"{text} {t('prompt.required_hint')}"
+    """The help of a value that is required but asked for at a terminal (an option, or an argument
+    whose usage line still shows it required). The hint's bracket is escaped: rich help reads
+    "[bắt buộc; …]" as markup and would drop it."""
+    return f"{text} \\{t('prompt.required_hint')}"
+
+
+def asking(ctx: typer.Context, **required: Any) -> bool:
+    """Whether to ask at a terminal for the required values left out (keyword order is the order a
+    script is told about them). Without a terminal: the usage error for the first one, at once,
+    before the file is opened, as when the value was required outright."""
+    left_out = [name for name, value in required.items() if value in (None, "", [])]
+    if not left_out:
+        return False
+    if not interactive():
+        raise missing(ctx, left_out[0])
+    return True
+
+
+def today() -> str:
+    """Today as a clerk types it (the default of a date asked for)."""
+    return date.today().strftime("%d/%m/%Y")
+
+
+def team_choices(db) -> list[tuple[str, str]]:
+    """The commune's active teams, offered by hamlet name."""
+    from cdt import register
+
+    return [(r["id"], r["hamlet"]) for r in register.list_teams(db, include_dissolved=False)]
+
+
+def member_choices(db, team: Optional[str] = None) -> list[tuple[str, str]]:
+    """The active members (of one team when given), offered by name (and team, when all are)."""
+    from cdt import register
+
+    rows = run(register.list_members, db, team=team)
+    return [(m["id"], m["full_name"] if team else f"{m['full_name']} — {m['team']}") for m in rows]
+
+
+def ask_member(ctx: typer.Context, name: str, value: Optional[str]) -> Optional[str]:
+    """value if given; else the commune's active members offered at a terminal (a name typed is
+    looked up at once); else the usage error."""
+    if not asking(ctx, **{name: value}):
+        return value
+    from cdt import register
+
+    db = store(ctx)
+    return ask_choice(ctx, name, t("prompt.member.which"), value, member_choices(db),
+                      check=lambda v: register.find_member(db, v))
 
 
 def ask_text(ctx: typer.Context, name: str, label: str, value: Any = None, default: Optional[str] = None) -> Any:
@@ -308,7 +354,7 @@ def ask_text(ctx: typer.Context, name: str, label: str, value: Any = None, defau
     if not interactive():
         raise missing(ctx, name)
     while True:
-        answer = typer.prompt(label, default=default if default is not None else "", show_default=default is not None)
+        answer = typer.prompt(label, default=default if default is not None else "", show_default=bool(default))
         answer = answer.strip()
         if answer:
             return answer
@@ -359,8 +405,8 @@ def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: l
                 if check is not None:
                     try:
                         check(part)
-                    except CdtError as error:
-                        typer.echo(f"{t('error.prefix')}: {error.message}", err=True)
+                    except (CdtError, ValueError) as error:  # ValueError: models' parse_* of a word
+                        typer.echo(f"{t('error.prefix')}: {getattr(error, 'message', error)}", err=True)
                         picked = None
                         break
                 picked.append(part)

@@ -17,13 +17,23 @@ app = typer.Typer(help=t("hamlet.kinds.help"), no_args_is_help=True)
 @app.command("add", help=t("hamlet.add.kinds_help"))
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help=t("hamlet.arg.name"), metavar=t("metavar.name"), show_default=False)],
-    kind: Annotated[str, typer.Option("--kind", help=t("hamlet.opt.kinds", kinds=kinds_text()), show_default=False)],
+    name: Annotated[Optional[str], typer.Argument(help=common.required_help(t("hamlet.arg.name")),
+                                                  metavar=t("metavar.name"), show_default=False)] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help=common.required_help(t("hamlet.opt.kinds", kinds=kinds_text())),
+                                                show_default=False)] = None,
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
 ) -> None:
     from cdt import register
 
+    if common.asking(ctx, name=name, kind=kind):
+        # a clerk at a terminal: ask for what is missing, in order
+        from cdt.kinds import HAMLET_KINDS
+        from cdt.models import parse_kind
+
+        name = common.ask_text(ctx, "name", t("prompt.hamlet.name"), name)
+        kinds = [(kind_, kind_label(kind_)) for kind_ in HAMLET_KINDS]
+        kind = common.ask_choice(ctx, "kind", t("prompt.hamlet.kind"), kind, kinds, check=parse_kind)
     row = common.run(register.add_hamlet, common.store(ctx), name, kind, households, working_age)
     common.say(t("hamlet.added", name=row["name"], kind=row["kind"]))
 

@@ -23,15 +23,26 @@ Joined = Annotated[Optional[str], typer.Option("--joined-on", help=t("member.opt
 @app.command("add", help=t("member.add.help"))
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help=t("member.arg.name"), metavar=t("metavar.full_name"), show_default=False)],
-    team: Annotated[str, typer.Option("--team", help=t("member.opt.team"), show_default=False)],
+    name: Annotated[Optional[str], typer.Argument(help=common.required_help(t("member.arg.name")),
+                                                  metavar=t("metavar.full_name"), show_default=False)] = None,
+    team: Annotated[Optional[str], typer.Option("--team", help=common.required_help(t("member.opt.team")),
+                                                show_default=False)] = None,
     role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
     birth_year: BirthYear = None, joined_on: Joined = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
     from cdt import register
-    from cdt.models import choice_label
+    from cdt.models import ROLES, choice_label, parse_role
 
+    if common.asking(ctx, name=name, team=team):
+        # a clerk at a terminal: ask for what is missing, in order (Enter at the role: thành viên)
+        db = common.store(ctx)
+        name = common.ask_text(ctx, "name", t("prompt.member.name"), name)
+        team = common.ask_choice(ctx, "team", t("prompt.member.team"), team, common.team_choices(db),
+                                 check=lambda v: register.find_team(db, v))
+        roles = [(role_, choice_label("role", role_)) for role_ in ROLES]
+        role = common.ask_choice(ctx, "role", t("prompt.member.role"), role, roles, optional=True,
+                                 check=parse_role)
     row = common.run(register.add_member, common.store(ctx), name, team, role=role, affiliation=affiliation,
                      phone=phone, gender=gender, birth_year=birth_year, joined_on=joined_on,
                      allow_duplicate=allow_duplicate)
@@ -55,14 +66,20 @@ def edit(
     common.say(t("member.edited", name=row["full_name"]))
 
 
+# A member named on the command line, or asked for at a terminal when left out.
+Named = Annotated[Optional[str], typer.Argument(help=common.required_help(t("member.arg.member")),
+                                                metavar=t("metavar.member"), show_default=False)]
+
+
 @app.command("leave", help=t("member.leave.help"))
 def leave(
     ctx: typer.Context,
-    member: Annotated[str, typer.Argument(help=t("member.arg.member"), metavar=t("metavar.member"), show_default=False)],
+    member: Named = None,
     on: Annotated[Optional[str], typer.Option("--date", help=t("member.opt.left_on"), show_default=False)] = None,
 ) -> None:
     from cdt import register
 
+    member = common.ask_member(ctx, "member", member)
     row = common.run(register.member_leave, common.store(ctx), member, on)
     common.say(t("member.left", name=row["full_name"], date=common.display_date(row["left_on"])))
 
@@ -70,7 +87,7 @@ def leave(
 @app.command("remove", help=t("member.remove.help"))
 def remove(
     ctx: typer.Context,
-    member: Annotated[str, typer.Argument(help=t("member.arg.member"), metavar=t("metavar.member"), show_default=False)],
+    member: Named = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
     cascade: Annotated[bool, typer.Option("--cascade", help=t("remove.opt.cascade"))] = False,
 ) -> None:
@@ -80,6 +97,7 @@ def remove(
 
     from cdt.commands import _removal
 
+    member = common.ask_member(ctx, "member", member)
     store = common.store(ctx)
     target = common.run(register.find_member, store, member)
     if cascade or register.plan_removal(store, "member", target["id"]).used:

@@ -16,13 +16,22 @@ app = typer.Typer(help=t("team.help"), no_args_is_help=True)
 @app.command("add", help=t("team.add.help"))
 def add(
     ctx: typer.Context,
-    hamlet: Annotated[str, typer.Option("--hamlet", help=t("team.opt.hamlet"), show_default=False)],
+    hamlet: Annotated[Optional[str], typer.Option("--hamlet", help=common.required_help(t("team.opt.hamlet")),
+                                                  show_default=False)] = None,
     decision: Annotated[Optional[str], typer.Option("--decision", help=t("team.opt.decision"), show_default=False)] = None,
     decided_on: Annotated[Optional[str], typer.Option("--decided-on", help=t("team.opt.decided_on"), show_default=False)] = None,
     founded_on: Annotated[Optional[str], typer.Option("--founded-on", help=t("team.opt.founded_on"), show_default=False)] = None,
 ) -> None:
     from cdt import register
 
+    if common.asking(ctx, hamlet=hamlet):
+        # a clerk at a terminal: ask for what is missing, in order (the decision may come later)
+        db = common.store(ctx)
+        hamlets = [(h["id"], h["name"]) for h in register.list_hamlets(db) if not h["has_team"]]
+        hamlet = common.ask_choice(ctx, "hamlet", t("prompt.team.hamlet"), hamlet, hamlets,
+                                   check=lambda v: register.find_hamlet(db, v))
+        decision = common.ask_text(ctx, "decision", t("prompt.team.decision"), decision, default="") or None
+        decided_on = common.ask_text(ctx, "decided_on", t("prompt.team.decided_on"), decided_on, default="") or None
     store = common.store(ctx)
     row = common.run(register.add_team, store, hamlet, decision, decided_on, founded_on)
     name = register.find_hamlet(store, row["hamlet_id"])["name"]

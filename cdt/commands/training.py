@@ -16,14 +16,20 @@ app = typer.Typer(help=t("training.help"), no_args_is_help=True)
 @app.command("add", help=t("training.add.help"))
 def add(
     ctx: typer.Context,
-    topic: Annotated[str, typer.Argument(help=t("training.arg.topic"), metavar=t("metavar.topic"), show_default=False)],
-    date: Annotated[str, typer.Option("--date", help=t("training.opt.date"), show_default=False)],
+    topic: Annotated[Optional[str], typer.Argument(help=common.required_help(t("training.arg.topic")),
+                                                   metavar=t("metavar.topic"), show_default=False)] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help=common.required_help(t("training.opt.date")),
+                                                show_default=False)] = None,
     organiser: Annotated[Optional[str], typer.Option("--organiser", help=t("training.opt.organiser"), show_default=False)] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help=t("training.opt.mode"), show_default=False)] = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
     from cdt import register
 
+    if common.asking(ctx, topic=topic, date=date):
+        # a clerk at a terminal: ask for what is missing, in order
+        topic = common.ask_text(ctx, "topic", t("prompt.training.topic"), topic)
+        date = common.ask_text(ctx, "date", t("prompt.date"), date, default=common.today())
     row = common.run(register.add_training, common.store(ctx), topic, date, organiser, mode,
                      allow_duplicate=allow_duplicate)
     common.say(t("training.added", topic=row["topic"], date=common.display_date(row["date"])))
@@ -33,11 +39,21 @@ def add(
 @app.command("attend", help=t("training.attend.help"))
 def attend(
     ctx: typer.Context,
-    training: Annotated[str, typer.Argument(help=t("training.arg.training"), metavar=t("metavar.training"), show_default=False)],
-    member: Annotated[List[str], typer.Option("--member", help=t("training.opt.member"), show_default=False)],
+    training: Annotated[Optional[str], typer.Argument(help=common.required_help(t("training.arg.training")),
+                                                      metavar=t("metavar.training"), show_default=False)] = None,
+    member: Annotated[Optional[List[str]], typer.Option("--member", help=common.required_help(t("training.opt.member")),
+                                                        show_default=False)] = None,
 ) -> None:
     from cdt import register
 
+    if common.asking(ctx, training=training, member=member):
+        # a clerk at a terminal: ask for what is missing, in order
+        db = common.store(ctx)
+        trainings = [(r["id"], f"{common.display_date(r['date'])} {r['topic']}") for r in register.list_trainings(db)]
+        training = common.ask_choice(ctx, "training", t("prompt.training.which"), training, trainings,
+                                     check=lambda v: register.find_training(db, v))
+        member = common.ask_choice(ctx, "member", t("prompt.training.members"), member, common.member_choices(db),
+                                   many=True, check=lambda v: register.find_member(db, v))
     session, new = common.run(register.attend, common.store(ctx), training, member)
     common.say(t("training.attended", count=len(new), topic=session["topic"],
                  already=len(set(member)) - len(new) if len(member) > len(new) else 0))

@@ -14,6 +14,10 @@ app = typer.Typer(help=t("visit.help"), no_args_is_help=True)
 
 Services = Annotated[Optional[List[str]], typer.Option("--service", help=t("visit.opt.service"), show_default=False)]
 Members = Annotated[Optional[List[str]], typer.Option("--member", help=t("visit.opt.member"), show_default=False)]
+# The newest visits offered when `visit remove` is not told which (older ones: by the reference
+# `visit list` shows, typed at the same question).
+RECENT = 20
+
 Notes = Annotated[Optional[str], typer.Option("--notes", help=t("visit.opt.notes"), show_default=False)]
 
 
@@ -34,27 +38,20 @@ def log(
 ) -> None:
     from cdt import register
 
-    db = common.store(ctx)
-    asking = not (team and household and people and service)
-    if asking and common.interactive():  # a clerk at a terminal: ask for what is missing, in order
-        teams = [(r["id"], r["hamlet"]) for r in register.list_teams(db, include_dissolved=False)]
-        team = common.ask_choice(ctx, "team", t("prompt.visit.team"), team, teams,
+    if common.asking(ctx, team=team, household=household, people=people, service=service):
+        # a clerk at a terminal: ask for what is missing, in order
+        db = common.store(ctx)
+        team = common.ask_choice(ctx, "team", t("prompt.visit.team"), team, common.team_choices(db),
                                  check=lambda v: register.find_team(db, v))
         household = common.ask_text(ctx, "household", t("prompt.visit.household"), household)
         people = common.ask_text(ctx, "people", t("prompt.visit.people"), people, default="1")
         services = [(s["code"], f"{s['name']} ({s['code']})") for s in register.service_catalogue(db)]
         service = common.ask_choice(ctx, "service", t("prompt.visit.service"), service, services, many=True,
                                     check=lambda v: register.resolve_service(db, v))
-        from datetime import date as day
-
-        date = common.ask_text(ctx, "date", t("prompt.visit.date"), date, default=day.today().strftime("%d/%m/%Y"))
-        members = [(m["id"], m["full_name"]) for m in common.run(register.list_members, db, team=team)]
-        member = common.ask_choice(ctx, "member", t("prompt.visit.member"), member, members, many=True,
-                                   optional=True)
-    for name, value in (("team", team), ("household", household), ("people", people), ("service", service)):
-        if not value:
-            raise common.missing(ctx, name)
-    row = common.run(register.log_visit, db, team, household, people, service, date,
+        date = common.ask_text(ctx, "date", t("prompt.date"), date, default=common.today())
+        member = common.ask_choice(ctx, "member", t("prompt.visit.member"), member,
+                                   common.member_choices(db, team), many=True, optional=True)
+    row = common.run(register.log_visit, common.store(ctx), team, household, people, service, date,
                      member or [], notes, allow_duplicate=allow_duplicate)
     common.say(t("visit.logged", household=row["household"], date=common.display_date(row["date"]),
                  people=row["people"], ref=row["id"][: register.REF_LENGTH]))
@@ -82,10 +79,18 @@ def edit(
 @app.command("remove", help=t("visit.remove.help"))
 def remove(
     ctx: typer.Context,
-    visit: Annotated[str, typer.Argument(help=t("visit.arg.ref"), metavar=t("metavar.ref"), show_default=False)],
+    visit: Annotated[Optional[str], typer.Argument(help=common.required_help(t("visit.arg.ref")),
+                                                   metavar=t("metavar.ref"), show_default=False)] = None,
 ) -> None:
     from cdt import register
 
+    if common.asking(ctx, visit=visit):
+        db = common.store(ctx)
+        recent = register.list_visits(db)[:RECENT]
+        visits = [(v["id"], f"{common.display_date(v['date'])} {v['household']} — {v['team']} [{v['ref']}]")
+                  for v in recent]
+        visit = common.ask_choice(ctx, "visit", t("prompt.visit.which"), visit, visits,
+                                  check=lambda v: register.find_visit(db, v))
     row = common.run(register.remove_visit, common.store(ctx), visit)
     common.say(t("visit.removed", household=row["household"], date=common.display_date(row["date"])))
 
