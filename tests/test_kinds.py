@@ -88,9 +88,10 @@ def test_kinds_are_shown_in_both_languages(cdt, commune):
 
 
 def test_help_lists_every_kind(cdt):
-    text = " ".join(ok(cdt("hamlet", "add", "--help")).stdout.split())
+    # the panel's borders out before the spaces are joined: a kind may wrap at a border ("khu │ phố")
+    text = " ".join(ok(cdt("hamlet", "add", "--help")).stdout.replace("│", " ").split())
     for kind in HAMLET_KINDS:
-        assert kind in text.replace("│", " ")
+        assert kind in text
 
 
 def test_template_drop_down_offers_every_kind(cdt, tmp_path):
