@@ -90,14 +90,31 @@ def generate(store: Store, seed: int) -> dict:
                     "date": _day(rng), "team_id": rng.choice(data["team"])["id"],
                     "household": f"H{rng.randint(1, 25)}", "people": rng.randint(1, 5),
                     "services": json.dumps(services), "members": "[]", "notes": None}))
-    # Tombstones: a few of every kind, written like the register deletes them.
+    # Tombstones: a few of every kind, written like the register deletes them: a hamlet or a team
+    # goes together with what uses it (its teams; its members and visits), as `remove --cascade` does.
+    tables = {"hamlet": "hamlet", "team": "team", "member": "member", "training": "training",
+              "attendance": "training_attendance", "visit": "visit"}
+
+    def remove(tx, kind: str, row: dict) -> None:
+        if row["deleted"]:
+            return
+        tx.delete(tables[kind], row["id"])
+        row["deleted"] = 1
+        if kind == "hamlet":
+            for team in data["team"]:
+                if team["hamlet_id"] == row["id"]:
+                    remove(tx, "team", team)
+        elif kind == "team":
+            for child in ("member", "visit"):
+                for used in data[child]:
+                    if used["team_id"] == row["id"]:
+                        remove(tx, child, used)
+
     with store.write() as tx:
-        for kind, table in (("hamlet", "hamlet"), ("team", "team"), ("member", "member"),
-                            ("training", "training"), ("attendance", "training_attendance"), ("visit", "visit")):
+        for kind in tables:
             rows = data[kind]
             for row in rng.sample(rows, max(1, len(rows) // 8)) if rows else []:
-                tx.delete(table, row["id"])
-                row["deleted"] = 1
+                remove(tx, kind, row)
     return data
 
 
