@@ -161,6 +161,17 @@ def _usage_message(error) -> str:
         return t("usage.generic", detail=error.format_message())
 
 
+def _number_detail(message: str) -> str:
+    """The parser's English about a number option (Typer checks ranges with pydantic) in the user's
+    language; any other detail as it is."""
+    bound = re.search(r"(greater|less) than or equal to (-?\d+)", message)
+    if bound:
+        return t("usage.at_least" if bound.group(1) == "greater" else "usage.at_most", bound=bound.group(2))
+    if "valid integer" in message or "is not a valid integer" in message:
+        return t("usage.not_integer")
+    return message
+
+
 def _translated_usage(error) -> str:
     exceptions = click_exceptions()
 
@@ -183,7 +194,7 @@ def _translated_usage(error) -> str:
         choice = re.search(r"'([^']*)' is not one of (.+?)\.?$", error.message or "")
         if choice:
             return t("usage.not_one_of", name=name, value=choice.group(1), choices=choice.group(2))
-        return t("usage.bad_value", name=name, detail=error.message)
+        return t("usage.bad_value", name=name, detail=_number_detail(error.message or ""))
     message = error.format_message()
     if message.startswith("No such command"):
         text = t("usage.no_such_command", detail=clean_echo(message.split("'")[1] if "'" in message else message))

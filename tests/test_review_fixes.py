@@ -62,3 +62,12 @@ def test_the_summary_repeats_section_one_head_row_on_later_pages(cdt, tmp_path):
     assert summary.print_title_rows, "the summary sheet prints section I's head row on every page"
     head = int(summary.print_title_rows.split(":")[0].lstrip("$"))
     assert summary.cell(head, 2).value  # a heading cell ("Chỉ tiêu"), not an empty row
+
+
+def test_a_bad_number_option_is_explained_in_vietnamese(cdt, tmp_path):
+    ok(cdt("init", "--commune", "05761", "--structure", "legacy"))
+    low = cdt("history", "--limit", "0")
+    assert low.exit_code == 2 and "giá trị không hợp lệ cho --limit: phải từ 1 trở lên" in low.stderr
+    word = cdt("undo", "--to", "abc")
+    assert word.exit_code == 2 and "giá trị không hợp lệ cho --to: phải là một số nguyên" in word.stderr
+    assert "Input should" not in low.stderr + word.stderr
