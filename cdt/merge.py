@@ -385,10 +385,13 @@ def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str
     allowed = {site["db_id"]}
     if site["level"] == "commune":
         # A commune file never merges anything: its origin table is empty. A row there is forged,
-        # and would make another commune look "known" (and so skip the area check) later.
-        if any(origin["db_id"] != site["db_id"] for origin in origins):
-            raise _refuse("merge.commune_origins")
-        origins = []
+        # and would make another commune look "known" (and so skip the area check) later. The one
+        # exception: a 2025 commune made from its old communes' files (cdt init --from) carries
+        # exactly those files, checked against the bundled old→new map (cdt/regroup.py).
+        from cdt.regroup import absorbed_in_pack
+
+        origins = absorbed_in_pack(conn, version, site, origins)
+        allowed.update(origin["db_id"] for origin in origins)
     else:
         for origin in origins:
             if not isinstance(origin["db_id"], str) or not origin["db_id"]:
@@ -627,18 +630,29 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
     return counts
 
 
+# A row of a file absorbed by a 2025 commune's file (cdt init --from, cdt/regroup.py) that the new
+# file changed carries the new file's origin: that version takes the old one's place, and the old
+# one never comes back over it, whatever order the packs arrive in. {old} and {new} are aliases.
+_TAKES_OVER = ("EXISTS (SELECT 1 FROM main.replacement x WHERE x.old_db_id = {old}.origin"
+               " AND x.new_db_id = {new}.origin)")
+
+
 def _merge_table(run: Callable, table: str, params: dict) -> dict[str, int]:
     columns = ROW_COLUMNS[table]
     listed = ", ".join(columns)
     held = _HELD.format(a="i")
+    takes = _TAKES_OVER.format(old="m", new="i")
+    yields = _TAKES_OVER.format(old="i", new="m")
     row = run(
         "SELECT"
         f" coalesce(sum(CASE WHEN {held} THEN 0 WHEN m.id IS NULL THEN 1 ELSE 0 END), 0),"
-        f" coalesce(sum(CASE WHEN {held} OR m.origin <> i.origin THEN 0 WHEN i.rev > m.rev THEN 1 ELSE 0 END), 0),"
+        f" coalesce(sum(CASE WHEN {held} THEN 0 WHEN m.origin <> i.origin THEN {takes}"
+        "  WHEN i.rev > m.rev THEN 1 ELSE 0 END), 0),"
         f" coalesce(sum(CASE WHEN {held} OR m.origin <> i.origin THEN 0"
         "  WHEN i.rev = m.rev AND i.hash = m.hash THEN 1 ELSE 0 END), 0),"
-        f" coalesce(sum(CASE WHEN {held} OR m.origin <> i.origin THEN 0 WHEN i.rev < m.rev THEN 1 ELSE 0 END), 0),"
-        f" coalesce(sum(CASE WHEN {held} THEN 1 WHEN m.origin <> i.origin THEN 1"
+        f" coalesce(sum(CASE WHEN {held} THEN 0 WHEN m.origin <> i.origin THEN {yields}"
+        "  WHEN i.rev < m.rev THEN 1 ELSE 0 END), 0),"
+        f" coalesce(sum(CASE WHEN {held} THEN 1 WHEN m.origin <> i.origin THEN NOT ({takes} OR {yields})"
         "  WHEN i.rev = m.rev AND i.hash <> m.hash THEN 1 ELSE 0 END), 0)"
         f" FROM inc.{table} AS i LEFT JOIN main.{table} AS m ON m.id = i.id"
     ).fetchone()
@@ -652,14 +666,18 @@ def _merge_table(run: Callable, table: str, params: dict) -> dict[str, int]:
         f" SELECT 'row', i.origin, i.rev, i.hash, '{table}', i.id, i.rev, i.deleted, i.hash,"
         f" {_json_row(table, 'i')}, :source, :now"
         f" FROM inc.{table} AS i JOIN main.{table} AS m ON m.id = i.id"
-        f" WHERE NOT {held} AND (m.origin <> i.origin OR (i.rev = m.rev AND i.hash <> m.hash))"
+        f" WHERE NOT {held} AND ((m.origin <> i.origin AND NOT ({takes} OR {yields}))"
+        "  OR (m.origin = i.origin AND i.rev = m.rev AND i.hash <> m.hash))"
         " ON CONFLICT DO NOTHING", params)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    # Only rows of the same origin, or a new file's version taking over its absorbed file's, pass
+    # the filter; the revs of two origins are two clocks, never compared.
     run(
         f"INSERT INTO main.{table} ({listed}) SELECT {', '.join('i.' + c for c in columns)}"
         f" FROM inc.{table} AS i WHERE NOT {held} AND NOT EXISTS (SELECT 1 FROM main.{table} AS m"
-        f" WHERE m.id = i.id AND m.origin <> i.origin)"
-        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded.rev > {table}.rev"
+        f" WHERE m.id = i.id AND m.origin <> i.origin AND NOT {takes})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates}"
+        f" WHERE excluded.origin <> {table}.origin OR excluded.rev > {table}.rev"
     )
     return counts
 

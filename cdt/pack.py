@@ -91,6 +91,7 @@ def seal_and_sign(store: Store, snapshot: Path, out: Path, packed_at: str) -> tu
 
 def make_pack(store: Store, out: Path | None = None) -> Pack:
     """Write a verified snapshot of the store into folder ``out`` (default: the current folder)."""
+    store.refuse_if_retired()  # its data lives on in the file that absorbed it (cdt init --from)
     folder = Path(out) if out is not None else Path.cwd()
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -976,7 +976,7 @@ def use_labels(store: Store, plan: Removal, limit: int = 10) -> list[str]:
 
 
 def _own(store: Store, table: str, row: dict) -> None:
-    if row["origin"] != store.site.db_id:
+    if not store.may_change(row["origin"]):
         from cdt.errors import ReadOnlyRow
 
         raise ReadOnlyRow("store.read_only")

@@ -3,44 +3,110 @@
 Since 1 July 2025 many communes are the merger of older ones. Their clerks kept one cdt file each;
 the new commune starts from all of them:
 
-1. Each old file is copied to a private folder, migrated there if older, packed (``VACUUM INTO``,
-   integrity check) and merged into a scratch legacy province file with ``merge.merge_file``: every
-   check a district runs on a pack (schema allow-list, row hashes, the rules of the commands,
-   history chains, area) runs on it, and nothing of the original file is touched.
+1. Each old file is opened and locked (``BEGIN IMMEDIATE``: no one writes to it meanwhile), copied
+   to a private folder, migrated there if older, packed (``VACUUM INTO``, integrity check) and merged
+   into a scratch legacy province file with ``merge.merge_file``: every check a district runs on a
+   pack (schema allow-list, row hashes, the rules of the commands, history chains, area) runs on
+   it. A file retired by an earlier ``init --from`` is refused.
 2. Each old commune must be, in the bundled old→new map (``data/commune_map.csv``), a predecessor
    of the new commune; the same file twice is refused.
-3. The new file is created in the 2025 structure and, in one transaction, receives every live row
-   of the old files with its id unchanged. The rows are re-issued under the new file's ``db_id``
-   (origin) at its first write: only the origin file may change a row (DESIGN.md §2), the old
-   files are retired, and a commune pack may carry its own origin only (``merge._check_open``), so
-   this is what lets the clerk keep editing them and the new file merge at its 2025 province.
-   Provenance stays: one ``merge_log`` row per old file (its ``db_id``, SHA-256, clock, unit and
-   counts per table), and the ids themselves, which are the old files' ids.
+3. The new file is created in the 2025 structure and, in one transaction, receives the old files
+   **as a merge would**: every row (tombstones included) with its id, ``origin``, ``rev`` and
+   ``hash`` unchanged, each old file's history chain, its ``origin`` row, a ``merge_log`` row, and
+   a ``replacement`` decision ``old file → new file`` with ``switch_clock`` = the old file's clock.
+   So the old files' rows are the same rows wherever they travel (a province counts them once),
+   and a province holds any row an old file writes after the switch (merge.py's replacement rule).
+4. The new file may change the rows of the files it absorbed (``Store.changeable_origins``): a
+   changed row becomes the new file's row (its origin moves, with a rev of the new file), and a
+   merge takes that version over the old file's, whatever order the packs arrive in.
+5. Household codes are one commune's register (report.py counts distinct households per commune).
+   Two old communes often used the same codes ("HH-001"): such a code is given, in the new file's
+   first write, a prefix naming its old commune ("HP-HH-001", "HK-HH-001"), so that the new
+   commune's register tells them apart; the clerk is shown each change.
+6. Only then is each old file marked retired into the new one (a setting, committed in the lock
+   taken in step 1): it takes no more writes and no more packs, with one line saying which file
+   replaced it.
 
-Each row comes once, so a province report counts it once. Targets (a commune's yearly goals) do
-not come along: the new commune sets its own. Provincial services already in the catalogue by code
-are not repeated.
+A commune pack carrying absorbed files passes the province's checks through ``absorbed_in_pack``:
+only legacy communes that formed it by the bundled map, each with its replacement decision.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from cdt import units
-from cdt.errors import CdtError, InvalidInput, StoreError, os_reason
-from cdt.store import DATA_COLUMNS, Store, now
+from cdt.errors import CdtError, FileRefused, InvalidInput, StoreError, os_reason
+from cdt.store import DATA_COLUMNS, RETIRED_SETTING, Store, now
 
-SKIPPED_TABLES = ("target",)
+ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
+ORIGIN_COLUMNS = ("db_id", "level", "structure", "province_code", "district_code", "commune_code", "unit_name",
+                  "clock", "packed_at", "merged_at")
+TYPE_WORDS = ("thi tran ", "xa ", "phuong ", "dac khu ")
+
+
+# -- what the report and the merge need to know ------------------------------------------------------
+
+
+def absorbed_origins(store: Store) -> dict[str, str]:
+    """old file db_id → the 2025 file that absorbed it (``init --from``), as this file knows them.
+
+    A replacement decision between files of two structures can only come from ``init --from`` (a
+    ``--replaces`` decision is about one unit, so one structure): such an old file's rows are the
+    new commune's register and activity, reported under the new commune."""
+    site = store.site
+    found = {}
+    for row in store.query(
+            "SELECT r.old_db_id, r.new_db_id, o.structure AS old_structure, n.structure AS new_structure"
+            " FROM replacement r LEFT JOIN origin o ON o.db_id = r.old_db_id"
+            " LEFT JOIN origin n ON n.db_id = r.new_db_id"):
+        new_structure = site.structure if row["new_db_id"] == site.db_id else row["new_structure"]
+        if row["old_structure"] == units.LEGACY and new_structure == units.NEW:
+            found[row["old_db_id"]] = row["new_db_id"]
+    return found
+
+
+def absorbed_in_pack(conn: sqlite3.Connection, version: int, site: dict, origins: list[dict]) -> list[dict]:
+    """The old communes' files a commune pack carries (its origin table), checked; raises FileRefused.
+
+    A commune file merges nothing, so its origin table is empty, except for a 2025 commune made by
+    ``init --from``: then it lists exactly the legacy communes' files it absorbed, each one a
+    predecessor of this commune in the bundled map, each with the replacement decision naming this
+    file. Anything else is forged (it would make another commune's rows look like this one's)."""
+    others = [o for o in origins if o.get("db_id") != site["db_id"]]
+    decisions: dict[Any, dict] = {}
+    if version >= 3:
+        decisions = {row[0]: {"new_db_id": row[1], "level": row[2]} for row in
+                     conn.execute("SELECT old_db_id, new_db_id, level FROM replacement")}
+    if not others and not decisions:
+        return []
+    if site.get("structure") != units.NEW or not site.get("commune_code"):
+        raise FileRefused("merge.commune_origins")
+    formed = {u.code for u in units.predecessors(str(site["commune_code"]))}
+    for origin in others:
+        decision = decisions.get(origin.get("db_id"))
+        if (not isinstance(origin.get("db_id"), str) or decision is None
+                or decision["new_db_id"] != site["db_id"] or decision["level"] != "commune"
+                or origin.get("level") != "commune" or origin.get("structure") != units.LEGACY
+                or origin.get("commune_code") not in formed
+                or not isinstance(origin.get("clock"), int) or isinstance(origin.get("clock"), bool)):
+            raise FileRefused("merge.commune_origins")
+    if set(decisions) - {o["db_id"] for o in others}:
+        raise FileRefused("merge.commune_origins")
+    return others
+
+
+# -- reading the old files ---------------------------------------------------------------------------
 
 
 def _open_copy(path: Path, work: Path) -> Store:
     """The old file, copied (with a journal beside it) into work and opened there."""
-    if not path.is_file():
-        raise InvalidInput("regroup.missing", path=str(path))
     copy = work / "old.db"
     try:
         shutil.copy2(path, copy)
@@ -53,8 +119,9 @@ def _open_copy(path: Path, work: Path) -> Store:
     return Store.open(copy)
 
 
-def _checked_rows(path: Path, new_code: str) -> tuple[dict, dict[str, list[dict]], dict]:
-    """The old file's site, its live rows per table (after every merge check) and its log entry."""
+def _checked(path: Path, new_code: str) -> dict:
+    """The old file after every merge check: its site, all its rows, history and origin row, and
+    its merge_log entry."""
     from cdt.merge import merge_file
     from cdt.pack import make_pack
 
@@ -81,16 +148,56 @@ def _checked_rows(path: Path, new_code: str) -> tuple[dict, dict[str, list[dict]
             result = merge_file(scratch, packed.path)
             if not result.ok:
                 raise InvalidInput("regroup.refused", path=str(path), reason=result.reason)
-            rows = {table: scratch.query(f"SELECT * FROM {table} WHERE deleted = 0 ORDER BY id")
-                    for table in DATA_COLUMNS}
+            rows = {table: scratch.conn.execute(
+                f"SELECT {', '.join(ROW_COLUMNS[table])} FROM {table} ORDER BY id").fetchall()
+                for table in DATA_COLUMNS}
+            history = scratch.conn.execute("SELECT origin, rev, chain FROM history ORDER BY origin, rev").fetchall()
+            origin = scratch.query(f"SELECT {', '.join(ORIGIN_COLUMNS)} FROM origin WHERE db_id = ?", (site.db_id,))
         finally:
             scratch.close()
         log = {"file_name": path.name, "sha256": packed.sha256, "db_id": site.db_id, "level": "commune",
-               "unit_code": site.commune_code, "unit_name": site.unit_name, "packed_at": None,
+               "unit_code": site.commune_code, "unit_name": site.unit_name, "packed_at": packed.packed_at,
                "clock": site.clock, "schema_version": site.schema_version}
-        return {"db_id": site.db_id, "code": site.commune_code, "name": site.unit_name}, rows, log
+        return {"db_id": site.db_id, "code": site.commune_code, "name": site.unit_name, "clock": site.clock,
+                "rows": rows, "history": history, "origin": origin[0], "log": log}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _lock_old_files(old_files: list[Path]) -> list[Store]:
+    """Open each old file, refuse a retired one or one given twice, and take its write lock."""
+    opened: list[Store] = []
+    seen: dict[str, Path] = {}
+    try:
+        for old in old_files:
+            path = Path(old)
+            if not path.is_file():
+                raise InvalidInput("regroup.missing", path=str(path))
+            store = Store.open(path)
+            opened.append(store)
+            store.refuse_if_retired()
+            if store.site.db_id in seen:
+                raise InvalidInput("regroup.twice", path=str(path), other=str(seen[store.site.db_id]))
+            seen[store.site.db_id] = path
+        for store in opened:
+            try:
+                store.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreError("store.in_use", path=str(store.path)) from error
+    except BaseException:
+        _release(opened)
+        raise
+    return opened
+
+
+def _release(opened: list[Store]) -> None:
+    for store in opened:
+        if store.conn.in_transaction:
+            store.conn.execute("ROLLBACK")
+        store.close()
+
+
+# -- the new file ------------------------------------------------------------------------------------
 
 
 def regroup(path: Path, new_code: str, old_files: list[Path],
@@ -106,65 +213,147 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
         new_unit = found[0]
     if Path(path).exists():
         raise StoreError("regroup.exists", path=str(path))
-    collected = []
-    seen: dict[str, Path] = {}
-    for index, old in enumerate(old_files):
-        if progress:
-            progress(index, len(old_files), Path(old).name)
-        site, rows, log = _checked_rows(Path(old), new_unit.code)
-        if site["db_id"] in seen:
-            raise InvalidInput("regroup.twice", path=str(old), other=str(seen[site["db_id"]]))
-        seen[site["db_id"]] = Path(old)
-        collected.append((site, rows, log))
-    if progress:
-        progress(len(old_files), len(old_files), "")
-    store = register.create_file(path, "commune", new_unit.code, units.NEW)
+    opened = _lock_old_files(list(old_files))
     try:
-        counts = _bring_in(store, collected)
-    except BaseException:
+        collected = []
+        for index, old in enumerate(opened):
+            if progress:
+                progress(index, len(opened), old.path.name)
+            collected.append(_checked(old.path, new_unit.code))
+        if progress:
+            progress(len(opened), len(opened), "")
+        store = register.create_file(path, "commune", new_unit.code, units.NEW)
+        try:
+            counts, recoded = _bring_in(store, collected)
+            site = store.site
+        except BaseException:
+            store.close()
+            Path(path).unlink(missing_ok=True)
+            raise
         store.close()
-        Path(path).unlink(missing_ok=True)
-        raise
-    site = store.site
-    store.close()
-    return {"path": str(path), "commune": {"code": site.unit_code, "name": site.unit_name},
-            "from": [{"code": s["code"], "name": s["name"], "db_id": s["db_id"]} for s, _, _ in collected],
-            "rows": counts}
+        retired = json.dumps({"db_id": site.db_id, "code": site.unit_code, "name": site.unit_name,
+                              "path": str(Path(path).resolve()), "at": now()}, ensure_ascii=False)
+        for old in opened:
+            old.conn.execute("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
+                             " SET value = excluded.value", (RETIRED_SETTING, retired))
+            old.conn.execute("COMMIT")
+    finally:
+        _release(opened)
+    return {"path": str(path), "db_id": site.db_id, "commune": {"code": site.unit_code, "name": site.unit_name},
+            "from": [{"code": c["code"], "name": c["name"], "db_id": c["db_id"], "clock": c["clock"]}
+                     for c in collected],
+            "rows": counts, "recoded": recoded}
 
 
-def _bring_in(store: Store, collected: list) -> dict[str, int]:
-    """Every old row into the new file, in one transaction; a merge_log row per old file."""
+def _bring_in(store: Store, collected: list[dict]) -> tuple[dict[str, int], list[dict]]:
+    """Every old file into the new one as a merge would bring it, in one transaction; then the new
+    file's first write gives colliding household codes their old commune's prefix."""
+    conn = store.conn
     totals = {table: 0 for table in DATA_COLUMNS}
-    known_services = {row["code"] for row in store.rows("service")}
-    from cdt.register import DEFAULT_SERVICES
-
-    known_services |= {s["code"] for s in DEFAULT_SERVICES}
-    with store.write() as tx:
-        for site, rows, log in collected:
+    recoded: list[dict] = []
+    with store._immediate():
+        for old in collected:
             counts = {}
             for table in DATA_COLUMNS:
-                if table in SKIPPED_TABLES:
-                    continue
-                brought = 0
-                for row in rows[table]:
-                    if table == "service":
-                        if row["code"] in known_services:
-                            continue
-                        known_services.add(row["code"])
-                    values = {column: row[column] for column in DATA_COLUMNS[table]}
-                    values.update(id=row["id"], origin=tx.db_id, deleted=0)
-                    tx._put(table, values)
-                    brought += 1
-                counts[table] = {"inserted": brought, "updated": 0, "unchanged": 0, "older": 0, "conflicts": 0}
-                totals[table] += brought
-            store.conn.execute(
+                columns = ROW_COLUMNS[table]
+                try:
+                    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
+                                     f" VALUES ({', '.join('?' for _ in columns)})", old["rows"][table])
+                except sqlite3.IntegrityError as error:
+                    raise InvalidInput("regroup.shared_row", name=old["name"] or "?", code=old["code"]) from error
+                live = sum(1 for row in old["rows"][table] if not row[3])
+                counts[table] = {"inserted": len(old["rows"][table]), "updated": 0, "unchanged": 0, "older": 0,
+                                 "conflicts": 0}
+                totals[table] += live
+            conn.executemany("INSERT INTO history (origin, rev, chain) VALUES (?, ?, ?)", old["history"])
+            origin = dict(old["origin"], merged_at=now())
+            conn.execute(f"INSERT INTO origin ({', '.join(ORIGIN_COLUMNS)})"
+                         f" VALUES ({', '.join(':' + c for c in ORIGIN_COLUMNS)})", origin)
+            conn.execute("INSERT INTO replacement (old_db_id, new_db_id, level, unit_code, switch_clock, decided_at)"
+                         " VALUES (?, ?, 'commune', ?, ?, ?)",
+                         (old["db_id"], store.site.db_id, old["code"], old["clock"], now()))
+            log = old["log"]
+            conn.execute(
                 "INSERT INTO merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at, clock,"
                 " schema_version, counts, outcome, reason, merged_at, cdt_version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'regrouped', NULL, ?, ?)",
                 (log["file_name"], log["sha256"], log["db_id"], log["level"], log["unit_code"], log["unit_name"],
                  log["packed_at"], log["clock"], log["schema_version"], json.dumps(counts), now(), _version()),
             )
-    return totals
+        store.refresh()  # the replacement decisions make the old files' rows changeable here
+        changes = _household_changes(store, collected)
+        if changes:
+            with store.write() as tx:
+                tx.describe("regroup.history_recode", count=len(changes))
+                for visit_id, new_code in changes.items():
+                    tx.update("visit", visit_id, {"household": new_code})
+            recoded = _summarise(store, collected, changes)
+    return totals, recoded
+
+
+def _prefixes(collected: list[dict]) -> dict[str, str]:
+    """A short letter prefix per old file from its commune's name ('Xã Hòa Phú' → 'HP'), unique."""
+    from cdt.text import fold
+
+    taken: set[str] = set()
+    found = {}
+    for old in collected:
+        name = fold(old["name"] or "")
+        for word in TYPE_WORDS:
+            if name.startswith(word):
+                name = name[len(word):]
+                break
+        base = "".join(w[0] for w in re.split(r"[^a-z0-9]+", name) if w and w[0].isalpha()).upper() or "X"
+        prefix, letter = base, 0
+        while prefix in taken:
+            prefix = base + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[letter % 26] * (1 + letter // 26)
+            letter += 1
+        taken.add(prefix)
+        found[old["db_id"]] = prefix
+    return found
+
+
+def _household_changes(store: Store, collected: list[dict]) -> dict[str, str]:
+    """visit id → its new household code, for the codes that two or more old files both use."""
+    from cdt.models import parse_household
+
+    used: dict[str, set[str]] = {}
+    for row in store.query("SELECT origin, household FROM visit WHERE deleted = 0"):
+        used.setdefault(row["household"], set()).add(row["origin"])
+    shared = {code for code, origins in used.items() if len(origins) > 1}
+    if not shared:
+        return {}
+    prefixes = _prefixes(collected)
+    changes = {}
+    for row in store.query("SELECT id, origin, household FROM visit WHERE deleted = 0 ORDER BY id"):
+        if row["household"] not in shared:
+            continue
+        candidate = f"{prefixes[row['origin']]}-{row['household']}"
+        try:
+            candidate = parse_household(candidate)
+        except ValueError:
+            continue  # too long: left as it was, and listed (see _summarise)
+        if candidate in used:
+            continue
+        changes[row["id"]] = candidate
+    return changes
+
+
+def _summarise(store: Store, collected: list[dict], changes: dict[str, str]) -> list[dict]:
+    """One entry per (old commune, old code → new code), for the clerk."""
+    names = {old["db_id"]: old for old in collected}
+    seen: dict[tuple, dict] = {}
+    for visit_id, new_code in changes.items():
+        previous = store.conn.execute(
+            "SELECT previous FROM undo_journal WHERE table_name = 'visit' AND row_id = ? ORDER BY rev LIMIT 1",
+            (visit_id,)).fetchone()
+        before = json.loads(previous[0]) if previous and previous[0] else {}
+        old = names.get(before.get("origin"), {})
+        key = (before.get("origin"), before.get("household"), new_code)
+        entry = seen.setdefault(key, {"code": old.get("code"), "name": old.get("name"),
+                                      "household": before.get("household"), "new": new_code, "visits": 0})
+        entry["visits"] += 1
+    return sorted(seen.values(), key=lambda e: (e["code"] or "", e["household"] or ""))
 
 
 def _version() -> str:
@@ -173,4 +362,4 @@ def _version() -> str:
     return __version__
 
 
-__all__ = ["regroup", "CdtError"]
+__all__ = ["absorbed_in_pack", "absorbed_origins", "regroup", "CdtError"]

@@ -96,6 +96,13 @@ def _commune_of_origin(store: Store) -> dict[str, tuple[str, str | None, str | N
                                unit.name if unit else row.get("unit_name"), district, structure)
     if site.level == "commune" and site.commune_code:
         found[site.db_id] = (site.commune_code, site.commune_name, site.district_code, site.structure)
+    # An old commune's file absorbed by a 2025 commune's (cdt init --from): its rows are that
+    # commune's, and its household codes that commune's register (cdt/regroup.py).
+    from cdt.regroup import absorbed_origins
+
+    for old, new in absorbed_origins(store).items():
+        if new in found:
+            found[old] = found[new]
     return found
 
 
@@ -138,7 +145,12 @@ def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> N
     # (hamlets, teams, members) are not counted, the new file's are; their visits still count.
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_replaced (origin TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM temp.report_replaced")
-    conn.execute("INSERT INTO temp.report_replaced SELECT old_db_id FROM main.replacement")
+    from cdt.regroup import absorbed_origins
+
+    absorbed = absorbed_origins(store)  # their register is the new commune's: it counts
+    conn.executemany("INSERT INTO temp.report_replaced (origin) VALUES (?)",
+                     [(row[0],) for row in conn.execute("SELECT old_db_id FROM main.replacement")
+                      if row[0] not in absorbed])
 
 
 # -- the queries ----------------------------------------------------------------------------------
@@ -391,8 +403,9 @@ def completeness(store: Store, year: int, month: int, expected: list[dict]) -> l
     latest: dict[str, dict] = {}
     for row in origins(store):
         code = row.get("commune_code")
-        if row.get("level") != "commune" or not code or not row.get("merged_at"):
-            continue
+        if row.get("level") != "commune" or not code or not row.get("merged_at") \
+                or row.get("structure") not in (None, store.site.structure):
+            continue  # a code means another commune in the other structure
         current = latest.get(code)
         if current is None or str(row.get("packed_at") or "") > str(current.get("packed_at") or ""):
             latest[code] = row

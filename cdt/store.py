@@ -420,6 +420,7 @@ class Store:
         self.conn = conn
         self._tx: Transaction | None = None  # the open write, when one is
         self._savepoints = 0
+        self._changeable: frozenset[str] | None = None
         self.site = self._read_site()
 
     # -- opening and creating ------------------------------------------------------------------
@@ -548,6 +549,7 @@ class Store:
     def refresh(self) -> Site:
         """Re-read the site row (after a write transaction moved the clock)."""
         self.site = self._read_site()
+        self._changeable = None
         return self.site
 
     # -- reading ---------------------------------------------------------------------------------
@@ -669,6 +671,7 @@ class Store:
                 raise
             return
         with self._immediate():
+            self.refuse_if_retired()
             site = self._read_site()
             tx = Transaction(self, site.db_id, site.clock + 1)
             self._tx = tx
@@ -686,6 +689,46 @@ class Store:
                 )
                 self.conn.execute("UPDATE site SET clock = ?", (tx.rev,))
         self.refresh()
+
+    # -- regrouped files (issue 13 item 6, cdt/regroup.py) -------------------------------------------
+
+    def changeable_origins(self) -> frozenset[str]:
+        """Origins whose rows this file may change: its own, and those of the old communes' files it
+        absorbed (``cdt init --from``: a replacement naming this file as the new one). A row of an
+        absorbed file that this file changes becomes this file's row (its origin moves here, with
+        a rev of this file), and a merge takes that version over the old file's (merge.py)."""
+        if self._changeable is None:
+            db_id = self.site.db_id
+            absorbed = set()
+            if self.conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'replacement'").fetchone():
+                absorbed = {row[0] for row in self.conn.execute(
+                    "SELECT old_db_id FROM replacement WHERE new_db_id = ?", (db_id,))}
+            self._changeable = frozenset({db_id, *absorbed})
+        return self._changeable
+
+    def may_change(self, origin: str) -> bool:
+        """Whether a row of this origin may be changed here (see changeable_origins)."""
+        return origin in self.changeable_origins()
+
+    def retired_into(self) -> dict | None:
+        """The file that took this one's place (``cdt init --from``), or None: a retired file takes
+        no more writes and no more packs, its data lives on in that file."""
+        row = self.conn.execute("SELECT value FROM setting WHERE key = ?", (RETIRED_SETTING,)).fetchone()
+        if row is None:
+            return None
+        try:
+            found = json.loads(row[0])
+        except ValueError:
+            found = None
+        return found if isinstance(found, dict) else {"name": "?", "code": "?", "db_id": "?", "path": "?"}
+
+    def refuse_if_retired(self) -> None:
+        """Raise StoreError regroup.retired (one line naming the file that replaced this one)."""
+        into = self.retired_into()
+        if into is not None:
+            raise StoreError("regroup.retired", path=str(self.path), name=into.get("name") or "?",
+                             code=into.get("code") or "?", db_id=str(into.get("db_id") or "?")[:8],
+                             new_path=into.get("path") or "?")
 
     @property
     def in_write(self) -> bool:
@@ -745,6 +788,7 @@ class Transaction:
     def _put(self, table: str, row: dict) -> None:
         if self._journal:
             self._record_previous(table, row["id"])
+        row["origin"] = self.db_id  # a row of an absorbed file becomes this file's (changeable_origins)
         row["rev"] = self.rev
         row["hash"] = row_hash(table, row)  # after rev: the hash covers it
         columns = ("id", "origin", "rev", "deleted", "hash", *DATA_COLUMNS[table])
@@ -774,7 +818,7 @@ class Transaction:
         row = self.store.get(table, row_id)
         if row is None or row["deleted"]:
             raise NotFound("store.row_missing", table=table, id=row_id[:8])
-        if row["origin"] != self.db_id:
+        if not self.store.may_change(row["origin"]):
             raise ReadOnlyRow("store.read_only")
         return row
 
@@ -793,7 +837,7 @@ class Transaction:
         row = self.store.get(table, row_id)
         if row is None:
             raise NotFound("store.row_missing", table=table, id=row_id[:8])
-        if row["origin"] != self.db_id:
+        if not self.store.may_change(row["origin"]):
             raise ReadOnlyRow("store.read_only")
         row.update({column: values.get(column) for column in DATA_COLUMNS[table]})
         row["deleted"] = 1 if deleted else 0
@@ -811,6 +855,7 @@ class Transaction:
 
 
 JOURNAL_VERSION = 5  # the migration that made write_log and undo_journal
+RETIRED_SETTING = "retired_into"  # set in an old commune's file by cdt init --from (cdt/regroup.py)
 LOCAL_TABLES = ("write_log", "undo_journal")  # never in a pack
 
 

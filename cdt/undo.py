@@ -158,7 +158,7 @@ def undo(store: Store, to: int | None = None) -> dict:
         changed = 0
         for (table, row_id), entry in first.items():
             current = store.get(table, row_id)
-            if current is None or current["origin"] != store.site.db_id:
+            if current is None or not store.may_change(current["origin"]):
                 continue
             previous = json.loads(entry["previous"]) if entry["previous"] else None
             if previous is None:

@@ -59,15 +59,21 @@ def _regroup(ctx: typer.Context, commune, district, province, structure, old_fil
     from cdt.regroup import regroup
 
     path = common.db_path(ctx)
+    list_old = list(old_files)
     with common.working(t("progress.regroup")) as progress:
-        done = regroup(path, commune, list(old_files), progress=progress)
+        done = regroup(path, commune, list_old, progress=progress)
     for old in done["from"]:
         common.say(t("regroup.from_line", name=old["name"], code=old["code"], db_id=old["db_id"][:8]))
+    for change in done["recoded"]:
+        common.say(t("regroup.recoded_line", household=change["household"], name=change["name"], code=change["code"],
+                     new=change["new"], visits=common.number(change["visits"])))
     rows = done["rows"]
     common.say(t("regroup.done", name=done["commune"]["name"], code=done["commune"]["code"], path=done["path"],
                  hamlets=common.number(rows["hamlet"]), teams=common.number(rows["team"]),
                  members=common.number(rows["member"]), visits=common.number(rows["visit"]),
                  trainings=common.number(rows["training"])))
+    for old in list_old:
+        common.say(t("regroup.retired_line", path=str(old)))
 
 
 def info(
