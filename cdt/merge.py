@@ -1292,6 +1292,14 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
     found = [o for o in found if o["db_id"] not in replaced] or found
     origin = max(found, key=lambda o: (o["clock"], o["packed_at"] or "", o["db_id"]))
     db_id = origin["db_id"]
+    from cdt.regroup import absorbed_origins
+
+    into = absorbed_origins(store).get(db_id)
+    if into is not None:
+        # An old commune's file taken into a 2025 commune's (cdt init --from) lives on there only.
+        new = store.conn.execute("SELECT commune_code, unit_name FROM origin WHERE db_id = ?", (into,)).fetchone()
+        raise InvalidInput("regroup.extract_absorbed", name=origin["unit_name"] or "?", code=origin["commune_code"],
+                           new_name=new[1] if new else "?", new_code=new[0] if new else "?")
     top = store.conn.execute("SELECT max(rev) FROM history WHERE origin = ?", (db_id,)).fetchone()[0] or 0
     for table in DATA_COLUMNS:
         rev = store.conn.execute(f"SELECT max(rev) FROM {table} WHERE origin = ?", (db_id,)).fetchone()[0] or 0
@@ -1337,12 +1345,28 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
         try:
             conn.execute("BEGIN IMMEDIATE")
             counts = {}
+            # A 2025 commune made from its old communes' files (cdt init --from) gets them back too:
+            # their rows, chains, origin rows and the decisions that it absorbed them (cdt/regroup.py).
+            from cdt.regroup import absorbed_origins
+
+            absorbed = sorted(old for old, new in absorbed_origins(store).items() if new == db_id)
+            carried = json.dumps([db_id, *absorbed])
             for table in DATA_COLUMNS:
                 listed = ", ".join(ROW_COLUMNS[table])
                 counts[table] = conn.execute(f"INSERT INTO main.{table} ({listed}) SELECT {listed}"
-                                             f" FROM src.{table} WHERE origin = ?", (db_id,)).rowcount
+                                             f" FROM src.{table} WHERE origin IN (SELECT value FROM json_each(?))",
+                                             (carried,)).rowcount
             conn.execute("INSERT INTO main.history (origin, rev, chain) SELECT origin, rev, chain"
-                         " FROM src.history WHERE origin = ?", (db_id,))
+                         " FROM src.history WHERE origin IN (SELECT value FROM json_each(?))", (carried,))
+            if absorbed:
+                olds = json.dumps(absorbed)
+                listed = ("db_id, level, structure, province_code, district_code, commune_code, unit_name, clock,"
+                          " packed_at, merged_at")
+                conn.execute(f"INSERT INTO main.origin ({listed}) SELECT {listed} FROM src.origin"
+                             " WHERE db_id IN (SELECT value FROM json_each(?))", (olds,))
+                listed = "old_db_id, new_db_id, level, unit_code, switch_clock, decided_at"
+                conn.execute(f"INSERT INTO main.replacement ({listed}) SELECT {listed} FROM src.replacement"
+                             " WHERE new_db_id = ? AND old_db_id IN (SELECT value FROM json_each(?))", (db_id, olds))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

@@ -158,7 +158,9 @@ def _checked(path: Path, new_code: str) -> dict:
         log = {"file_name": path.name, "sha256": packed.sha256, "db_id": site.db_id, "level": "commune",
                "unit_code": site.commune_code, "unit_name": site.unit_name, "packed_at": packed.packed_at,
                "clock": site.clock, "schema_version": site.schema_version}
+        divided = [f"{u.name} ({u.code})" for u in units.successors(site.commune_code) if u.code != new_code]
         return {"db_id": site.db_id, "code": site.commune_code, "name": site.unit_name, "clock": site.clock,
+                "divided": divided,
                 "rows": rows, "history": history, "origin": origin[0], "log": log}
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -240,8 +242,8 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
     finally:
         _release(opened)
     return {"path": str(path), "db_id": site.db_id, "commune": {"code": site.unit_code, "name": site.unit_name},
-            "from": [{"code": c["code"], "name": c["name"], "db_id": c["db_id"], "clock": c["clock"]}
-                     for c in collected],
+            "from": [{"code": c["code"], "name": c["name"], "db_id": c["db_id"], "clock": c["clock"],
+                      "divided": c["divided"]} for c in collected],
             "rows": counts, "recoded": recoded}
 
 

@@ -158,6 +158,19 @@ def test_two_old_communes_make_the_new_one_and_the_province_counts_each_once(cdt
             dumps.append(merge.canonical_dump(store))
     assert dumps[0] == dumps[1]
 
+    # A lost laptop: the province rebuilds the new commune's file, the old communes' rows included.
+    rebuilt = tmp_path / "rebuilt.db"
+    extracted = cdt("--db", province, "extract", "--commune", "24175", "--out", rebuilt)
+    assert extracted.exit_code == 0, extracted.output
+    _check_counts(_report(cdt, rebuilt)["total"], expected)
+    assert cdt("--db", rebuilt, "member", "edit", "h ben 241721", "--phone", "0987654321").exit_code == 0
+    # an old commune's file is not rebuilt on its own: it lives on in the new commune's
+    refused = cdt("--db", province, "extract", "--commune", "24172", "--out", tmp_path / "old-again.db")
+    assert refused.exit_code == 1
+    assert refused.stderr == ("Lỗi: tệp của Xã Hòa Phú (24172) đã được đưa vào tệp của Xã Hòa Phú (24175) theo "
+                              "danh mục mới: lấy lại tệp của xã đó (cdt extract --commune 24175)\n")
+    assert not (tmp_path / "old-again.db").exists()
+
 
 def test_a_retired_old_file_takes_no_more_writes_nor_packs(cdt, tmp_path, old_files):
     new = tmp_path / "new.db"

@@ -64,6 +64,8 @@ def _regroup(ctx: typer.Context, commune, district, province, structure, old_fil
         done = regroup(path, commune, list_old, progress=progress)
     for old in done["from"]:
         common.say(t("regroup.from_line", name=old["name"], code=old["code"], db_id=old["db_id"][:8]))
+        if old["divided"]:
+            common.say(t("regroup.divided_line", name=old["name"], code=old["code"], others=", ".join(old["divided"])))
     for change in done["recoded"]:
         common.say(t("regroup.recoded_line", household=change["household"], name=change["name"], code=change["code"],
                      new=change["new"], visits=common.number(change["visits"])))
