@@ -284,11 +284,13 @@ def _bring_in(store: Store, collected: list[dict]) -> tuple[dict[str, int], list
             )
         store.refresh()  # the replacement decisions make the old files' rows changeable here
         changes = _household_changes(store, collected)
-        if changes:
+        if any(changes.values()):
             with store.write() as tx:
-                tx.describe("regroup.history_recode", count=len(changes))
+                tx.describe("regroup.history_recode", count=sum(1 for code in changes.values() if code))
                 for visit_id, new_code in changes.items():
-                    tx.update("visit", visit_id, {"household": new_code})
+                    if new_code:
+                        tx.update("visit", visit_id, {"household": new_code})
+        if changes:
             recoded = _summarise(store, collected, changes)
     return totals, recoded
 
@@ -316,7 +318,7 @@ def _prefixes(collected: list[dict]) -> dict[str, str]:
 
 
 def _household_changes(store: Store, collected: list[dict]) -> dict[str, str]:
-    """visit id → its new household code, for the codes that two or more old files both use."""
+    """visit id → its new household code (None when none fits), for codes two or more old files use."""
     from cdt.models import parse_household
 
     used: dict[str, set[str]] = {}
@@ -334,9 +336,9 @@ def _household_changes(store: Store, collected: list[dict]) -> dict[str, str]:
         try:
             candidate = parse_household(candidate)
         except ValueError:
-            continue  # too long: left as it was, and listed (see _summarise)
+            candidate = None  # too long: left as it was, and the clerk is told (see _summarise)
         if candidate in used:
-            continue
+            candidate = None
         changes[row["id"]] = candidate
     return changes
 
@@ -348,8 +350,8 @@ def _summarise(store: Store, collected: list[dict], changes: dict[str, str]) -> 
     for visit_id, new_code in changes.items():
         previous = store.conn.execute(
             "SELECT previous FROM undo_journal WHERE table_name = 'visit' AND row_id = ? ORDER BY rev LIMIT 1",
-            (visit_id,)).fetchone()
-        before = json.loads(previous[0]) if previous and previous[0] else {}
+            (visit_id,)).fetchone() if new_code else None
+        before = json.loads(previous[0]) if previous and previous[0] else store.get("visit", visit_id)
         old = names.get(before.get("origin"), {})
         key = (before.get("origin"), before.get("household"), new_code)
         entry = seen.setdefault(key, {"code": old.get("code"), "name": old.get("name"),

@@ -94,6 +94,10 @@ def test_two_old_communes_make_the_new_one_and_the_province_counts_each_once(cdt
         old_chain = conn.execute("SELECT origin, rev, chain FROM history ORDER BY rev").fetchall()
     old_ids = [json.loads(cdt("--db", p, "info", "--format", "json").stdout)["db_id"] for p in old_files]
 
+    # An old commune's own pack cannot reach a 2025 province (two structures): its rows arrive
+    # only inside the new commune's packs, so they cannot be counted twice that way.
+    old_stick = tmp_path / "old-stick"
+    assert cdt("--db", old_files[0], "pack", "--out", old_stick).exit_code == 0
     new = tmp_path / "hoa-phu-2025.db"
     result = cdt("--db", new, "init", "--commune", "24175", "--from", old_files[0], "--from", old_files[1])
     assert result.exit_code == 0, result.output
@@ -147,6 +151,8 @@ def test_two_old_communes_make_the_new_one_and_the_province_counts_each_once(cdt
         for pack in (*order, order[0]):  # and twice is once
             merged = cdt("--db", province, "merge", pack)
             assert merged.exit_code == 0, merged.output
+        legacy = cdt("--db", province, "merge", old_stick)
+        assert legacy.exit_code == 1 and "hai danh mục khác nhau nên không gộp được" in legacy.output
         report = _report(cdt, province, "--province")
         _check_counts(report["total"], expected)
         row = next(r for r in report["rows"] if r["unit"]["code"] == "24175")
@@ -173,8 +179,15 @@ def test_two_old_communes_make_the_new_one_and_the_province_counts_each_once(cdt
 
 
 def test_a_retired_old_file_takes_no_more_writes_nor_packs(cdt, tmp_path, old_files):
+    long_code = "A" * 28  # shared, and too long for a prefix: kept, and the clerk is told
+    for path, team in zip(old_files, ("Buôn Ea", "Thôn Một")):
+        assert cdt("--db", path, "visit", "log", "--team", team, "--household", long_code, "--people", "1",
+                   "--service", "vneid", "--date", "02/10/2026").exit_code == 0
     new = tmp_path / "new.db"
-    assert cdt("--db", new, "init", "--commune", "24175", "--from", old_files[0], "--from", old_files[1]).exit_code == 0
+    made = cdt("--db", new, "init", "--commune", "24175", "--from", old_files[0], "--from", old_files[1])
+    assert made.exit_code == 0, made.output
+    assert (f"Lưu ý: mã hộ {long_code} của Xã Hòa Khánh (24175) trùng với mã hộ của xã cũ khác mà không thêm được"
+            " tiền tố (mã quá dài): hãy sửa mã ở 1 lượt hỗ trợ đó") in made.stdout
     db_id = json.loads(cdt("--db", new, "info", "--format", "json").stdout)["db_id"]
     before = old_files[0].read_bytes()
     expected = (f"Lỗi: tệp {old_files[0]} đã được chuyển vào tệp của Xã Hòa Phú (24175, mã tệp {db_id[:8]}) ở "

@@ -67,8 +67,9 @@ def _regroup(ctx: typer.Context, commune, district, province, structure, old_fil
         if old["divided"]:
             common.say(t("regroup.divided_line", name=old["name"], code=old["code"], others=", ".join(old["divided"])))
     for change in done["recoded"]:
-        common.say(t("regroup.recoded_line", household=change["household"], name=change["name"], code=change["code"],
-                     new=change["new"], visits=common.number(change["visits"])))
+        common.say(t("regroup.recoded_line" if change["new"] else "regroup.recode_kept_line",
+                     household=change["household"], name=change["name"], code=change["code"], new=change["new"],
+                     visits=common.number(change["visits"])))
     rows = done["rows"]
     common.say(t("regroup.done", name=done["commune"]["name"], code=done["commune"]["code"], path=done["path"],
                  hamlets=common.number(rows["hamlet"]), teams=common.number(rows["team"]),
