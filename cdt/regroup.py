@@ -185,6 +185,8 @@ def _lock_old_files(old_files: list[Path]) -> list[Store]:
             try:
                 store.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
+                if "readonly" in str(error).lower():
+                    raise StoreError("regroup.read_only", path=str(store.path)) from error
                 raise StoreError("store.in_use", path=str(store.path)) from error
     except BaseException:
         _release(opened)
