@@ -97,12 +97,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
     from cdt.commands import register_all
 
-    register_all(app)
-    if words is not None:
-        invoked = words[0] if words else None
-        for group in app.registered_groups:
-            if group.name != invoked:
-                group.typer_instance = typer.Typer(help=group.typer_instance.info.help)
+    register_all(app, "*" if words is None else (words[0] if words else None))
     return app
 
 
@@ -116,12 +111,10 @@ def _print_version(value: bool) -> None:
 
 def _translate_typer_panels() -> None:
     """Typer's rich help prints panel titles in English; give them the current language."""
-    try:
-        from typer import rich_utils
-    except ImportError:  # typer without rich: plain help, nothing to translate
-        return
     from cdt import clihelp
 
+    if clihelp.load_rich_utils() is None:  # typer without rich: plain help, nothing to translate
+        return
     clihelp.install()
     _translate_help_option()
 
@@ -207,6 +200,11 @@ def _translated_usage(error) -> str:
     return t("usage.generic", detail=message)
 
 
+def _help_only(argv: list[str]) -> bool:
+    """A line that can only show help (or the version): no housekeeping before it."""
+    return not argv or any(arg in ("-h", "--help", "--version") for arg in argv)
+
+
 def clean_echo(text: str) -> str:
     """Text from the command line or a file, safe to print: control characters shown as escapes."""
     from cdt.i18n import printable
@@ -224,8 +222,10 @@ def run(argv: list[str]) -> int:
     set_language(_language_from_argv(argv))
     if "cdt.commands.common" in sys.modules:
         sys.modules["cdt.commands.common"].NO_INPUT = False
-    _clean_scratch()
-    app = build_app(argv)
+    if not _help_only(argv):
+        _clean_scratch()
+    # Shell completion (Tab) reads the words from the environment, not argv: it needs every command.
+    app = build_app(None if os.environ.get("_CDT_COMPLETE") else argv)
     command = typer.main.get_command(app)
     for param in command.params:  # Typer's own completion options have English help
         if param.name in ("install_completion", "show_completion"):

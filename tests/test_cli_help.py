@@ -114,3 +114,58 @@ def test_english_numbers_use_english_separators():
     assert number(17000) == "17,000"
     set_language("vi")
     assert number(17000) == "17.000"
+
+
+def _top_level(app) -> list[tuple[str, str]]:
+    command = typer.main.get_command(app)
+    return [(name, sub.help) for name, sub in command.commands.items()]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_top_level_list_matches_the_modules(lang):
+    """`cdt --help` lists the commands from commands.TOP_LEVEL without importing their modules: the
+    same names, order and help texts as when every module is built (issue 12, start-up)."""
+    set_language(lang)
+    try:
+        full = _top_level(cli.build_app(None))
+        listed = _top_level(cli.build_app(["--help"]))
+        one = _top_level(cli.build_app(["visit", "log", "--help"]))
+    finally:
+        set_language(None)
+    assert listed == full
+    assert one == full
+
+
+def test_help_imports_only_what_it_shows():
+    """The root help page imports no command module and not rich's Markdown or Traceback (Typer
+    imports them for features cdt turns off); the page is unchanged (the walk above)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, io; from cdt import cli; sys.stdout = io.StringIO(); code = cli.run(['--help']);"
+             "sys.stdout = sys.__stdout__;"
+             "print(code, sorted(m for m in sys.modules if m.startswith('cdt.commands.') or"
+             " m in ('rich.markdown', 'markdown_it', 'rich.traceback', 'pygments')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split(None, 1) == ["0", "[]\n"], done.stderr
+
+
+def test_deferred_rich_classes_still_work():
+    """Typer's Markdown and Traceback, deferred at start-up, are the real classes when used."""
+    import subprocess
+    import sys
+
+    probe = ("from cdt import clihelp; rich_utils = clihelp.load_rich_utils();"
+             "from rich.markdown import Markdown; made = rich_utils.Markdown('*x*');"
+             "assert isinstance(made, Markdown) and isinstance(made, rich_utils.Markdown);"
+             "assert rich_utils.Traceback.from_exception.__self__.__module__ == 'rich.traceback'; print('ok')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_shell_completion_offers_subcommands(monkeypatch, capsys):
+    monkeypatch.setenv("_CDT_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "cdt visit ")
+    monkeypatch.setenv("COMP_CWORD", "2")
+    cli.run([])
+    assert capsys.readouterr().out.split() == ["log", "edit", "remove", "list"]
