@@ -181,7 +181,7 @@ def test_a_row_claimed_by_another_origin_can_only_be_kept_and_show_names_both_un
     shown = cdt("--db", district, "conflicts", "show", str(entry["id"]))
     assert shown.exit_code == 0 and "Phúc Lương" in shown.stdout and "Hùng Sơn" in shown.stdout
     taken = cdt("--db", district, "conflicts", "resolve", str(entry["id"]), "--keep", "theirs")
-    assert taken.exit_code == 1 and "--keep ours" in taken.stderr
+    assert taken.exit_code == 1 and "--keep dang-dung" in taken.stderr
     names = [r[0] for r in sqlite3.connect(district).execute("SELECT name FROM hamlet")]
     assert "Xóm Giả" not in names
     assert cdt("--db", district, "conflicts", "resolve", str(entry["id"]), "--keep", "ours").exit_code == 0
