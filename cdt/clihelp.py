@@ -93,6 +93,23 @@ def _type_label(param, ctx) -> str | None:
     return label + repeat
 
 
+def _range_text(low, high) -> str | None:
+    """A number option's range in words ("từ 1 đến 10.000"), not Click's "1<=x<=10000"."""
+    from cdt.i18n import language
+
+    def shown(n) -> str:
+        text = f"{n:,}"
+        return text.replace(",", ".") if language() == "vi" else text
+
+    if low is None and high is None:
+        return None
+    if high is None:
+        return t("help.range.from", low=shown(low))
+    if low is None:
+        return t("help.range.to", high=shown(high))
+    return t("help.range.between", low=shown(low), high=shown(high))
+
+
 def _argument_name(param) -> str:
     """An argument's placeholder: its metavar, else its name in capitals."""
     if param.metavar is not None:
@@ -142,6 +159,13 @@ def _patch_classes() -> None:
             cls.display_type = display_type
         if "display_type_rich" in vars(cls) or cls is base:
             cls.display_type_rich = display_type_rich
+
+    def number_range(self):
+        return _range_text(getattr(self, "min", None), getattr(self, "max", None))
+
+    for cls in (base, typer_core.TyperOption, typer_core.TyperArgument):
+        if cls is not None and "_get_number_range_help_str" in vars(cls):
+            cls._get_number_range_help_str = number_range
 
     def display_name_raw(self):
         return _argument_name(self)

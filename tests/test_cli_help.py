@@ -27,6 +27,7 @@ def _command_paths() -> list[list[str]]:
 
 
 PATHS = _command_paths()
+CLICK_RANGE = re.compile(r"x\s*[<>]=|[<>]=\s*x\b")
 VIETNAMESE = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
 # Proper names and the domain words a clerk types as they are (kinds of hamlet, roles' own names).
 from cdt.kinds import HAMLET_KINDS, KIND_SPELLINGS  # noqa: E402
@@ -54,6 +55,10 @@ def test_vietnamese_help_page(cdt, path):
     for internal in ("<str>", "<bool>", "<int>", "<path>", "list[", "[OPTIONS]", "COMMAND [ARGS]", "Usage:"):
         assert internal not in page, (internal, page)
     assert not re.search(r"\{[^}]*\}", page), page
+    assert not CLICK_RANGE.search(page), page  # "[1<=x<=10000]": a range reads "[từ 1 đến 10.000]"
+    # --keep's words are Vietnamese (the English ones scripts use are only mentioned as accepted)
+    flat = " ".join(page.replace("│", " ").split()).replace("nhận cả ours, theirs", "")
+    assert not re.search(r"\b(ours|theirs)\b", flat), page
     # a default is always shown with its value: "[mặc định: table]", never "mặc định" alone at a line end
     for line in page.splitlines():
         body = line.strip("│ ").rstrip()
@@ -69,6 +74,7 @@ def test_english_help_page_has_no_vietnamese(cdt, path):
     page = result.stdout
     assert "Usage: cdt" in page
     assert "<str>" not in page and "<bool>" not in page
+    assert not CLICK_RANGE.search(page), page
     text = " ".join(page.replace("│", " ").split())  # help wraps lines: compare on single spaces
     for allowed in sorted(ALLOWED_IN_ENGLISH, key=len, reverse=True):
         text = text.replace(allowed, "")
