@@ -108,7 +108,7 @@ def test_second_file_refused_then_replaced_counts_once(cdt, tmp_path):
     # Switching back (the old file replacing the new) would leave no current file: refused, unchanged.
     before = sqlite3.connect(district).execute("SELECT * FROM replacement").fetchall()
     back = cdt("--db", district, "merge", later, "--replaces", db_id(new)[:8])
-    assert back.exit_code == 1 and "chỉ được thay một lần" in back.stdout
+    assert back.exit_code == 1 and "chỉ được thay một lần" in back.stderr
     assert sqlite3.connect(district).execute("SELECT * FROM replacement").fetchall() == before
     # A lost laptop now is recovered from the current file, never from the replaced one.
     ok(cdt, "--db", district, "extract", "--commune", "05761", "--out", tmp_path / "rebuilt.db")
