@@ -52,7 +52,7 @@ def test_vietnamese_help_page(cdt, path):
     assert result.exit_code == 0, result.output
     page = result.stdout
     assert "Cách dùng: cdt" in page
-    for internal in ("<str>", "<bool>", "<int>", "<path>", "list[", "[OPTIONS]", "COMMAND [ARGS]", "Usage:"):
+    for internal in ("<str>", "<bool>", "<int>", "<path>", "list[", "[OPTIONS]", "COMMAND [ARGS]", "Usage:", "DB_ID"):
         assert internal not in page, (internal, page)
     assert not re.search(r"\{[^}]*\}", page), page
     assert not CLICK_RANGE.search(page), page  # "[1<=x<=10000]": a range reads "[từ 1 đến 10.000]"

@@ -21,7 +21,7 @@ def merge(
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
     detail: Annotated[bool, typer.Option("--detail", help=t("merge.opt.detail"))] = False,
     replaces: Annotated[str | None, typer.Option("--replaces", help=t("merge.opt.replaces"),
-                                                 metavar="DB_ID")] = None,
+                                                 metavar=t("metavar.db_id"))] = None,
 ) -> None:
     from cdt import merge as library
 
