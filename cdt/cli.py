@@ -62,7 +62,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     itself. The other groups keep their name and help (for ``cdt --help``) without commands.
     """
     words = _positionals(argv) if argv is not None else None
-    if words is None or len(words) <= 1 or "-h" in argv or "--help" in argv:
+    if words is None or _help_may_show(words, argv):
         _translate_typer_panels()  # imports Typer's rich help renderer: only when help may show
     app = typer.Typer(
         name="cdt",
@@ -99,6 +99,16 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
     register_all(app, "*" if words is None else (words[0] if words else None))
     return app
+
+
+def _help_may_show(words: list[str], argv: list[str]) -> bool:
+    """Whether the line can end in a help page: asked for, no command, or a group named alone
+    (it lists its commands). A top-level command with its words (``cdt info``) never does."""
+    if not words or "-h" in argv or "--help" in argv:
+        return True
+    from cdt.commands import top_level_kind
+
+    return len(words) == 1 and top_level_kind(words[0]) != "command"
 
 
 def _print_version(value: bool) -> None:

@@ -156,6 +156,18 @@ def test_help_imports_only_what_it_shows():
     assert done.stdout.split(None, 1) == ["0", "[]\n"], done.stderr
 
 
+def test_a_command_line_imports_no_help_renderer(tmp_path):
+    """`cdt info` cannot end in a help page: Typer's rich help module is not imported at all."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, io; from cdt import cli; sys.stdout = io.StringIO(); code = cli.run(['info']);"
+             "sys.stdout = sys.__stdout__; print(code, 'typer.rich_utils' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "CDT_DB": str(tmp_path / "none.db")})
+    assert done.stdout.split() == ["1", "False"], done.stderr
+
+
 def test_deferred_rich_classes_still_work():
     """Typer's Markdown and Traceback, deferred at start-up, are the real classes when used."""
     import subprocess

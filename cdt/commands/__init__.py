@@ -38,6 +38,15 @@ TOP_LEVEL: dict[str, tuple[int, tuple[tuple[str, str, str], ...]]] = {
 }
 
 
+def top_level_kind(name: str) -> str | None:
+    """"command" or "group" for a top-level word of TOP_LEVEL, None for any other."""
+    for _order, entries in TOP_LEVEL.values():
+        for kind, command, _key in entries:
+            if command == name:
+                return kind
+    return None
+
+
 def _module_names() -> list[str]:
     """The command modules of this package (files beside this one), without importing them."""
     import pkgutil
