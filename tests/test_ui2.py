@@ -168,3 +168,26 @@ def test_number_ranges_read_as_words(cdt):
     assert "--to SỐ [từ 0 trở lên] Hoàn tác mọi lần ghi sau số này" in flat("undo")
     assert "--limit NUMBER [1 to 10,000] How many writes to show" in flat("--lang", "en", "history")
     assert "--to NUMBER [0 or more]" in flat("--lang", "en", "undo")
+
+
+# -- a 2025 commune seals its packs to its province ----------------------------------------------
+
+
+def test_a_2025_commune_trusts_its_province_and_is_asked_about_the_province(cdt, tmp_path, monkeypatch):
+    from cdt.commands import common
+
+    commune, province = tmp_path / "daitu.db", tmp_path / "tinh.db"
+    for args in (("init", "--commune", "05830", "--structure", "2025"),
+                 ("hamlet", "add", "Xóm Một", "--kind", "xóm")):
+        assert cdt("--db", commune, *args).exit_code == 0
+    assert cdt("--db", province, "init", "--province", "19", "--structure", "2025").exit_code == 0
+    assert cdt("--db", province, "key", "export", "--out", tmp_path / "khoa.txt").exit_code == 0
+    monkeypatch.setattr(common, "interactive", lambda: True)
+    trusted = cdt("--db", commune, "key", "trust", tmp_path / "khoa.txt", input="c\n")
+    assert trusted.exit_code == 0, trusted.output
+    assert "Dấu vân tay có đúng như tỉnh đọc qua điện thoại không? [c/K]" in trusted.stdout
+    assert trusted.stdout.rstrip().endswith("Đã tin khóa của Tỉnh Thái Nguyên: từ nay gói được niêm phong, "
+                                            "chỉ tệp của Tỉnh Thái Nguyên mở được.")
+    merged = cdt("--db", province, "merge", pack(cdt, commune, tmp_path / "stick"))
+    assert merged.exit_code == 0, merged.output
+    assert merged.stdout.splitlines()[0].endswith("· đã niêm phong")
