@@ -59,7 +59,8 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
     Given the command line, only what it can use is built in full: Typer turns every command's
     signature into click objects up front, which for all groups costs more than the command
-    itself. The other groups keep their name and help (for ``cdt --help``) without commands.
+    itself. The others keep their name and help (for ``cdt --help``) from commands.TOP_LEVEL,
+    without importing their modules. ``argv=None`` builds everything (the help walk, completion).
     """
     words = _positionals(argv) if argv is not None else None
     if words is None or _help_may_show(words, argv):

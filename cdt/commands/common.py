@@ -405,17 +405,16 @@ def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: l
                 picked = None
                 break
             else:
-                found = part
-                if check is not None or resolve is not None:
-                    try:
-                        found = (resolve or check)(part)
-                    except (CdtError, ValueError) as error:  # ValueError: models' parse_* of a word
-                        typer.echo(f"{t('error.prefix')}: {getattr(error, 'message', error)}", err=True)
-                        picked = None
-                        break
+                look_up = resolve or check
+                try:
+                    found = look_up(part) if look_up is not None else part
+                except (CdtError, ValueError) as error:  # ValueError: models' parse_* of a word
+                    typer.echo(f"{t('error.prefix')}: {getattr(error, 'message', error)}", err=True)
+                    picked = None
+                    break
                 if resolve is None:
-                    found = part
-                elif found != part:
+                    found = part  # check only vets the words: the library reads them again
+                elif found != part:  # the words named a choice: say which
                     typer.echo(t("prompt.picked", choice=dict(choices).get(found, found)))
                 picked.append(found)
         if picked:
