@@ -59,10 +59,11 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
     Given the command line, only what it can use is built in full: Typer turns every command's
     signature into click objects up front, which for all groups costs more than the command
-    itself. The other groups keep their name and help (for ``cdt --help``) without commands.
+    itself. The others keep their name and help (for ``cdt --help``) from commands.TOP_LEVEL,
+    without importing their modules. ``argv=None`` builds everything (the help walk, completion).
     """
     words = _positionals(argv) if argv is not None else None
-    if words is None or len(words) <= 1 or "-h" in argv or "--help" in argv:
+    if words is None or _help_may_show(words, argv):
         _translate_typer_panels()  # imports Typer's rich help renderer: only when help may show
     app = typer.Typer(
         name="cdt",
@@ -97,13 +98,18 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
 
     from cdt.commands import register_all
 
-    register_all(app)
-    if words is not None:
-        invoked = words[0] if words else None
-        for group in app.registered_groups:
-            if group.name != invoked:
-                group.typer_instance = typer.Typer(help=group.typer_instance.info.help)
+    register_all(app, "*" if words is None else (words[0] if words else None))
     return app
+
+
+def _help_may_show(words: list[str], argv: list[str]) -> bool:
+    """Whether the line can end in a help page: asked for, no command, or a group named alone
+    (it lists its commands). A top-level command with its words (``cdt info``) never does."""
+    if not words or "-h" in argv or "--help" in argv:
+        return True
+    from cdt.commands import top_level_kind
+
+    return len(words) == 1 and top_level_kind(words[0]) != "command"
 
 
 def _print_version(value: bool) -> None:
@@ -116,12 +122,10 @@ def _print_version(value: bool) -> None:
 
 def _translate_typer_panels() -> None:
     """Typer's rich help prints panel titles in English; give them the current language."""
-    try:
-        from typer import rich_utils
-    except ImportError:  # typer without rich: plain help, nothing to translate
-        return
     from cdt import clihelp
 
+    if clihelp.load_rich_utils() is None:  # typer without rich: plain help, nothing to translate
+        return
     clihelp.install()
     _translate_help_option()
 
@@ -207,6 +211,11 @@ def _translated_usage(error) -> str:
     return t("usage.generic", detail=message)
 
 
+def _help_only(argv: list[str]) -> bool:
+    """A line that can only show help (or the version): no housekeeping before it."""
+    return not argv or any(arg in ("-h", "--help", "--version") for arg in argv)
+
+
 def clean_echo(text: str) -> str:
     """Text from the command line or a file, safe to print: control characters shown as escapes."""
     from cdt.i18n import printable
@@ -224,8 +233,10 @@ def run(argv: list[str]) -> int:
     set_language(_language_from_argv(argv))
     if "cdt.commands.common" in sys.modules:
         sys.modules["cdt.commands.common"].NO_INPUT = False
-    _clean_scratch()
-    app = build_app(argv)
+    if not _help_only(argv):
+        _clean_scratch()
+    # Shell completion (Tab) reads the words from the environment, not argv: it needs every command.
+    app = build_app(None if os.environ.get("_CDT_COMPLETE") else argv)
     command = typer.main.get_command(app)
     for param in command.params:  # Typer's own completion options have English help
         if param.name in ("install_completion", "show_completion"):

@@ -9,9 +9,59 @@ a function that asks ``t()`` at call time, so the language chosen on the command
 
 from __future__ import annotations
 
+import sys
+
 from cdt.i18n import t
 
 _done = False
+
+# Typer's help renderer imports rich's Markdown (markdown-it, pygments) and Traceback at the top,
+# about a third of a ``cdt --help`` process, though it uses them only for ``rich_markup_mode=
+# "markdown"`` and pretty tracebacks, which cdt turns off. They are imported when first used instead.
+_DEFERRED = (("rich.markdown", "Markdown"), ("rich.traceback", "Traceback"))
+
+
+class _Deferred(type):
+    """A stand-in for a rich class: the real module is imported at the first call or attribute."""
+
+    def _real(cls):
+        import importlib
+
+        return getattr(importlib.import_module(cls._module), cls.__name__)
+
+    def __call__(cls, *args, **kwargs):
+        return cls._real()(*args, **kwargs)
+
+    def __getattr__(cls, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(cls._real(), name)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, cls._real())
+
+
+def load_rich_utils():
+    """Typer's rich help module (None without rich), imported without its unused heavy imports."""
+    if "typer.rich_utils" in sys.modules:
+        return sys.modules["typer.rich_utils"]
+    import types
+
+    stubs = {}
+    for module, name in _DEFERRED:
+        if module not in sys.modules:
+            stub = types.ModuleType(module)
+            setattr(stub, name, _Deferred(name, (), {"_module": module}))
+            stubs[module] = sys.modules[module] = stub
+    try:
+        from typer import rich_utils as module
+    except ImportError:  # typer without rich: plain help
+        return None
+    finally:
+        for name, stub in stubs.items():  # later imports find the real modules
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
+    return module
 
 
 def _type_label(param, ctx) -> str | None:
@@ -41,6 +91,23 @@ def _type_label(param, ctx) -> str | None:
     else:
         label = t("help.type.text")
     return label + repeat
+
+
+def _range_text(low, high) -> str | None:
+    """A number option's range in words ("từ 1 đến 10.000"), not Click's "1<=x<=10000"."""
+    from cdt.i18n import language
+
+    def shown(n) -> str:
+        text = f"{n:,}"
+        return text.replace(",", ".") if language() == "vi" else text
+
+    if low is None and high is None:
+        return None
+    if high is None:
+        return t("help.range.from", low=shown(low))
+    if low is None:
+        return t("help.range.to", high=shown(high))
+    return t("help.range.between", low=shown(low), high=shown(high))
 
 
 def _argument_name(param) -> str:
@@ -92,6 +159,13 @@ def _patch_classes() -> None:
             cls.display_type = display_type
         if "display_type_rich" in vars(cls) or cls is base:
             cls.display_type_rich = display_type_rich
+
+    def number_range(self):
+        return _range_text(getattr(self, "min", None), getattr(self, "max", None))
+
+    for cls in (base, typer_core.TyperOption, typer_core.TyperArgument):
+        if cls is not None and "_get_number_range_help_str" in vars(cls):
+            cls._get_number_range_help_str = number_range
 
     def display_name_raw(self):
         return _argument_name(self)
@@ -148,9 +222,8 @@ def _patch_classes() -> None:
 
 def _panel_strings() -> None:
     """Typer's rich help strings, in the language in use now."""
-    try:
-        from typer import rich_utils
-    except ImportError:  # typer without rich: plain help
+    rich_utils = load_rich_utils()
+    if rich_utils is None:  # typer without rich: plain help
         return
     rich_utils.ARGUMENTS_PANEL_TITLE = t("help.arguments")
     rich_utils.OPTIONS_PANEL_TITLE = t("help.options")

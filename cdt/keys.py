@@ -200,6 +200,8 @@ def check_trust(store: Store, info: dict) -> None:
     above = UPPER.get(site.level)
     if above is None:
         raise InvalidInput("keys.trust_province")
+    if above == "district" and not site.district_code:  # 2025 structure: the commune reports to its province
+        above = "province"
     own = site.district_code if above == "district" else site.province_code
     if info["level"] != above or info["unit_code"] != (own or ""):
         raise InvalidInput("keys.trust_other_unit", name=info["unit_name"], code=info["unit_code"])

@@ -170,6 +170,10 @@ def _text(value: Any, *, required: bool, limit: int = MAX_NAME) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     raw = str(value)
+    if any("\ud800" <= ch <= "\udfff" for ch in raw):
+        # A byte the command line could not read as UTF-8 (Python keeps it as a lone surrogate):
+        # text typed in an old encoding, not a control character.
+        raise ValueError(t("input.not_utf8"))
     if has_control_chars(raw):
         raise ValueError(t("input.control_chars"))
     text = clean(raw)

@@ -700,17 +700,36 @@ def resolve_service(store: Store, text: str) -> str:
     raise NotFound("service.not_found", name=clean(text), codes=codes)
 
 
-def _close_services(wanted: str, catalogue: list[dict]) -> list[dict]:
-    """Services a mistyped or partial name most likely meant: every word typed is in one of its
-    names (diacritics optional), else a close spelling of its code, name or an alias."""
-    import difflib
+def service_from_words(store: Store, text: str) -> str:
+    """resolve_service, and also the words of one service's name or alias when no other service has
+    them all ('dinh danh' → vneid): for a prompt, where the clerk sees the choice named back.
+    Options and imports stay exact (resolve_service), so a script never gets a guess."""
+    try:
+        return resolve_service(store, text)
+    except NotFound:
+        found = _services_with_words(fold(text), service_catalogue(store))
+        if len(found) == 1:
+            return found[0]["code"]
+        raise
 
+
+def _services_with_words(wanted: str, catalogue: list[dict]) -> list[dict]:
+    """Services with every word typed in one of their names (diacritics optional)."""
     words = set(wanted.split())
     found = []
     for service in catalogue:
         names = [fold(n) for n in (service["code"], service["name"], *service["aliases"])]
         if words and any(words <= set(n.split()) for n in names):
             found.append(service)
+    return found
+
+
+def _close_services(wanted: str, catalogue: list[dict]) -> list[dict]:
+    """Services a mistyped or partial name most likely meant: every word typed is in one of its
+    names (diacritics optional), else a close spelling of its code, name or an alias."""
+    import difflib
+
+    found = _services_with_words(wanted, catalogue)
     if found:
         return found
     for service in catalogue:

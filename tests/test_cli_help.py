@@ -27,6 +27,7 @@ def _command_paths() -> list[list[str]]:
 
 
 PATHS = _command_paths()
+CLICK_RANGE = re.compile(r"x\s*[<>]=|[<>]=\s*x\b")
 VIETNAMESE = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
 # Proper names and the domain words a clerk types as they are (kinds of hamlet, roles' own names).
 from cdt.kinds import HAMLET_KINDS, KIND_SPELLINGS  # noqa: E402
@@ -51,9 +52,13 @@ def test_vietnamese_help_page(cdt, path):
     assert result.exit_code == 0, result.output
     page = result.stdout
     assert "Cách dùng: cdt" in page
-    for internal in ("<str>", "<bool>", "<int>", "<path>", "list[", "[OPTIONS]", "COMMAND [ARGS]", "Usage:"):
+    for internal in ("<str>", "<bool>", "<int>", "<path>", "list[", "[OPTIONS]", "COMMAND [ARGS]", "Usage:", "DB_ID"):
         assert internal not in page, (internal, page)
     assert not re.search(r"\{[^}]*\}", page), page
+    assert not CLICK_RANGE.search(page), page  # "[1<=x<=10000]": a range reads "[từ 1 đến 10.000]"
+    # --keep's words are Vietnamese (the English ones scripts use are only mentioned as accepted)
+    flat = " ".join(page.replace("│", " ").split()).replace("nhận cả ours, theirs", "")
+    assert not re.search(r"\b(ours|theirs)\b", flat), page
     # a default is always shown with its value: "[mặc định: table]", never "mặc định" alone at a line end
     for line in page.splitlines():
         body = line.strip("│ ").rstrip()
@@ -69,6 +74,7 @@ def test_english_help_page_has_no_vietnamese(cdt, path):
     page = result.stdout
     assert "Usage: cdt" in page
     assert "<str>" not in page and "<bool>" not in page
+    assert not CLICK_RANGE.search(page), page
     text = " ".join(page.replace("│", " ").split())  # help wraps lines: compare on single spaces
     for allowed in sorted(ALLOWED_IN_ENGLISH, key=len, reverse=True):
         text = text.replace(allowed, "")
@@ -114,3 +120,70 @@ def test_english_numbers_use_english_separators():
     assert number(17000) == "17,000"
     set_language("vi")
     assert number(17000) == "17.000"
+
+
+def _top_level(app) -> list[tuple[str, str]]:
+    command = typer.main.get_command(app)
+    return [(name, sub.help) for name, sub in command.commands.items()]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_top_level_list_matches_the_modules(lang):
+    """`cdt --help` lists the commands from commands.TOP_LEVEL without importing their modules: the
+    same names, order and help texts as when every module is built (issue 12, start-up)."""
+    set_language(lang)
+    try:
+        full = _top_level(cli.build_app(None))
+        listed = _top_level(cli.build_app(["--help"]))
+        one = _top_level(cli.build_app(["visit", "log", "--help"]))
+    finally:
+        set_language(None)
+    assert listed == full
+    assert one == full
+
+
+def test_help_imports_only_what_it_shows():
+    """The root help page imports no command module and not rich's Markdown or Traceback (Typer
+    imports them for features cdt turns off); the page is unchanged (the walk above)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, io; from cdt import cli; sys.stdout = io.StringIO(); code = cli.run(['--help']);"
+             "sys.stdout = sys.__stdout__;"
+             "print(code, sorted(m for m in sys.modules if m.startswith('cdt.commands.') or"
+             " m in ('rich.markdown', 'markdown_it', 'rich.traceback', 'pygments')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split(None, 1) == ["0", "[]\n"], done.stderr
+
+
+def test_a_command_line_imports_no_help_renderer(tmp_path):
+    """`cdt info` cannot end in a help page: Typer's rich help module is not imported at all."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, io; from cdt import cli; sys.stdout = io.StringIO(); code = cli.run(['info']);"
+             "sys.stdout = sys.__stdout__; print(code, 'typer.rich_utils' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "CDT_DB": str(tmp_path / "none.db")})
+    assert done.stdout.split() == ["1", "False"], done.stderr
+
+
+def test_deferred_rich_classes_still_work():
+    """Typer's Markdown and Traceback, deferred at start-up, are the real classes when used."""
+    import subprocess
+    import sys
+
+    probe = ("from cdt import clihelp; rich_utils = clihelp.load_rich_utils();"
+             "from rich.markdown import Markdown; made = rich_utils.Markdown('*x*');"
+             "assert isinstance(made, Markdown) and isinstance(made, rich_utils.Markdown);"
+             "assert rich_utils.Traceback.from_exception.__self__.__module__ == 'rich.traceback'; print('ok')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_shell_completion_offers_subcommands(monkeypatch, capsys):
+    monkeypatch.setenv("_CDT_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "cdt visit ")
+    monkeypatch.setenv("COMP_CWORD", "2")
+    cli.run([])
+    assert capsys.readouterr().out.split() == ["log", "edit", "remove", "list"]

@@ -130,7 +130,7 @@ def test_writing_into_a_database_on_a_full_disk(usb, commune_with_data, tmp_path
         assert done.stderr.splitlines() == [
             "TỪ CHỐI cdt-05767-Phuc-Luong-" + done.stderr.split("cdt-05767-Phuc-Luong-")[1].split(".cdt")[0]
             + ".cdt: không gộp được: đĩa hoặc USB đã đầy",
-            "Lỗi: 1/1 tệp bị từ chối (lý do ở trên); các tệp khác đã được xử lý"]
+            "Lỗi: không gộp tệp nào: 1/1 tệp bị từ chối (lý do ở trên)"]
     else:
         assert _one_vietnamese_line(done) == "Lỗi: lỗi đĩa: đĩa hoặc USB đã đầy; sửa rồi chạy lại lệnh (dữ liệu không thay đổi)"
     assert _digest(db) == before

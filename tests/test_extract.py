@@ -36,7 +36,7 @@ def test_extract_then_new_visits_then_merge_back_has_no_duplicates(cdt, tmp_path
     new_pack = pack(cdt, recovered, tmp_path / "stick2")
     # The rebuilt file has a new key: refused until the district accepts it (DESIGN.md §8).
     refused = cdt("--db", district, "merge", new_pack)
-    assert refused.exit_code == 1 and "cdt key accept" in refused.stdout
+    assert refused.exit_code == 1 and "cdt key accept" in refused.stderr
     assert cdt("--db", district, "key", "accept", new_pack, "--yes").exit_code == 0
     merged = cdt("--db", district, "merge", new_pack, "--format", "json")
     assert merged.exit_code == 0, merged.output

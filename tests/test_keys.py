@@ -59,7 +59,7 @@ def refused(cdt, district: Path, bad: Path, needle: str) -> None:
     before = sha(district)
     result = cdt("--db", district, "merge", bad)
     assert result.exit_code != 0, result.output
-    assert needle in result.stdout, result.stdout
+    assert needle in result.stderr, result.stderr
     assert "Traceback" not in result.output
     assert sha(district) == before
 
@@ -261,7 +261,7 @@ def test_an_old_unsigned_pack_asks_for_a_new_pack(cdt, tmp_path, district):
     inner = packkit.unwrap(pack(cdt, commune, tmp_path / "p"), tmp_path / "old.cdt")
     refused(cdt, district, inner, "đóng gói lại bằng cdt mới")
     english = cdt("--lang", "en", "--db", district, "merge", inner)
-    assert "pack again with the new cdt" in english.stdout
+    assert "pack again with the new cdt" in english.stderr
 
 
 def test_the_inner_file_must_be_the_signer(cdt, tmp_path, district):

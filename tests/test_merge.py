@@ -188,7 +188,7 @@ def test_every_hostile_file_is_refused_and_the_target_is_untouched(cdt, tmp_path
     for name, path in files.items():
         result = cdt("--db", district, "merge", path)
         assert result.exit_code == 1, (name, result.output)
-        assert REASONS[name] in result.stdout, (name, result.stdout)
+        assert REASONS[name] in result.stderr, (name, result.stderr)
         assert "Traceback" not in result.output
         assert district.read_bytes() == before, name
     # All at once, with a good file among them: the good one merges, the exit code says some were refused.
@@ -205,7 +205,7 @@ def test_a_sidecar_wal_or_journal_is_refused(cdt, tmp_path, district, good_pack)
         side = Path(str(good_pack) + suffix)
         side.write_bytes(b"x")
         result = cdt("--db", district, "merge", good_pack)
-        assert result.exit_code == 1 and "cdt pack" in result.stdout
+        assert result.exit_code == 1 and "cdt pack" in result.stderr
         side.unlink()
     assert district.read_bytes() == before
 
@@ -214,7 +214,7 @@ def test_english_reason(cdt, tmp_path, district):
     empty = tmp_path / "e.cdt"
     empty.write_bytes(b"")
     result = cdt("--lang", "en", "--db", district, "merge", empty)
-    assert result.exit_code == 1 and "empty" in result.stdout
+    assert result.exit_code == 1 and "empty" in result.stderr
 
 
 def test_paths_with_spaces_quotes_and_vietnamese_letters(cdt, tmp_path, district, good_pack):

@@ -41,7 +41,7 @@ def test_a_changed_rev_inside_a_pack_is_caught_by_the_row_hash(cdt, tmp_path, di
     bad = altered(good_pack, tmp_path / "rev.cdt", f"UPDATE member SET rev = {rev - 1}")
     before = district.read_bytes()
     result = cdt("--db", district, "merge", bad)
-    assert result.exit_code == 1 and "mã kiểm tra" in result.stdout
+    assert result.exit_code == 1 and "mã kiểm tra" in result.stderr
     assert district.read_bytes() == before
 
 
@@ -100,7 +100,7 @@ def test_a_commune_pack_with_a_forged_origin_row_is_refused_and_does_not_open_th
     hanoi_id = sqlite3.connect(hanoi_db).execute("SELECT db_id FROM site").fetchone()[0]
     forged = altered(good_pack, tmp_path / "forged.cdt", _hanoi_origin_sql(hanoi_id))
     result = cdt("--db", district, "merge", forged)
-    assert result.exit_code == 1 and "danh sách đơn vị khác" in result.stdout
+    assert result.exit_code == 1 and "danh sách đơn vị khác" in result.stderr
     # Even if such a row got in (an older cdt accepted it), it does not make the other commune "known".
     conn = sqlite3.connect(district)
     conn.execute(_hanoi_origin_sql(hanoi_id))
@@ -108,7 +108,7 @@ def test_a_commune_pack_with_a_forged_origin_row_is_refused_and_does_not_open_th
     conn.close()
     hanoi_pack = pack(cdt, hanoi_db, tmp_path / "hanoi-stick")
     result = cdt("--db", district, "merge", hanoi_pack)
-    assert result.exit_code == 1 and "không thuộc địa bàn" in result.stdout
+    assert result.exit_code == 1 and "không thuộc địa bàn" in result.stderr
     assert sqlite3.connect(district).execute("SELECT count(*) FROM hamlet").fetchone()[0] == 0
 
 
@@ -122,7 +122,7 @@ def test_a_district_pack_carrying_a_unit_outside_its_district_is_refused(cdt, tm
                      "INSERT INTO origin (db_id, level, structure, province_code, district_code, commune_code,"
                      " unit_name, clock) VALUES ('x-05431', 'commune', 'legacy', '19', '164', '05431', 'X', 1)")
     result = cdt("--db", province, "merge", forged)
-    assert result.exit_code == 1 and "không thuộc địa bàn" in result.stdout
+    assert result.exit_code == 1 and "không thuộc địa bàn" in result.stderr
     assert cdt("--db", province, "merge", district_pack).exit_code == 0
 
 
@@ -181,7 +181,7 @@ def test_a_row_claimed_by_another_origin_can_only_be_kept_and_show_names_both_un
     shown = cdt("--db", district, "conflicts", "show", str(entry["id"]))
     assert shown.exit_code == 0 and "Phúc Lương" in shown.stdout and "Hùng Sơn" in shown.stdout
     taken = cdt("--db", district, "conflicts", "resolve", str(entry["id"]), "--keep", "theirs")
-    assert taken.exit_code == 1 and "--keep ours" in taken.stderr
+    assert taken.exit_code == 1 and "--keep dang-dung" in taken.stderr
     names = [r[0] for r in sqlite3.connect(district).execute("SELECT name FROM hamlet")]
     assert "Xóm Giả" not in names
     assert cdt("--db", district, "conflicts", "resolve", str(entry["id"]), "--keep", "ours").exit_code == 0
@@ -231,7 +231,7 @@ def test_a_raw_copy_of_a_commune_file_is_refused(cdt, tmp_path, district):
     shutil.copyfile(live, copy)
     before = district.read_bytes()
     result = cdt("--db", district, "merge", copy)
-    assert result.exit_code == 1 and "cdt pack" in result.stdout
+    assert result.exit_code == 1 and "cdt pack" in result.stderr
     assert district.read_bytes() == before
 
 
@@ -274,7 +274,7 @@ def test_dry_run_on_an_older_schema_target_leaves_it_alone(cdt, tmp_path, good_p
 def test_a_pack_whose_site_says_a_newer_schema_asks_to_update_cdt(cdt, tmp_path, district, good_pack):
     newer = altered(good_pack, tmp_path / "newer-site.cdt", "UPDATE site SET schema_version = 99")
     result = cdt("--db", district, "merge", newer)
-    assert result.exit_code == 1 and "cập nhật cdt" in result.stdout
+    assert result.exit_code == 1 and "cập nhật cdt" in result.stderr
 
 
 def _index_page_corrupted(good_pack: Path, target: Path) -> Path:
@@ -307,7 +307,7 @@ def test_an_integrity_failure_is_one_vietnamese_line(cdt, tmp_path, district, go
     assert raw != [("ok",)]
     result = cdt("--db", district, "merge", bad)
     assert result.exit_code == 1
-    [line] = [line for line in result.stdout.splitlines() if "TỪ CHỐI" in line]
+    [line] = [line for line in result.stderr.splitlines() if "TỪ CHỐI" in line]
     assert "kiểm tra toàn vẹn" in line
     for english in ("missing", "index", "Page", "***", "wrong"):
         assert english not in result.output
@@ -352,7 +352,7 @@ def test_a_legacy_pack_into_a_2025_province_says_the_structures_differ(cdt, tmp_
     province = tmp_path / "p2025.db"
     assert cdt("--db", province, "init", "--province", "2025:19").exit_code == 0
     result = cdt("--db", province, "merge", good_pack)
-    assert result.exit_code == 1 and "danh mục" in result.stdout and "không thuộc địa bàn" not in result.stdout
+    assert result.exit_code == 1 and "danh mục" in result.stderr and "không thuộc địa bàn" not in result.stderr
 
 
 # -- 9. extract ---------------------------------------------------------------------------------------

@@ -67,8 +67,8 @@ def test_second_file_refused_then_replaced_counts_once(cdt, tmp_path):
     new_pack = pack(cdt, new, tmp_path / "p2")
     refused = cdt("--db", district, "merge", new_pack)
     assert refused.exit_code == 1
-    assert "cdt extract" in refused.stdout and f"--replaces {db_id(old)[:8]}" in refused.stdout
-    assert t("merge.second_file").split("{")[0] in refused.stdout
+    assert "cdt extract" in refused.stderr and f"--replaces {db_id(old)[:8]}" in refused.stderr
+    assert t("merge.second_file").split("{")[0] in refused.stderr
     seen = district_row(cdt, district)
     assert seen["row"]["teams"] == 1
     [entry] = [e for e in seen["report"]["completeness"] if e["unit"]["code"] == "05761"]
@@ -80,7 +80,7 @@ def test_second_file_refused_then_replaced_counts_once(cdt, tmp_path):
 
     # A wrong id is refused with a reason; the right one (8 characters suffice) is accepted.
     wrong = cdt("--db", district, "merge", new_pack, "--replaces", "00000000")
-    assert wrong.exit_code == 1 and "--replaces 00000000" in wrong.stdout
+    assert wrong.exit_code == 1 and "--replaces 00000000" in wrong.stderr
     ok(cdt, "--db", district, "merge", new_pack, "--replaces", db_id(old)[:8])
     seen = district_row(cdt, district)
     assert seen["row"]["teams"] == 1 and seen["row"]["hamlets"] == 1 and seen["row"]["members"] == 1
@@ -108,7 +108,7 @@ def test_second_file_refused_then_replaced_counts_once(cdt, tmp_path):
     # Switching back (the old file replacing the new) would leave no current file: refused, unchanged.
     before = sqlite3.connect(district).execute("SELECT * FROM replacement").fetchall()
     back = cdt("--db", district, "merge", later, "--replaces", db_id(new)[:8])
-    assert back.exit_code == 1 and "chỉ được thay một lần" in back.stdout
+    assert back.exit_code == 1 and "chỉ được thay một lần" in back.stderr
     assert sqlite3.connect(district).execute("SELECT * FROM replacement").fetchall() == before
     # A lost laptop now is recovered from the current file, never from the replaced one.
     ok(cdt, "--db", district, "extract", "--commune", "05761", "--out", tmp_path / "rebuilt.db")

@@ -193,10 +193,10 @@ def _expect_refused(cdt, target: Path, bad: Path, table: str | None, column: str
     assert result.exit_code == 1, (bad.name, result.output)
     assert "Traceback" not in result.output
     if key.startswith("valid.rule."):
-        assert t(key) in result.stdout and f"bảng {table}" in result.stdout and f"cột {column}" in result.stdout, \
-            (bad.name, result.stdout)
+        assert t(key) in result.stderr and f"bảng {table}" in result.stderr and f"cột {column}" in result.stderr, \
+            (bad.name, result.stderr)
     else:
-        assert t(key).split("{")[0] in result.stdout, (bad.name, result.stdout)
+        assert t(key).split("{")[0] in result.stderr, (bad.name, result.stderr)
     assert sha(target) == before, bad.name
 
 
@@ -224,8 +224,8 @@ def test_english_reason_names_the_rule(cdt, tmp_path):
     bad = edited(good, tmp_path / "bad", "people", set_row("visit", {"people": 2 ** 63 - 1}))
     result = cdt("--lang", "en", "--db", district, "merge", bad)
     assert result.exit_code == 1
-    assert "table visit" in result.stdout and "column people" in result.stdout
-    assert "number outside the allowed range" in result.stdout
+    assert "table visit" in result.stderr and "column people" in result.stderr
+    assert "number outside the allowed range" in result.stderr
 
 
 def test_a_carried_row_beyond_its_origins_clock_is_refused_at_the_province(cdt, tmp_path):

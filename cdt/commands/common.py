@@ -363,13 +363,16 @@ def ask_text(ctx: typer.Context, name: str, label: str, value: Any = None, defau
 
 
 def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: list[tuple[str, str]], *,
-               many: bool = False, optional: bool = False, check: Optional[Callable[[str], Any]] = None) -> Any:
+               many: bool = False, optional: bool = False, check: Optional[Callable[[str], Any]] = None,
+               resolve: Optional[Callable[[str], Any]] = None) -> Any:
     """value if given; else offer the known choices (value, label) by number at a terminal.
 
     The answer is a number (several with commas when many), or words typed as the clerk likes them,
     diacritics optional: those go to the library, which matches names the same way as options do.
     optional: Enter chooses nothing. Without a terminal: the usage error (or nothing, if optional).
-    check: a library look-up run on each typed word; its error is shown and the question asked again."""
+    check: a library look-up run on each typed word; its error is shown and the question asked again.
+    resolve: like check, but what it returns is the answer (a code among the choices), named back to
+    the clerk when the words typed were not that code."""
     from cdt.errors import CdtError
 
     if value not in (None, "", []):
@@ -402,14 +405,18 @@ def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: l
                 picked = None
                 break
             else:
-                if check is not None:
-                    try:
-                        check(part)
-                    except (CdtError, ValueError) as error:  # ValueError: models' parse_* of a word
-                        typer.echo(f"{t('error.prefix')}: {getattr(error, 'message', error)}", err=True)
-                        picked = None
-                        break
-                picked.append(part)
+                look_up = resolve or check
+                try:
+                    found = look_up(part) if look_up is not None else part
+                except (CdtError, ValueError) as error:  # ValueError: models' parse_* of a word
+                    typer.echo(f"{t('error.prefix')}: {getattr(error, 'message', error)}", err=True)
+                    picked = None
+                    break
+                if resolve is None:
+                    found = part  # check only vets the words: the library reads them again
+                elif found != part:  # the words named a choice: say which
+                    typer.echo(t("prompt.picked", choice=dict(choices).get(found, found)))
+                picked.append(found)
         if picked:
             return picked if many else picked[0]
 

@@ -86,18 +86,32 @@ def _unit(unit: dict | None) -> str:
 def resolve(
     ctx: typer.Context,
     conflict_id: Annotated[int, typer.Argument(help=t("conflicts.arg.id"), metavar=t("metavar.conflict"), show_default=False)],
-    keep: Annotated[str, typer.Option("--keep", help=t("conflicts.opt.keep"), show_default=False)],
+    keep: Annotated[str, typer.Option("--keep", help=t("conflicts.opt.keep"), metavar=t("metavar.keep"),
+                                      show_default=False)],
 ) -> None:
     from cdt import merge as library
 
-    if keep not in ("ours", "theirs"):
-        raise typer.BadParameter(t("conflicts.bad_keep", value=keep), param_hint="--keep")
+    keep = _keep(keep)
     done = library.resolve_conflict(common.store(ctx), conflict_id, keep)
     if done.get("already"):
         common.say(t("conflicts.already", id=done["id"]))
         return
     what = t("conflicts.kept_ours" if keep == "ours" else "conflicts.took_theirs")
     common.say(t("conflicts.resolved", id=done["id"], rows=done["rows"], what=what))
+
+
+# What --keep accepts: the Vietnamese words shown in help, typed without diacritics (or with
+# them), and the English words scripts use (issue 11's interface), in any language.
+_KEEP_WORDS = {"dang-dung": "ours", "ban-kia": "theirs", "ours": "ours", "theirs": "theirs"}
+
+
+def _keep(value: str) -> str:
+    from cdt.text import fold
+
+    word = "-".join(fold(value).replace("_", " ").replace("-", " ").split())
+    if word not in _KEEP_WORDS:
+        raise typer.BadParameter(t("conflicts.bad_keep", value=value), param_hint="--keep")
+    return _KEEP_WORDS[word]
 
 
 def register(root: typer.Typer) -> None:

@@ -64,7 +64,7 @@ def trust(
     level = t(f"level.{info['level']}")
     common.say(t("key.trust.shows", level=level, name=info["unit_name"], code=info["unit_code"],
                  fingerprint=info["fingerprint"]))
-    if not _agreed(yes, t("key.trust.ask")):
+    if not _agreed(yes, t("key.trust.ask", level=level)):
         common.say(t("key.kept"))
         return
     keys.trust(store, info)

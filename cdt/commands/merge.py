@@ -21,7 +21,7 @@ def merge(
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
     detail: Annotated[bool, typer.Option("--detail", help=t("merge.opt.detail"))] = False,
     replaces: Annotated[str | None, typer.Option("--replaces", help=t("merge.opt.replaces"),
-                                                 metavar="DB_ID")] = None,
+                                                 metavar=t("metavar.db_id"))] = None,
 ) -> None:
     from cdt import merge as library
 
@@ -37,16 +37,22 @@ def merge(
             "dry_run": dry_run, "files": [r.as_dict() for r in results],
             "merged": len(results) - len(refused), "refused": len(refused), "open_conflicts": open_conflicts,
         })
+        for result in refused:
+            _say_refused(result)
     else:
-        _render(results, dry_run, open_conflicts, detail)
-    for result in refused:
-        # Also on stderr, where a script or a redirected run looks for what went wrong.
-        typer.echo(t("merge.refused_line", name=result.name, reason=result.reason), err=True)
+        _render(results, dry_run, open_conflicts, detail, receiver=target.site.level)
     if refused:
         from cdt.errors import FileRefused
 
         # A CdtError, so the CLI prints one line on stderr and exits 1.
+        if len(refused) == len(results):
+            raise FileRefused("merge.none_merged", total=len(results))
         raise FileRefused("merge.some_refused", count=len(refused), total=len(results))
+
+
+def _say_refused(result) -> None:
+    """A refused pack: on stderr (once), where a script or a redirected run looks for what went wrong."""
+    typer.echo(t("merge.refused_line", name=result.name, reason=result.reason), err=True)
 
 
 def _dry_run_target(ctx: typer.Context):
@@ -101,22 +107,30 @@ def _counts_text(counts: dict) -> str:
     return " · ".join(f"{t(f'merge.col.{k}')} {common.number(counts.get(k, 0))}" for k in _COUNTS)
 
 
-def _say_key(result) -> None:
+def _say_key(result, receiver: str) -> None:
     """Who signed the pack (its key's fingerprint, new or pinned) and whether it came sealed."""
     if result.signer:
+        sealed = t("merge.key_sealed") if result.sealed else \
+            t("merge.key_not_sealed", sender=_levels([result.level]), receiver=_levels([receiver]))
         common.say(t("merge.key_line", fingerprint=result.signer,
-                     new=t("merge.key_new") if result.new_key else "",
-                     sealed=t("merge.key_sealed" if result.sealed else "merge.key_not_sealed")))
+                     new=t("merge.key_new") if result.new_key else "", sealed=sealed))
 
 
-def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -> None:
+def _levels(levels) -> str:
+    """The levels that sent unsealed packs, in words ("xã", or "xã/huyện" for a mixed batch)."""
+    shown = [level for level in ("commune", "district", "province") if level in set(levels)]
+    return "/".join(t(f"level.{level}") for level in shown or ["commune"])
+
+
+def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False,
+            receiver: str = "district") -> None:
     """One line per pack and a total; with detail, each pack's table of counts per table."""
     columns = [("table", t("merge.col.table"))] + [(k, t(f"merge.col.{k}")) for k in _COUNTS]
     render = {k: common.number for k, _ in columns[1:]}
     total = {k: 0 for k in _COUNTS}
     for result in results:
         if not result.ok:
-            common.say(t("merge.refused_line", name=result.name, reason=result.reason))
+            _say_refused(result)
             continue
         totals = result.totals()
         for k in _COUNTS:
@@ -139,7 +153,7 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -
         if result.already_merged:
             common.say(t("merge.already_merged", date=common.display_date(result.already_merged)))
         else:
-            _say_key(result)
+            _say_key(result, receiver)
         rows = [{"table": t(f"table.{table}"), **counts} for table, counts in result.counts.items()
                 if any(counts.values())]
         totals = result.totals()
@@ -147,9 +161,14 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False) -
         title = t("merge.title_dry" if dry_run else "merge.title", name=result.name)
         common.print_table(title, columns, rows, render=render)
     ok = sum(1 for r in results if r.ok)
-    unsealed = sum(1 for r in results if r.ok and r.signer and not r.sealed and not r.already_merged)
+    if not ok:  # every pack refused: nothing to total; the error line says so
+        return
+    # Whose key the senders must trust: this file's level (a 2025 province's communes send to the
+    # province; there is no district).
+    unsealed = [r.level for r in results if r.ok and r.signer and not r.sealed and not r.already_merged]
     if unsealed and not detail:
-        common.say(t("merge.unsealed_hint", count=unsealed))
+        common.say(t("merge.unsealed_hint", count=len(unsealed), sender=_levels(unsealed),
+                     receiver=_levels([receiver])))
     if ok > 1 or not detail:
         common.say(t("merge.total_line", counts=_counts_text(total)))
     common.say(t("merge.summary_dry" if dry_run else "merge.summary", ok=ok, total=len(results),

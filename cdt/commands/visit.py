@@ -47,7 +47,7 @@ def log(
         people = common.ask_text(ctx, "people", t("prompt.visit.people"), people, default="1")
         services = [(s["code"], f"{s['name']} ({s['code']})") for s in register.service_catalogue(db)]
         service = common.ask_choice(ctx, "service", t("prompt.visit.service"), service, services, many=True,
-                                    check=lambda v: register.resolve_service(db, v))
+                                    resolve=lambda v: register.service_from_words(db, v))
         date = common.ask_text(ctx, "date", t("prompt.date"), date, default=common.today())
         member = common.ask_choice(ctx, "member", t("prompt.visit.member"), member,
                                    common.member_choices(db, team), many=True, optional=True)
