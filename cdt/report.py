@@ -139,6 +139,12 @@ def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> N
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_replaced (origin TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM temp.report_replaced")
     conn.execute("INSERT INTO temp.report_replaced SELECT old_db_id FROM main.replacement")
+    # Origins sharing their commune with another origin (a file replaced by another): their
+    # households are counted distinct across those files, from total_household (cdt/totals.py).
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_shared (origin TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.report_shared")
+    conn.execute("INSERT INTO temp.report_shared SELECT origin FROM temp.report_origin WHERE commune IN"
+                 " (SELECT commune FROM temp.report_origin GROUP BY commune HAVING count(*) > 1)")
 
 
 # -- the queries ----------------------------------------------------------------------------------
@@ -200,13 +206,26 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
         GROUP BY 1""", params):
         entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
 
+    if by_hamlet:
+        _measure_visits_by_scan(store, by_hamlet, params, set(dc_codes), entry)
+    else:  # a district or province file: the totals kept per origin and month
+        _measure_visits_from_totals(store, params, set(dc_codes), entry)
+    return out
+
+
+def _measure_visits_by_scan(store: Store, by_hamlet: bool, params: dict, dc_set: set[str], entry: Any) -> None:
+    """Visits, people, services and distinct households per unit, from a scan of every visit: a
+    commune file's report (rows are hamlets, found through the visit's team), and the full
+    recount that tests/test_totals.py compares the totals with."""
+    col = _bucket_columns(by_hamlet)
+    unit = "coalesce(b.unit, '')"
+    q = store.conn.execute
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
     # NOT INDEXED: "since the start" needs every visit up to the month's end, most of the table.
     # Walking visit(date) for that range then fetching each row was measured 10x slower than a
     # plain scan on a million-visit district (4.9 s against 0.4 s for the count alone).
     # One pass over the visits, grouped by unit and by the visit's list of services: a district
     # has a few dozen distinct lists, so each is parsed once in Python, not once per visit.
-    dc_set = set(dc_codes)
     for row in q(f"""
         SELECT {unit} AS unit, v.services AS services,
                sum(v.date >= :start) AS visits_month, sum(v.date >= :year_start) AS visits_ytd,
@@ -238,7 +257,58 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
               GROUP BY 1, 2, 3)
         GROUP BY 1""", params):
         entry(row["unit"])["households_reached"] = _flow(row["hh_month"], row["hh_ytd"], row["hh_total"])
-    return out
+
+
+def _measure_visits_from_totals(store: Store, params: dict, dc_set: set[str], entry: Any) -> None:
+    """Visits, people, services and distinct households per unit, from the totals kept per origin
+    and month (cdt/totals.py): a few rows per commune and month, whatever the number of visits.
+
+    The same numbers as the scan of the visits a commune file's report does: months compare as
+    the days do (ISO dates), and households are distinct per commune: a commune whose visits came
+    from one file sums that file's first-visit marks, one with several files (one replaced the
+    other) counts its households from total_household, distinct across the files."""
+    q = store.conn.execute
+    args = {"month": params["start"][:7], "year_month": params["year_start"][:7]}
+    parsed: dict[str, set[str]] = {}
+    for unit, services, *flows in q("""
+        SELECT coalesce(b.unit, ''), tv.services,
+               sum(CASE WHEN tv.month = :month THEN tv.visits ELSE 0 END),
+               sum(CASE WHEN tv.month >= :year_month THEN tv.visits ELSE 0 END), sum(tv.visits),
+               sum(CASE WHEN tv.month = :month THEN tv.people ELSE 0 END),
+               sum(CASE WHEN tv.month >= :year_month THEN tv.people ELSE 0 END), sum(tv.people)
+        FROM total_visit tv LEFT JOIN temp.report_bucket b ON b.bucket = tv.origin
+        WHERE tv.month <= :month GROUP BY 1, 2""", args):
+        e = entry(unit)
+        _add(e["visits"], *flows[:3])
+        people = flows[3:]
+        _add(e["people_helped"], *people)
+        codes = parsed.get(services)
+        if codes is None:  # each distinct list parsed once, not once per unit
+            codes = parsed[services] = _codes(services)
+        if codes & dc_set:
+            _add(e["digital_citizens"], *people)
+        for code in codes:
+            _add(e["people_by_service"].setdefault(code, _flow(0, 0, 0)), *people)
+    reached: dict[str, list[int]] = {}
+    for unit, *counts in q("""
+        SELECT coalesce(b.unit, ''), sum(CASE WHEN r.month = :month THEN r.reached ELSE 0 END),
+               sum(CASE WHEN r.month >= :year_month THEN r.first_in_year ELSE 0 END), sum(r.first_ever)
+        FROM total_reach r LEFT JOIN temp.report_bucket b ON b.bucket = r.origin
+        WHERE r.month <= :month AND r.origin NOT IN (SELECT origin FROM temp.report_shared)
+        GROUP BY 1
+        UNION ALL
+        SELECT unit, sum(last = :month), sum(last >= :year_month), count(*)
+        FROM (SELECT coalesce(b.unit, '') AS unit, o.commune, h.household, max(h.month) AS last
+              FROM total_household h JOIN temp.report_origin o ON o.origin = h.origin
+              LEFT JOIN temp.report_bucket b ON b.bucket = h.origin
+              WHERE h.month <= :month AND h.origin IN (SELECT origin FROM temp.report_shared)
+              GROUP BY 1, 2, 3)
+        GROUP BY 1""", args):
+        found = reached.setdefault(unit, [0, 0, 0])
+        for index, count in enumerate(counts):
+            found[index] += int(count or 0)
+    for unit, flows in reached.items():
+        entry(unit)["households_reached"] = _flow(*flows)
 
 
 def _codes(services: Any) -> set[str]:
