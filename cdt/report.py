@@ -172,7 +172,10 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
     out: dict[str, dict] = {}
 
     def entry(key: str) -> dict:
-        return out.setdefault(key, _empty())
+        found = out.get(key)
+        if found is None:
+            found = out[key] = _empty()
+        return found
 
     q = store.conn.execute
     for row in q(f"""
@@ -259,36 +262,65 @@ def _measure_visits_by_scan(store: Store, by_hamlet: bool, params: dict, dc_set:
         entry(row["unit"])["households_reached"] = _flow(row["hh_month"], row["hh_ytd"], row["hh_total"])
 
 
+def bucket_units(store: Store) -> dict[str, str]:
+    """The bucket → unit mapping ``_load_buckets`` wrote (origins → communes above a commune)."""
+    return dict(store.conn.execute("SELECT bucket, unit FROM temp.report_bucket").fetchall())
+
+
+def _load_lists(store: Store, dc_set: set[str], parsed: dict[str, set[str]] | None = None) -> None:
+    """Each distinct list of services in the totals, parsed once (as ``_codes`` reads it), into
+    ``temp.report_list(services, dc)``, so that SQL adds the totals up by month with the
+    digital-citizen people apart. ``parsed``: the lists already parsed (every list of the
+    totals up to the report's month, a superset of what its trends read)."""
+    conn = store.conn
+    key = frozenset(dc_set)
+    version = conn.execute("PRAGMA data_version").fetchone()[0]
+    if parsed is None and getattr(store, "_report_lists", None) == (key, version, conn.total_changes):
+        return  # loaded by this report, and nothing was written since
+    if parsed is None:
+        parsed = {row[0]: _codes(row[0]) for row in conn.execute("SELECT DISTINCT services FROM total_visit")}
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_list (services TEXT PRIMARY KEY, dc INTEGER NOT NULL)")
+    conn.execute("DELETE FROM temp.report_list")
+    conn.executemany("INSERT INTO temp.report_list VALUES (?, ?)",
+                     [(services, int(bool(codes & dc_set))) for services, codes in parsed.items()])
+    store._report_lists = (key, version, conn.total_changes)
+
+
 def _measure_visits_from_totals(store: Store, params: dict, dc_set: set[str], entry: Any) -> None:
     """Visits, people, services and distinct households per unit, from the totals kept per origin
     and month (cdt/totals.py): a few rows per commune and month, whatever the number of visits.
 
-    The same numbers as the scan of the visits a commune file's report does: months compare as
-    the days do (ISO dates), and households are distinct per commune: a commune whose visits came
-    from one file sums that file's first-visit marks, one with several files (one replaced the
-    other) counts its households from total_household, distinct across the files."""
+    The same numbers as a scan of the visits (``_measure_visits_by_scan``; tests/test_totals.py
+    compares them): months compare as the days do (ISO dates), and households are distinct per
+    commune: a commune whose visits came from one file sums that file's first-visit marks, one
+    with several files (one replaced the other) counts its households from total_household,
+    distinct across the files."""
     q = store.conn.execute
     args = {"month": params["start"][:7], "year_month": params["year_start"][:7]}
+    unit_of = bucket_units(store)
     parsed: dict[str, set[str]] = {}
-    for unit, services, *flows in q("""
-        SELECT coalesce(b.unit, ''), tv.services,
+    # Grouped by origin and list of services, then added up by unit here (a few rows per file
+    # and list): measured faster than grouping by unit or by service in SQL, which sorts.
+    for origin, services, *sums in q("""
+        SELECT tv.origin, tv.services,
                sum(CASE WHEN tv.month = :month THEN tv.visits ELSE 0 END),
                sum(CASE WHEN tv.month >= :year_month THEN tv.visits ELSE 0 END), sum(tv.visits),
                sum(CASE WHEN tv.month = :month THEN tv.people ELSE 0 END),
                sum(CASE WHEN tv.month >= :year_month THEN tv.people ELSE 0 END), sum(tv.people)
-        FROM total_visit tv LEFT JOIN temp.report_bucket b ON b.bucket = tv.origin
-        WHERE tv.month <= :month GROUP BY 1, 2""", args):
-        e = entry(unit)
-        _add(e["visits"], *flows[:3])
-        people = flows[3:]
+        FROM total_visit tv WHERE tv.month <= :month GROUP BY 1, 2""", args):
+        e = entry(unit_of.get(origin, ""))
+        _add(e["visits"], *sums[0:3])
+        people = sums[3:6]
         _add(e["people_helped"], *people)
         codes = parsed.get(services)
-        if codes is None:  # each distinct list parsed once, not once per unit
+        if codes is None:  # each distinct list parsed once
             codes = parsed[services] = _codes(services)
         if codes & dc_set:
             _add(e["digital_citizens"], *people)
+        by_service = e["people_by_service"]
         for code in codes:
-            _add(e["people_by_service"].setdefault(code, _flow(0, 0, 0)), *people)
+            _add(by_service.setdefault(code, _flow(0, 0, 0)), *people)
+    _load_lists(store, dc_set, parsed)
     reached: dict[str, list[int]] = {}
     for unit, *counts in q("""
         SELECT coalesce(b.unit, ''), sum(CASE WHEN r.month = :month THEN r.reached ELSE 0 END),
@@ -307,8 +339,8 @@ def _measure_visits_from_totals(store: Store, params: dict, dc_set: set[str], en
         found = reached.setdefault(unit, [0, 0, 0])
         for index, count in enumerate(counts):
             found[index] += int(count or 0)
-    for unit, flows in reached.items():
-        entry(unit)["households_reached"] = _flow(*flows)
+    for unit, flows_ in reached.items():
+        entry(unit)["households_reached"] = _flow(*flows_)
 
 
 def _codes(services: Any) -> set[str]:
@@ -418,15 +450,27 @@ def _assemble(expected: list[dict], measured: dict[str, dict], row_level: str, s
     for unit in expected:
         key = unit["id"] if row_level == "hamlet" else unit["code"]
         listed.add(key)
-        rows.append({"unit": dict(unit), **copy.deepcopy(measured.get(key, _empty()))})
+        rows.append({"unit": dict(unit), **_clone(measured.get(key) or _empty())})
     # A unit found in the data but not expected here (a commune of another district merged by
     # mistake) still gets a row, so the rows add up to the total. Rows of deleted hamlets and of
     # files of no commune count in the total only.
     if row_level != "hamlet":
         for code in sorted(set(measured) - listed - {""}):
             rows.append({"unit": seen.get(code, {"code": code, "name": code, "level": row_level}),
-                         **copy.deepcopy(measured[code]), "expected": False})
+                         **_clone(measured[code]), "expected": False})
     return rows
+
+
+def _clone(values: dict) -> dict:
+    """A copy of a unit's values (ints, flows, flows by service) that shares nothing with them:
+    copy.deepcopy's generic walk was the largest cost of a province report."""
+    out: dict = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out[key] = {k: dict(v) if isinstance(v, dict) else copy.deepcopy(v) for k, v in value.items()}
+        else:
+            out[key] = copy.deepcopy(value) if isinstance(value, (list, set)) else value
+    return out
 
 
 def _households_total(store: Store, params: dict) -> dict:

@@ -29,6 +29,9 @@ def month_list(year: int, month: int, count: int = MONTHS) -> list[tuple[int, in
     return out[::-1]
 
 
+_ZERO = {key: 0 for key in TREND_KEYS}  # read only
+
+
 def _zero() -> dict[str, int]:
     return {key: 0 for key in TREND_KEYS}
 
@@ -119,25 +122,25 @@ def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], pa
 def _from_totals(store: Store, out: dict, key_of: dict[str, tuple[int, int]], dc_set: set[str]) -> None:
     """figures_by_month on a district or province file: from the totals kept per origin and month
     (cdt/totals.py), households distinct per commune as report.py counts them."""
-    from cdt.report import _codes
+    from cdt.report import _load_lists, bucket_units
 
     args = {"first": min(key_of), "last": max(key_of)}
-    parsed: dict[str, bool] = {}
-    for unit, month, services, visits, people in store.conn.execute("""
-        SELECT coalesce(b.unit, ''), tv.month, tv.services, sum(tv.visits), sum(tv.people)
-        FROM total_visit tv LEFT JOIN temp.report_bucket b ON b.bucket = tv.origin
-        WHERE tv.month BETWEEN :first AND :last GROUP BY 1, 2, 3""", args):
+    _load_lists(store, dc_set)
+    unit_of = bucket_units(store)
+    # Grouped by origin and month, the totals' own order (no sort); units added up here.
+    for origin, month, visits, people, dc in store.conn.execute("""
+        SELECT tv.origin, tv.month, sum(tv.visits), sum(tv.people), sum(tv.people * l.dc)
+        FROM total_visit tv JOIN temp.report_list l ON l.services = tv.services
+        WHERE tv.month BETWEEN :first AND :last GROUP BY 1, 2""", args):
+        unit = unit_of.get(origin, "")
         key = key_of.get(month)
         if key is None:
             continue
-        dc = parsed.get(services)
-        if dc is None:
-            dc = parsed[services] = bool(_codes(services) & dc_set)
-        for entry in (out[key]["units"].setdefault(unit, _zero()), out[key]["total"]):
+        units = out[key]["units"]
+        for entry in (units[unit] if unit in units else units.setdefault(unit, _zero()), out[key]["total"]):
             entry["visits"] += int(visits or 0)
             entry["people_helped"] += int(people or 0)
-            if dc:
-                entry["digital_citizens"] += int(people or 0)
+            entry["digital_citizens"] += int(dc or 0)
     for unit, month, reached in store.conn.execute("""
         SELECT coalesce(b.unit, ''), r.month, sum(r.reached)
         FROM total_reach r LEFT JOIN temp.report_bucket b ON b.bucket = r.origin
@@ -187,7 +190,7 @@ def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_cod
     for row in rows:
         key = row_key(row)
         trend_rows.append({"unit": row["unit"],
-                           **{k: [month.get(key, _zero())[k] for month in keyed] for k in TREND_KEYS}})
+                           **{k: [month.get(key, _ZERO)[k] for month in keyed] for k in TREND_KEYS}})
     return {
         "months": [f"{y:04d}-{m:02d}" for y, m in months],
         "indicators": list(TREND_KEYS),
