@@ -267,23 +267,59 @@ def bucket_units(store: Store) -> dict[str, str]:
     return dict(store.conn.execute("SELECT bucket, unit FROM temp.report_bucket").fetchall())
 
 
-def _load_lists(store: Store, dc_set: set[str], parsed: dict[str, set[str]] | None = None) -> None:
+# Above this many service codes the report adds people by service in Python (one row per file and
+# list of services) rather than in one SQL row per file with a column per code.
+_MAX_CODE_COLUMNS = 200
+
+
+def _load_lists(store: Store, dc_set: set[str]) -> list[str]:
     """Each distinct list of services in the totals, parsed once (as ``_codes`` reads it), into
-    ``temp.report_list(services, dc)``, so that SQL adds the totals up by month with the
-    digital-citizen people apart. ``parsed``: the lists already parsed (every list of the
-    totals up to the report's month, a superset of what its trends read)."""
+    ``temp.report_list(services, dc, c0, c1, …)``: dc = 1 when the list has a digital-citizen
+    service, cN = 1 when it has the N-th code of the list returned. SQL then adds the totals up
+    per file with the digital-citizen people and the people of each service apart, in the
+    totals' own order (no sort, a few rows out)."""
     conn = store.conn
     key = frozenset(dc_set)
     version = conn.execute("PRAGMA data_version").fetchone()[0]
-    if parsed is None and getattr(store, "_report_lists", None) == (key, version, conn.total_changes):
-        return  # loaded by this report, and nothing was written since
-    if parsed is None:
-        parsed = {row[0]: _codes(row[0]) for row in conn.execute("SELECT DISTINCT services FROM total_visit")}
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_list (services TEXT PRIMARY KEY, dc INTEGER NOT NULL)")
-    conn.execute("DELETE FROM temp.report_list")
-    conn.executemany("INSERT INTO temp.report_list VALUES (?, ?)",
-                     [(services, int(bool(codes & dc_set))) for services, codes in parsed.items()])
-    store._report_lists = (key, version, conn.total_changes)
+    loaded = getattr(store, "_report_lists", None)
+    if loaded is not None and loaded[:3] == (key, version, conn.total_changes):
+        return loaded[3]  # loaded by this report, and nothing was written since
+    parsed = {row[0]: _codes(row[0]) for row in conn.execute("SELECT DISTINCT services FROM total_visit")}
+    codes = sorted(set().union(*parsed.values()))
+    if len(codes) > _MAX_CODE_COLUMNS:
+        codes = []
+    columns = "".join(f", c{n} INTEGER NOT NULL" for n in range(len(codes)))
+    conn.execute("DROP TABLE IF EXISTS temp.report_list")
+    conn.execute(f"CREATE TEMP TABLE report_list (services TEXT PRIMARY KEY, dc INTEGER NOT NULL{columns})")
+    marks = ", ".join("?" for _ in range(len(codes) + 2))
+    conn.executemany(f"INSERT INTO temp.report_list VALUES ({marks})",
+                     [(services, int(bool(found & dc_set)), *(int(code in found) for code in codes))
+                      for services, found in parsed.items()])
+    store._report_lists = (key, version, conn.total_changes, codes)
+    return codes
+
+
+def month_rows(store: Store, dc_set: set[str], last: str) -> tuple[list[str], list[tuple]]:
+    """The totals per origin and month up to month ``last`` ('YYYY-MM'): ``(codes, rows)``, a row
+    being (origin, month, visits, people, digital-citizen people, people of each code in codes).
+
+    Grouped by origin and month, the totals' own order (no sort), a few rows per file and month
+    whatever the number of visits; the report and its trends read the same rows (kept until the
+    file or the settings change)."""
+    conn = store.conn
+    codes = _load_lists(store, dc_set)
+    cached = getattr(store, "_report_month_rows", None)
+    state = store._report_lists[:3]
+    if cached is not None and cached[0] == state and cached[1] >= last:
+        return codes, [row for row in cached[2] if row[1] <= last]
+    sums = ["sum(tv.visits)", "sum(tv.people)", "sum(tv.people * l.dc)",
+            *(f"sum(tv.people * l.c{n})" for n in range(len(codes)))]
+    rows = [tuple(row) for row in conn.execute(f"""
+        SELECT tv.origin, tv.month, {', '.join(sums)}
+        FROM total_visit tv JOIN temp.report_list l ON l.services = tv.services
+        WHERE tv.month <= ? GROUP BY 1, 2""", (last,))]
+    store._report_month_rows = (state, last, rows)
+    return codes, rows
 
 
 def _measure_visits_from_totals(store: Store, params: dict, dc_set: set[str], entry: Any) -> None:
@@ -298,29 +334,29 @@ def _measure_visits_from_totals(store: Store, params: dict, dc_set: set[str], en
     q = store.conn.execute
     args = {"month": params["start"][:7], "year_month": params["year_start"][:7]}
     unit_of = bucket_units(store)
-    parsed: dict[str, set[str]] = {}
-    # Grouped by origin and list of services, then added up by unit here (a few rows per file
-    # and list): measured faster than grouping by unit or by service in SQL, which sorts.
-    for origin, services, *sums in q("""
-        SELECT tv.origin, tv.services,
-               sum(CASE WHEN tv.month = :month THEN tv.visits ELSE 0 END),
-               sum(CASE WHEN tv.month >= :year_month THEN tv.visits ELSE 0 END), sum(tv.visits),
-               sum(CASE WHEN tv.month = :month THEN tv.people ELSE 0 END),
-               sum(CASE WHEN tv.month >= :year_month THEN tv.people ELSE 0 END), sum(tv.people)
-        FROM total_visit tv WHERE tv.month <= :month GROUP BY 1, 2""", args):
+    codes, rows = month_rows(store, dc_set, args["month"])
+    month, year_month = args["month"], args["year_month"]
+    for origin, row_month, *sums in rows:
         e = entry(unit_of.get(origin, ""))
-        _add(e["visits"], *sums[0:3])
-        people = sums[3:6]
-        _add(e["people_helped"], *people)
-        codes = parsed.get(services)
-        if codes is None:  # each distinct list parsed once
-            codes = parsed[services] = _codes(services)
-        if codes & dc_set:
-            _add(e["digital_citizens"], *people)
+        parts = (1, 1, 1) if row_month == month else (0, 1, 1) if row_month >= year_month else (0, 0, 1)
+        for key, value in zip(("visits", "people_helped", "digital_citizens"), sums):
+            _add(e[key], *(value * part for part in parts))
         by_service = e["people_by_service"]
-        for code in codes:
-            _add(by_service.setdefault(code, _flow(0, 0, 0)), *people)
-    _load_lists(store, dc_set, parsed)
+        for code, people in zip(codes, sums[3:]):
+            if people:
+                _add(by_service.setdefault(code, _flow(0, 0, 0)), *(people * part for part in parts))
+    if not codes:  # no codes at all, or too many for one row: by list of services, added up here
+        parsed: dict[str, set[str]] = {}
+        for origin, services, *people in q("""
+            SELECT tv.origin, tv.services, sum(CASE WHEN tv.month = :month THEN tv.people ELSE 0 END),
+                   sum(CASE WHEN tv.month >= :year_month THEN tv.people ELSE 0 END), sum(tv.people)
+            FROM total_visit tv WHERE tv.month <= :month GROUP BY 1, 2""", args):
+            found = parsed.get(services)
+            if found is None:
+                found = parsed[services] = _codes(services)
+            by_service = entry(unit_of.get(origin, ""))["people_by_service"]
+            for code in found:
+                _add(by_service.setdefault(code, _flow(0, 0, 0)), *people)
     reached: dict[str, list[int]] = {}
     for unit, *counts in q("""
         SELECT coalesce(b.unit, ''), sum(CASE WHEN r.month = :month THEN r.reached ELSE 0 END),
@@ -391,7 +427,8 @@ def _ratio(part: Any, whole: Any) -> float | None:
 def _finish(values: dict, service_codes: list[str]) -> dict:
     """Fill derived keys (percentages) and give every row the same service codes, in order."""
     by_service = values.get("people_by_service") or {}
-    values["people_by_service"] = {code: by_service.get(code, _flow(0, 0, 0)) for code in service_codes}
+    values["people_by_service"] = {code: by_service.get(code) or {"month": 0, "ytd": 0, "total": 0}
+                                   for code in service_codes}
     values["hamlets_covered_pct"] = _ratio(values["hamlets_covered"], values["hamlets"])
     values["members_trained_pct"] = _ratio(values["members_trained"], values["members"])
     values["households_reached_pct"] = {
@@ -467,7 +504,8 @@ def _clone(values: dict) -> dict:
     out: dict = {}
     for key, value in values.items():
         if isinstance(value, dict):
-            out[key] = {k: dict(v) if isinstance(v, dict) else copy.deepcopy(v) for k, v in value.items()}
+            out[key] = {k: dict(v) if isinstance(v, dict) else copy.deepcopy(v) if isinstance(v, (list, set)) else v
+                        for k, v in value.items()}
         else:
             out[key] = copy.deepcopy(value) if isinstance(value, (list, set)) else value
     return out

@@ -122,20 +122,16 @@ def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], pa
 def _from_totals(store: Store, out: dict, key_of: dict[str, tuple[int, int]], dc_set: set[str]) -> None:
     """figures_by_month on a district or province file: from the totals kept per origin and month
     (cdt/totals.py), households distinct per commune as report.py counts them."""
-    from cdt.report import _load_lists, bucket_units
+    from cdt.report import bucket_units, month_rows
 
     args = {"first": min(key_of), "last": max(key_of)}
-    _load_lists(store, dc_set)
     unit_of = bucket_units(store)
-    # Grouped by origin and month, the totals' own order (no sort); units added up here.
-    for origin, month, visits, people, dc in store.conn.execute("""
-        SELECT tv.origin, tv.month, sum(tv.visits), sum(tv.people), sum(tv.people * l.dc)
-        FROM total_visit tv JOIN temp.report_list l ON l.services = tv.services
-        WHERE tv.month BETWEEN :first AND :last GROUP BY 1, 2""", args):
-        unit = unit_of.get(origin, "")
+    _, rows = month_rows(store, dc_set, args["last"])
+    for origin, month, visits, people, dc, *_ in rows:
         key = key_of.get(month)
         if key is None:
             continue
+        unit = unit_of.get(origin, "")
         units = out[key]["units"]
         for entry in (units[unit] if unit in units else units.setdefault(unit, _zero()), out[key]["total"]):
             entry["visits"] += int(visits or 0)
