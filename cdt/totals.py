@@ -32,8 +32,6 @@ from contextlib import contextmanager
 from typing import Iterator
 
 _MONTH = "substr({r}.date, 1, 7)"
-_HOUSEHOLD_OF = "h.origin = {r}.origin AND h.household = {r}.household"
-_SAME_YEAR = "h.month BETWEEN substr({r}.month, 1, 5) || '00' AND substr({r}.month, 1, 5) || '99'"
 _COUNTED = ("deleted", "origin", "date", "household", "people", "services")
 
 
@@ -65,25 +63,28 @@ def _visit_in(r: str) -> list[str]:
     ]
 
 
-def _firsts(r: str, sign: str) -> list[str]:
-    """Moves of first_ever / first_in_year when household-month r (NEW after an insert, OLD after a
-    delete) appears (sign '+') or goes (sign '-'): r is (was) the household's earliest month (of
-    its year) exactly when no remaining row is earlier; the next earliest then loses (on insert)
-    or gains (on delete) the mark."""
-    other = "-" if sign == "+" else "+"
-    statements = []
-    for column, scope in (("first_ever", "1"), ("first_in_year", _SAME_YEAR.format(r=r))):
-        earliest = (f"NOT EXISTS (SELECT 1 FROM total_household h WHERE {_HOUSEHOLD_OF.format(r=r)}"
-                    f" AND h.month < {r}.month AND {scope})")
-        following = (f"(SELECT min(h.month) FROM total_household h WHERE {_HOUSEHOLD_OF.format(r=r)}"
-                     f" AND h.month > {r}.month AND {scope})")
-        statements += [
-            f"UPDATE total_reach SET {column} = {column} {sign} 1 WHERE origin = {r}.origin"
-            f" AND month = {r}.month AND {earliest}",
-            f"UPDATE total_reach SET {column} = {column} {other} 1 WHERE origin = {r}.origin"
-            f" AND month = {following} AND {earliest}",
-        ]
-    return statements
+def _marks(r: str) -> dict[str, str]:
+    """Expressions about household-month r (NEW after an insert, OLD after a delete): whether no
+    other row of the household is earlier (ever: e, in r's year: y), and the household's next
+    month after r (ever: fe, in r's year: fy)."""
+    same = f"h.origin = {r}.origin AND h.household = {r}.household"
+    year = f"h.month BETWEEN substr({r}.month, 1, 5) || '00' AND substr({r}.month, 1, 5) || '99'"
+    return {
+        "e": f"NOT EXISTS (SELECT 1 FROM total_household h WHERE {same} AND h.month < {r}.month)",
+        "y": f"NOT EXISTS (SELECT 1 FROM total_household h WHERE {same} AND h.month < {r}.month AND {year})",
+        "fe": f"(SELECT min(h.month) FROM total_household h WHERE {same} AND h.month > {r}.month)",
+        "fy": f"(SELECT min(h.month) FROM total_household h WHERE {same} AND h.month > {r}.month AND {year})",
+    }
+
+
+def _firsts_moved(r: str, sign: str) -> str:
+    """The first-visit marks that household-month r takes from (sign '-': on insert) or gives
+    back to (sign '+': on delete) the household's next month, when r is (was) the earliest."""
+    m = _marks(r)
+    return (f"UPDATE total_reach SET"
+            f" first_ever = first_ever {sign} CASE WHEN month = {m['fe']} AND {m['e']} THEN 1 ELSE 0 END,"
+            f" first_in_year = first_in_year {sign} CASE WHEN month = {m['fy']} AND {m['y']} THEN 1 ELSE 0 END"
+            f" WHERE origin = {r}.origin AND month IN ({m['fe']}, {m['fy']})")
 
 
 def _trigger(name: str, when: str, statements: list[str], condition: str = "") -> str:
@@ -145,14 +146,19 @@ MIGRATION: list[str] = [
     _FILL_VISIT.format(src="main.visit"),
     _FILL_HOUSEHOLD.format(src="main.visit"),
     _FILL_REACH.format(origins="1"),
+    # Two or three statements per household-month that appears or goes (trigger statements are
+    # the cost of a merge's per-row path): its own month's counts, then the next month's marks.
     _trigger("total_household_in", "AFTER INSERT ON total_household", [
-        "INSERT INTO total_reach (origin, month, reached) VALUES (NEW.origin, NEW.month, 1)"
-        " ON CONFLICT (origin, month) DO UPDATE SET reached = reached + 1",
-        *_firsts("NEW", "+"),
+        "INSERT INTO total_reach (origin, month, reached, first_in_year, first_ever)"
+        f" VALUES (NEW.origin, NEW.month, 1, {_marks('NEW')['y']}, {_marks('NEW')['e']})"
+        " ON CONFLICT (origin, month) DO UPDATE SET reached = reached + 1,"
+        " first_in_year = first_in_year + excluded.first_in_year, first_ever = first_ever + excluded.first_ever",
+        _firsts_moved("NEW", "-"),
     ]),
     _trigger("total_household_out", "AFTER DELETE ON total_household", [
-        "UPDATE total_reach SET reached = reached - 1 WHERE origin = OLD.origin AND month = OLD.month",
-        *_firsts("OLD", "-"),
+        f"UPDATE total_reach SET reached = reached - 1, first_in_year = first_in_year - {_marks('OLD')['y']},"
+        f" first_ever = first_ever - {_marks('OLD')['e']} WHERE origin = OLD.origin AND month = OLD.month",
+        _firsts_moved("OLD", "+"),
         "DELETE FROM total_reach WHERE origin = OLD.origin AND month = OLD.month AND reached = 0",
     ]),
     _trigger("total_visit_in", "AFTER INSERT ON visit", _visit_in("NEW")),
