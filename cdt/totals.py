@@ -206,6 +206,17 @@ def add_all_new(conn: sqlite3.Connection, schema: str) -> None:
         conn.execute(_FILL_REACH.format(origins="origin IN (SELECT origin FROM temp.totals_origin)"))
 
 
+def rebuild(conn: sqlite3.Connection) -> None:
+    """Count the totals again from the live visits, set-based (in the caller's transaction): for
+    a file whose visits were written with the triggers paused, or one to check and repair."""
+    with paused(conn):
+        for table in TABLES:
+            conn.execute(f"DELETE FROM main.{table}")
+        conn.execute(_FILL_VISIT.format(src="main.visit"))
+        conn.execute(_FILL_HOUSEHOLD.format(src="main.visit"))
+        conn.execute(_FILL_REACH.format(origins="1"))
+
+
 def recount(conn: sqlite3.Connection) -> dict[str, set[tuple]]:
     """What the three tables must hold, recounted from scratch from the live visits (in Python,
     independently of the SQL above): for tests and for checking a file."""

@@ -388,3 +388,17 @@ def test_a_pack_keeps_the_same_totals_as_its_file(cdt, tmp_path):
         assert_exact(conn)
     finally:
         conn.close()
+
+
+def test_rebuild_counts_again_what_the_triggers_missed():
+    conn = memory_store()
+    conn.execute("BEGIN")
+    with totals.paused(conn):
+        for n in range(30):
+            conn.execute(f"INSERT INTO visit ({COLUMNS}) VALUES (?,?,1,?,'h',?,'t',?,2,?,'[]')",
+                         (f"v{n}", f"o{n % 3}", int(n % 7 == 0), f"{MONTHS[n % 5]}-0{n % 9 + 1}", f"H{n % 4}",
+                          SERVICES[n % 4]))
+    totals.rebuild(conn)
+    conn.execute("COMMIT")
+    assert totals.kept(conn)["total_visit"] and conn.execute("SELECT count(*) FROM total_pause").fetchone()[0] == 0
+    assert_exact(conn)
