@@ -176,7 +176,11 @@ def paused(conn: sqlite3.Connection) -> Iterator[None]:
     """Inside: the totals' triggers do nothing (the caller counts what it writes, add_all_new).
 
     Call it inside the caller's transaction: the pause row never commits (it is removed on the
-    way out, and a rollback removes it too), so no other connection ever sees it. Nests."""
+    way out, and a rollback removes it too), so no other connection ever sees it. Nests.
+    Outside a transaction it refuses: a pause row committed by itself, then a crash, would leave
+    the totals unkept for good."""
+    if not conn.in_transaction:
+        raise RuntimeError("totals.paused needs the caller's transaction")
     rowid = conn.execute("INSERT INTO main.total_pause (paused) VALUES (1)").lastrowid
     try:
         yield

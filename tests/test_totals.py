@@ -402,3 +402,13 @@ def test_rebuild_counts_again_what_the_triggers_missed():
     conn.execute("COMMIT")
     assert totals.kept(conn)["total_visit"] and conn.execute("SELECT count(*) FROM total_pause").fetchone()[0] == 0
     assert_exact(conn)
+
+
+def test_paused_needs_a_transaction():
+    import pytest
+
+    conn = memory_store()
+    with pytest.raises(RuntimeError):
+        with totals.paused(conn):
+            pass
+    assert conn.execute("SELECT count(*) FROM total_pause").fetchone()[0] == 0
