@@ -336,15 +336,26 @@ def _measure_visits_from_totals(store: Store, params: dict, dc_set: set[str], en
     unit_of = bucket_units(store)
     codes, rows = month_rows(store, dc_set, args["month"])
     month, year_month = args["month"], args["year_month"]
+    # Per origin: the sums of the report's month, of the year's earlier months, of older months.
+    width = 3 + len(codes)
+    parts: dict[str, list[list[int]]] = {}
     for origin, row_month, *sums in rows:
+        found = parts.get(origin)
+        if found is None:
+            found = parts[origin] = [[0] * width, [0] * width, [0] * width]
+        into = found[0 if row_month == month else 1 if row_month >= year_month else 2]
+        for index, value in enumerate(sums):
+            into[index] += value or 0
+    for origin, (in_month, earlier, older) in parts.items():
         e = entry(unit_of.get(origin, ""))
-        parts = (1, 1, 1) if row_month == month else (0, 1, 1) if row_month >= year_month else (0, 0, 1)
-        for key, value in zip(("visits", "people_helped", "digital_citizens"), sums):
-            _add(e[key], *(value * part for part in parts))
+        flows = [(m, m + y, m + y + o) for m, y, o in zip(in_month, earlier, older)]
+        _add(e["visits"], *flows[0])
+        _add(e["people_helped"], *flows[1])
+        _add(e["digital_citizens"], *flows[2])
         by_service = e["people_by_service"]
-        for code, people in zip(codes, sums[3:]):
-            if people:
-                _add(by_service.setdefault(code, _flow(0, 0, 0)), *(people * part for part in parts))
+        for code, flow in zip(codes, flows[3:]):
+            if flow[2]:
+                _add(by_service.setdefault(code, _flow(0, 0, 0)), *flow)
     if not codes:  # no codes at all, or too many for one row: by list of services, added up here
         parsed: dict[str, set[str]] = {}
         for origin, services, *people in q("""
