@@ -498,7 +498,8 @@ def _assemble(expected: list[dict], measured: dict[str, dict], row_level: str, s
     for unit in expected:
         key = unit["id"] if row_level == "hamlet" else unit["code"]
         listed.add(key)
-        rows.append({"unit": dict(unit), **_clone(measured.get(key) or _empty())})
+        values = measured.get(key)
+        rows.append({"unit": dict(unit), **(_clone(values) if values else _empty())})
     # A unit found in the data but not expected here (a commune of another district merged by
     # mistake) still gets a row, so the rows add up to the total. Rows of deleted hamlets and of
     # files of no commune count in the total only.
