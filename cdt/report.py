@@ -151,6 +151,12 @@ def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> N
     conn.executemany("INSERT INTO temp.report_replaced (origin) VALUES (?)",
                      [(row[0],) for row in conn.execute("SELECT old_db_id FROM main.replacement")
                       if row[0] not in absorbed])
+    # Origins sharing their commune with another origin (a file replaced by another): their
+    # households are counted distinct across those files, from total_household (cdt/totals.py).
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_shared (origin TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.report_shared")
+    conn.execute("INSERT INTO temp.report_shared SELECT origin FROM temp.report_origin WHERE commune IN"
+                 " (SELECT commune FROM temp.report_origin GROUP BY commune HAVING count(*) > 1)")
 
 
 # -- the queries ----------------------------------------------------------------------------------
@@ -178,7 +184,10 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
     out: dict[str, dict] = {}
 
     def entry(key: str) -> dict:
-        return out.setdefault(key, _empty())
+        found = out.get(key)
+        if found is None:
+            found = out[key] = _empty()
+        return found
 
     q = store.conn.execute
     for row in q(f"""
@@ -212,13 +221,26 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
         GROUP BY 1""", params):
         entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
 
+    if by_hamlet:
+        _measure_visits_by_scan(store, by_hamlet, params, set(dc_codes), entry)
+    else:  # a district or province file: the totals kept per origin and month
+        _measure_visits_from_totals(store, params, set(dc_codes), entry)
+    return out
+
+
+def _measure_visits_by_scan(store: Store, by_hamlet: bool, params: dict, dc_set: set[str], entry: Any) -> None:
+    """Visits, people, services and distinct households per unit, from a scan of every visit: a
+    commune file's report (rows are hamlets, found through the visit's team), and the full
+    recount that tests/test_totals.py compares the totals with."""
+    col = _bucket_columns(by_hamlet)
+    unit = "coalesce(b.unit, '')"
+    q = store.conn.execute
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
     # NOT INDEXED: "since the start" needs every visit up to the month's end, most of the table.
     # Walking visit(date) for that range then fetching each row was measured 10x slower than a
     # plain scan on a million-visit district (4.9 s against 0.4 s for the count alone).
     # One pass over the visits, grouped by unit and by the visit's list of services: a district
     # has a few dozen distinct lists, so each is parsed once in Python, not once per visit.
-    dc_set = set(dc_codes)
     for row in q(f"""
         SELECT {unit} AS unit, v.services AS services,
                sum(v.date >= :start) AS visits_month, sum(v.date >= :year_start) AS visits_ytd,
@@ -250,7 +272,134 @@ def _measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str]
               GROUP BY 1, 2, 3)
         GROUP BY 1""", params):
         entry(row["unit"])["households_reached"] = _flow(row["hh_month"], row["hh_ytd"], row["hh_total"])
-    return out
+
+
+def bucket_units(store: Store) -> dict[str, str]:
+    """The bucket → unit mapping ``_load_buckets`` wrote (origins → communes above a commune)."""
+    return dict(store.conn.execute("SELECT bucket, unit FROM temp.report_bucket").fetchall())
+
+
+# Above this many service codes the report adds people by service in Python (one row per file and
+# list of services) rather than in one SQL row per file with a column per code.
+_MAX_CODE_COLUMNS = 200
+
+
+def _load_lists(store: Store, dc_set: set[str]) -> list[str]:
+    """Each distinct list of services in the totals, parsed once (as ``_codes`` reads it), into
+    ``temp.report_list(services, dc, c0, c1, …)``: dc = 1 when the list has a digital-citizen
+    service, cN = 1 when it has the N-th code of the list returned. SQL then adds the totals up
+    per file with the digital-citizen people and the people of each service apart, in the
+    totals' own order (no sort, a few rows out)."""
+    conn = store.conn
+    key = frozenset(dc_set)
+    version = conn.execute("PRAGMA data_version").fetchone()[0]
+    loaded = getattr(store, "_report_lists", None)
+    if loaded is not None and loaded[:3] == (key, version, conn.total_changes):
+        return loaded[3]  # loaded by this report, and nothing was written since
+    parsed = {row[0]: _codes(row[0]) for row in conn.execute("SELECT DISTINCT services FROM total_visit")}
+    codes = sorted(set().union(*parsed.values()))
+    if len(codes) > _MAX_CODE_COLUMNS:
+        codes = []
+    columns = "".join(f", c{n} INTEGER NOT NULL" for n in range(len(codes)))
+    conn.execute("DROP TABLE IF EXISTS temp.report_list")
+    conn.execute(f"CREATE TEMP TABLE report_list (services TEXT PRIMARY KEY, dc INTEGER NOT NULL{columns})")
+    marks = ", ".join("?" for _ in range(len(codes) + 2))
+    conn.executemany(f"INSERT INTO temp.report_list VALUES ({marks})",
+                     [(services, int(bool(found & dc_set)), *(int(code in found) for code in codes))
+                      for services, found in parsed.items()])
+    store._report_lists = (key, version, conn.total_changes, codes)
+    return codes
+
+
+def month_rows(store: Store, dc_set: set[str], last: str) -> tuple[list[str], list[tuple]]:
+    """The totals per origin and month up to month ``last`` ('YYYY-MM'): ``(codes, rows)``, a row
+    being (origin, month, visits, people, digital-citizen people, people of each code in codes).
+
+    Grouped by origin and month, the totals' own order (no sort), a few rows per file and month
+    whatever the number of visits; the report and its trends read the same rows (kept until the
+    file or the settings change)."""
+    conn = store.conn
+    codes = _load_lists(store, dc_set)
+    cached = getattr(store, "_report_month_rows", None)
+    state = store._report_lists[:3]
+    if cached is not None and cached[0] == state and cached[1] >= last:
+        return codes, [row for row in cached[2] if row[1] <= last]
+    sums = ["sum(tv.visits)", "sum(tv.people)", "sum(tv.people * l.dc)",
+            *(f"sum(tv.people * l.c{n})" for n in range(len(codes)))]
+    rows = [tuple(row) for row in conn.execute(f"""
+        SELECT tv.origin, tv.month, {', '.join(sums)}
+        FROM total_visit tv JOIN temp.report_list l ON l.services = tv.services
+        WHERE tv.month <= ? GROUP BY 1, 2""", (last,))]
+    store._report_month_rows = (state, last, rows)
+    return codes, rows
+
+
+def _measure_visits_from_totals(store: Store, params: dict, dc_set: set[str], entry: Any) -> None:
+    """Visits, people, services and distinct households per unit, from the totals kept per origin
+    and month (cdt/totals.py): a few rows per commune and month, whatever the number of visits.
+
+    The same numbers as a scan of the visits (``_measure_visits_by_scan``; tests/test_totals.py
+    compares them): months compare as the days do (ISO dates), and households are distinct per
+    commune: a commune whose visits came from one file sums that file's first-visit marks, one
+    with several files (one replaced the other) counts its households from total_household,
+    distinct across the files."""
+    q = store.conn.execute
+    args = {"month": params["start"][:7], "year_month": params["year_start"][:7]}
+    unit_of = bucket_units(store)
+    codes, rows = month_rows(store, dc_set, args["month"])
+    month, year_month = args["month"], args["year_month"]
+    # Per origin: the sums of the report's month, of the year's earlier months, of older months.
+    width = 3 + len(codes)
+    parts: dict[str, list[list[int]]] = {}
+    for origin, row_month, *sums in rows:
+        found = parts.get(origin)
+        if found is None:
+            found = parts[origin] = [[0] * width, [0] * width, [0] * width]
+        into = found[0 if row_month == month else 1 if row_month >= year_month else 2]
+        for index, value in enumerate(sums):
+            into[index] += value or 0
+    for origin, (in_month, earlier, older) in parts.items():
+        e = entry(unit_of.get(origin, ""))
+        flows = [(m, m + y, m + y + o) for m, y, o in zip(in_month, earlier, older)]
+        _add(e["visits"], *flows[0])
+        _add(e["people_helped"], *flows[1])
+        _add(e["digital_citizens"], *flows[2])
+        by_service = e["people_by_service"]
+        for code, flow in zip(codes, flows[3:]):
+            if flow[2]:
+                _add(by_service.setdefault(code, _flow(0, 0, 0)), *flow)
+    if not codes:  # no codes at all, or too many for one row: by list of services, added up here
+        parsed: dict[str, set[str]] = {}
+        for origin, services, *people in q("""
+            SELECT tv.origin, tv.services, sum(CASE WHEN tv.month = :month THEN tv.people ELSE 0 END),
+                   sum(CASE WHEN tv.month >= :year_month THEN tv.people ELSE 0 END), sum(tv.people)
+            FROM total_visit tv WHERE tv.month <= :month GROUP BY 1, 2""", args):
+            found = parsed.get(services)
+            if found is None:
+                found = parsed[services] = _codes(services)
+            by_service = entry(unit_of.get(origin, ""))["people_by_service"]
+            for code in found:
+                _add(by_service.setdefault(code, _flow(0, 0, 0)), *people)
+    reached: dict[str, list[int]] = {}
+    for unit, *counts in q("""
+        SELECT coalesce(b.unit, ''), sum(CASE WHEN r.month = :month THEN r.reached ELSE 0 END),
+               sum(CASE WHEN r.month >= :year_month THEN r.first_in_year ELSE 0 END), sum(r.first_ever)
+        FROM total_reach r LEFT JOIN temp.report_bucket b ON b.bucket = r.origin
+        WHERE r.month <= :month AND r.origin NOT IN (SELECT origin FROM temp.report_shared)
+        GROUP BY 1
+        UNION ALL
+        SELECT unit, sum(last = :month), sum(last >= :year_month), count(*)
+        FROM (SELECT coalesce(b.unit, '') AS unit, o.commune, h.household, max(h.month) AS last
+              FROM total_household h JOIN temp.report_origin o ON o.origin = h.origin
+              LEFT JOIN temp.report_bucket b ON b.bucket = h.origin
+              WHERE h.month <= :month AND h.origin IN (SELECT origin FROM temp.report_shared)
+              GROUP BY 1, 2, 3)
+        GROUP BY 1""", args):
+        found = reached.setdefault(unit, [0, 0, 0])
+        for index, count in enumerate(counts):
+            found[index] += int(count or 0)
+    for unit, flows_ in reached.items():
+        entry(unit)["households_reached"] = _flow(*flows_)
 
 
 def _codes(services: Any) -> set[str]:
@@ -301,7 +450,8 @@ def _ratio(part: Any, whole: Any) -> float | None:
 def _finish(values: dict, service_codes: list[str]) -> dict:
     """Fill derived keys (percentages) and give every row the same service codes, in order."""
     by_service = values.get("people_by_service") or {}
-    values["people_by_service"] = {code: by_service.get(code, _flow(0, 0, 0)) for code in service_codes}
+    values["people_by_service"] = {code: by_service.get(code) or {"month": 0, "ytd": 0, "total": 0}
+                                   for code in service_codes}
     values["hamlets_covered_pct"] = _ratio(values["hamlets_covered"], values["hamlets"])
     values["members_trained_pct"] = _ratio(values["members_trained"], values["members"])
     values["households_reached_pct"] = {
@@ -360,15 +510,29 @@ def _assemble(expected: list[dict], measured: dict[str, dict], row_level: str, s
     for unit in expected:
         key = unit["id"] if row_level == "hamlet" else unit["code"]
         listed.add(key)
-        rows.append({"unit": dict(unit), **copy.deepcopy(measured.get(key, _empty()))})
+        values = measured.get(key)
+        rows.append({"unit": dict(unit), **(_clone(values) if values else _empty())})
     # A unit found in the data but not expected here (a commune of another district merged by
     # mistake) still gets a row, so the rows add up to the total. Rows of deleted hamlets and of
     # files of no commune count in the total only.
     if row_level != "hamlet":
         for code in sorted(set(measured) - listed - {""}):
             rows.append({"unit": seen.get(code, {"code": code, "name": code, "level": row_level}),
-                         **copy.deepcopy(measured[code]), "expected": False})
+                         **_clone(measured[code]), "expected": False})
     return rows
+
+
+def _clone(values: dict) -> dict:
+    """A copy of a unit's values (ints, flows, flows by service) that shares nothing with them:
+    copy.deepcopy's generic walk was the largest cost of a province report."""
+    out: dict = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out[key] = {k: dict(v) if isinstance(v, dict) else copy.deepcopy(v) if isinstance(v, (list, set)) else v
+                        for k, v in value.items()}
+        else:
+            out[key] = copy.deepcopy(value) if isinstance(value, (list, set)) else value
+    return out
 
 
 def _households_total(store: Store, params: dict) -> dict:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from cdt import __version__
+from cdt import __version__, totals
 from cdt.errors import CdtError, NotFound, ReadOnlyRow, StoreError
 
 # "CDT1": marks a SQLite file as ours, so a stray SQLite file is never taken for a store.
@@ -254,8 +254,9 @@ MIGRATIONS: list[list[str]] = [
 )""",
         "CREATE INDEX undo_journal_row ON undo_journal (table_name, row_id, rev)",
     ],
-    # 6: reserved for issue 12 (totals kept at merge time).
-    [],
+    # 6: issue 12: totals of the visits per origin and month, kept exact by triggers on visit
+    # (the district and province reports read them): cdt/totals.py.
+    totals.MIGRATION,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 KEYS_VERSION = 4  # the schema version that brings own_key, pinned_key and upstream_key

@@ -2,9 +2,8 @@
 
 Everything here goes through ``figures_by_month`` (``month_figures`` for one month), which computes
 each month's flows (visits, distinct households reached, people helped, digital citizens) per unit
-and for the whole file. It reads the visits today, in one pass for the 12 months; when report.py
-keeps monthly totals at merge time, that one function can read them instead and nothing else here
-changes.
+and for the whole file. On a district or province file it reads the totals kept per origin and
+month (cdt/totals.py); on a commune file it reads the visits, in one pass for the 12 months.
 
 ``figures_by_month`` relies on the temporary bucket tables report.py loads (``temp.report_bucket``,
 ``temp.report_origin``), so it is called from ``build_report`` after they are written.
@@ -30,6 +29,9 @@ def month_list(year: int, month: int, count: int = MONTHS) -> list[tuple[int, in
     return out[::-1]
 
 
+_ZERO = {key: 0 for key in TREND_KEYS}  # read only
+
+
 def _zero() -> dict[str, int]:
     return {key: 0 for key in TREND_KEYS}
 
@@ -43,15 +45,15 @@ def figures_by_month(store: Store, months: list[tuple[int, int]], *, by_hamlet: 
                      dc_codes: list[str]) -> dict[tuple[int, int], dict]:
     """Each month's flows, ``{(year, month): {"units": {unit key: figures}, "total": figures}}``.
 
-    The one place trends read the data: today one pass over the visits of the months (one
-    query, not several per month); with monthly totals kept at merge time it can read
-    those instead and nothing else changes. A unit key is what ``temp.report_bucket`` maps to (a
+    The one place trends read the data: on a district or province file the totals kept per
+    origin and month (cdt/totals.py), on a commune file (units are hamlets, which the totals do
+    not know) one pass over the visits of the months. A unit key is what ``temp.report_bucket`` maps to (a
     hamlet id on a commune file, a commune code above); rows of no known unit count in the total
     only. Households are distinct per commune's register within the month (a district adds its
     communes up), and on a commune file distinct over the whole commune in the total (a household
     may be visited by two hamlets' teams).
     """
-    from cdt.report import _codes, period
+    from cdt.report import period
 
     out = {ym: {"units": {}, "total": _zero()} for ym in months}
     if not months:
@@ -59,9 +61,21 @@ def figures_by_month(store: Store, months: list[tuple[int, int]], *, by_hamlet: 
     first, last = min(months), max(months)
     params = {"start": period(*first)["start"], "end": period(*last)["end"]}
     key_of = {f"{y:04d}-{m:02d}": (y, m) for y, m in months}
+    if by_hamlet:
+        _from_visits(store, out, key_of, params, by_hamlet, set(dc_codes))
+    else:
+        _from_totals(store, out, key_of, set(dc_codes))
+    return out
+
+
+def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], params: dict, by_hamlet: bool,
+                 dc_set: set[str]) -> None:
+    """figures_by_month from a scan of the visits: a commune file's (units are hamlets, found
+    through the visit's team), and the full recount tests/test_totals.py compares the totals with."""
+    from cdt.report import _codes
+
     bucket = "t.hamlet_id" if by_hamlet else "v.origin"
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
-    dc_set = set(dc_codes)
     parsed: dict[str, bool] = {}
     # One pass over the rows (NOT INDEXED, as in report.py: a year of visits is most of the table),
     # added up here: measured faster than grouping by unit, month, household and services in SQL,
@@ -103,7 +117,45 @@ def figures_by_month(store: Store, months: list[tuple[int, int]], *, by_hamlet: 
         out[key]["total"]["households_reached"] = len(found)
     for month in out.values():
         month["units"].pop("", None)
-    return out
+
+
+def _from_totals(store: Store, out: dict, key_of: dict[str, tuple[int, int]], dc_set: set[str]) -> None:
+    """figures_by_month on a district or province file: from the totals kept per origin and month
+    (cdt/totals.py), households distinct per commune as report.py counts them."""
+    from cdt.report import bucket_units, month_rows
+
+    args = {"first": min(key_of), "last": max(key_of)}
+    unit_of = bucket_units(store)
+    _, rows = month_rows(store, dc_set, args["last"])
+    for origin, month, visits, people, dc, *_ in rows:
+        key = key_of.get(month)
+        if key is None:
+            continue
+        unit = unit_of.get(origin, "")
+        units = out[key]["units"]
+        for entry in (units[unit] if unit in units else units.setdefault(unit, _zero()), out[key]["total"]):
+            entry["visits"] += int(visits or 0)
+            entry["people_helped"] += int(people or 0)
+            entry["digital_citizens"] += int(dc or 0)
+    for unit, month, reached in store.conn.execute("""
+        SELECT coalesce(b.unit, ''), r.month, sum(r.reached)
+        FROM total_reach r LEFT JOIN temp.report_bucket b ON b.bucket = r.origin
+        WHERE r.month BETWEEN :first AND :last AND r.origin NOT IN (SELECT origin FROM temp.report_shared)
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT unit, month, count(*) FROM (
+            SELECT DISTINCT coalesce(b.unit, '') AS unit, h.month, o.commune, h.household
+            FROM total_household h JOIN temp.report_origin o ON o.origin = h.origin
+            LEFT JOIN temp.report_bucket b ON b.bucket = h.origin
+            WHERE h.month BETWEEN :first AND :last AND h.origin IN (SELECT origin FROM temp.report_shared))
+        GROUP BY 1, 2""", args):
+        key = key_of.get(month)
+        if key is None:
+            continue
+        for entry in (out[key]["units"].setdefault(unit, _zero()), out[key]["total"]):
+            entry["households_reached"] += int(reached or 0)
+    for month in out.values():
+        month["units"].pop("", None)
 
 
 def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_codes: list[str],
@@ -134,7 +186,7 @@ def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_cod
     for row in rows:
         key = row_key(row)
         trend_rows.append({"unit": row["unit"],
-                           **{k: [month.get(key, _zero())[k] for month in keyed] for k in TREND_KEYS}})
+                           **{k: [month.get(key, _ZERO)[k] for month in keyed] for k in TREND_KEYS}})
     return {
         "months": [f"{y:04d}-{m:02d}" for y, m in months],
         "indicators": list(TREND_KEYS),
@@ -181,13 +233,29 @@ def _households_ytd(store: Store, year: int, month: int) -> list[int]:
 
     params = {"year_start": f"{year:04d}-01-01", "end": period(year, month)["end"]}
     firsts = [0] * month
-    for row in store.conn.execute("""
+    if store.site.level != "commune":
+        # The totals (cdt/totals.py): each household's first month of the year, per commune.
+        params = {"first": f"{year:04d}-01", "last": f"{year:04d}-{month:02d}"}
+        rows = store.conn.execute("""
+            SELECT r.month AS first, sum(r.first_in_year) AS n FROM total_reach r
+            WHERE r.month BETWEEN :first AND :last AND r.origin NOT IN (SELECT origin FROM temp.report_shared)
+            GROUP BY 1
+            UNION ALL
+            SELECT first, count(*) FROM (
+                SELECT o.commune, h.household, min(h.month) AS first
+                FROM total_household h JOIN temp.report_origin o ON o.origin = h.origin
+                WHERE h.month BETWEEN :first AND :last AND h.origin IN (SELECT origin FROM temp.report_shared)
+                GROUP BY 1, 2)
+            GROUP BY 1""", params).fetchall()
+    else:
+        rows = store.conn.execute("""
         SELECT first, count(*) AS n FROM (
             SELECT coalesce(o.commune, v.origin), v.household, min(v.date) AS first
             FROM visit v LEFT JOIN temp.report_origin o ON o.origin = v.origin
             WHERE v.deleted = 0 AND v.date >= :year_start AND v.date <= :end
             GROUP BY 1, 2)
-        GROUP BY substr(first, 6, 2)""", params):
+        GROUP BY substr(first, 6, 2)""", params).fetchall()
+    for row in rows:
         index = int(str(row["first"])[5:7]) - 1
         if 0 <= index < month:
             firsts[index] += int(row["n"])
