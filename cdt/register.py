@@ -93,7 +93,9 @@ def set_setting(store: Store, key: str, value: str) -> str:
 
 
 def _looks_like_ref(text: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-fA-F-]{4,36}", text)) and any(c.isdigit() for c in text)
+    # Any hex text may be a reference: ids without a digit in their first 8 (about 2% of them) are
+    # refs too. A name that is all hex letters ("Cafe") falls back to the name when no id matches.
+    return bool(re.fullmatch(r"[0-9a-fA-F-]{4,36}", text))
 
 
 def _pick(found: list[dict], what: str, text: str, describe: Callable[[dict], str]) -> dict:
