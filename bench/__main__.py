@@ -661,6 +661,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provinces", type=int, help="--scale national: only the first N provinces")
     parser.add_argument("--budget", type=float, help="--scale national: start no province after this many seconds")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--packs", type=Path, help="--scale national: keep the commune packs in this folder "
+                        "and reuse the ones already there (generation is not part of the figures)")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="--scale national: only make the packs (with --packs), merge nothing")
     args = parser.parse_args(argv)
 
     if args.scale:
