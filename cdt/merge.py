@@ -202,8 +202,9 @@ def _refuse(key: str, **params: Any) -> FileRefused:
     return FileRefused(key, **params)
 
 
-def stage_copy(source: Path, staging: Path) -> Path:
-    """Copy an incoming file into the private staging folder, refusing what must not be copied."""
+def stage_copy(source: Path, staging: Path, digest: Any = None) -> Path:
+    """Copy an incoming file into the private staging folder, refusing what must not be copied.
+    ``digest`` (a hashlib object), when given, is fed the bytes as they are copied."""
     if not source.exists():
         raise _refuse("merge.missing")
     if not source.is_file():
@@ -221,6 +222,8 @@ def stage_copy(source: Path, staging: Path) -> Path:
                 if copied > limit:
                     raise _refuse("merge.too_big", mb=limit // (1024 * 1024))
                 writer.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)
     except OSError as error:
         raise _refuse("merge.cannot_read", reason=os_reason(error)) from error
     return target
@@ -301,8 +304,9 @@ def _in_area(target: Store, level: str | None, structure: str | None, codes: dic
     return False
 
 
-def check_file(target: Store, path: Path) -> Checked:
-    """Every check of DESIGN.md §3.1 on a staged copy; raises FileRefused with the reason."""
+def check_file(target: Store, path: Path, digest: str | None = None) -> Checked:
+    """Every check of DESIGN.md §3.1 on a staged copy; raises FileRefused with the reason.
+    ``digest``: the SHA-256 to record for it, when the caller has it already (else computed)."""
     size = path.stat().st_size
     if size == 0:
         raise _refuse("merge.empty")
@@ -314,7 +318,7 @@ def check_file(target: Store, path: Path) -> Checked:
         raise _refuse("merge.wal")
     if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
         raise _refuse("merge.not_cdt")
-    digest = sha256_file(path)
+    digest = digest or sha256_file(path)
     deadline = time.monotonic() + CHECK_SECONDS
     try:
         conn = _open_untrusted(path, deadline)
@@ -610,7 +614,7 @@ def _hold_rows_sql(table: str, source: str, mode: str) -> str:
 
 
 def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: _Steps, *,
-               schema: str = "inc", own_tx: bool = True) -> dict:
+               schema: str = "inc", own_tx: bool = True, fast: bool = True) -> dict:
     """Merge one checked file. With own_tx (the default) it is ATTACHed as ``inc`` and merged in a
     transaction of its own; without, the caller has ATTACHed it as ``schema`` and holds the
     transaction that several checked files share (_apply_batch)."""
@@ -638,7 +642,7 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
             plan = _plan(conn, schema)
             conn.executemany("INSERT INTO temp.merge_plan VALUES (?, ?, ?, ?, ?)", plan)
             _record_replacements(run, checked, name, params)
-            fast = None if plan else _merge_all_new(run, conn, checked, schema)
+            fast = _merge_all_new(run, conn, checked, schema) if fast and not plan else None
             replaced = defaultdict(int)
             if any(p[1] == "replace" for p in plan):
                 for table in DATA_COLUMNS:
@@ -700,6 +704,11 @@ def _in_schema(sql: str, schema: str) -> str:
     return sql if schema == "inc" else _INC.sub(f"{schema}.", sql)
 
 
+class _NotAllNew(Exception):
+    """The all-new fast path met an id already used here: the transaction is rolled back and the
+    file merged again by the full path (_apply)."""
+
+
 def _merge_all_new(run: Callable, conn: sqlite3.Connection, checked: Checked, schema: str) -> dict | None:
     """The fast path: a pack whose rows are all new here (a commune's first pack, most packs of a
     new month's batch) is one plain INSERT … SELECT per table, as a raw copy would be.
@@ -707,23 +716,20 @@ def _merge_all_new(run: Callable, conn: sqlite3.Connection, checked: Checked, sc
     One probe establishes it (the caller has found no fork to settle): no history here for any
     origin the pack carries, and none of them a file replaced here (its later rows are held). The
     plain INSERT then proves the rest row by row for free: an id already used here (a row another
-    origin made, a forged copy) violates the primary key, the savepoint is rolled back and the full
-    merge runs instead, with every rule of DESIGN.md §3.2. Returns the counts, or None for the full
-    merge."""
+    origin made, a forged copy) violates the primary key and raises _NotAllNew; the caller rolls
+    the transaction back and merges the file again by the full path, with every rule of DESIGN.md
+    §3.2 (no savepoint here: in a transaction several packs share, a savepoint makes SQLite copy
+    every page the earlier packs touched). Returns the counts, or None for the full merge."""
     known = conn.execute(
         f"SELECT 1 FROM main.history WHERE origin IN (SELECT DISTINCT origin FROM {schema}.history)"
         f" UNION ALL SELECT 1 FROM main.replacement WHERE old_db_id IN (SELECT DISTINCT origin FROM {schema}.history)"
         " LIMIT 1").fetchone()
     if known is not None:
         return None
-    conn.execute("SAVEPOINT merge_all_new")
     try:
         inserted = _insert_all_new(run, conn, schema)
-    except sqlite3.IntegrityError:
-        conn.execute("ROLLBACK TO merge_all_new")
-        conn.execute("RELEASE merge_all_new")
-        return None
-    conn.execute("RELEASE merge_all_new")
+    except sqlite3.IntegrityError as error:
+        raise _NotAllNew() from error
     return {table: {**{key: 0 for key in COUNT_KEYS}, "inserted": count} for table, count in inserted.items()}
 
 
@@ -997,8 +1003,9 @@ def _prepare(target: Store, path: Path, *, skip_known: bool = True, replaces: st
     prepared.staging = temp_folders.make("merge")
 
     def steps() -> None:
-        staged = stage_copy(Path(path), prepared.staging)
-        container = sha256_file(staged)
+        hashing = hashlib.sha256()
+        staged = stage_copy(Path(path), prepared.staging, hashing)
+        container = hashing.hexdigest()
         prepared.touches.add(("sha", container))
         earlier = _already_merged(target, container) if skip_known and not replaces else None
         if earlier:
@@ -1007,13 +1014,13 @@ def _prepare(target: Store, path: Path, *, skip_known: bool = True, replaces: st
         header = keys.read_pack(staged)
         prepared.touches.update({("unit", header.level, header.unit_code), ("db", header.db_id)})
         opened = _open_pack(target, staged, prepared.staging, result, header)
-        checked = check_file(target, opened.inner)
+        # The log names the bytes that arrived (a re-merge is known by them), not the snapshot inside.
+        checked = check_file(target, opened.inner, digest=container)
         keys.check_inner(opened, checked.site)
-        checked.sha256 = container  # the log names the bytes that arrived: a re-merge is known by them
         result.sha256 = checked.sha256
         site = checked.site
         prepared.touches.update(("db", o["db_id"]) for o in checked.origins)
-        prepared.touches.update(("unit", *key) for key in map(_unit_key, [site, *checked.origins]) if key)
+        prepared.touches.update(("unit", key[0], key[2]) for key in map(_unit_key, [site, *checked.origins]) if key)
         result.db_id, result.level, result.clock, result.packed_at = (
             site["db_id"], site["level"], site["clock"], clean_text(site["packed_at"]))
         result.unit_code = clean_text(site.get(f"{site['level']}_code"))
@@ -1037,10 +1044,13 @@ def _apply(target: Store, prepared: Prepared, replaces: str | None, *, dry_run: 
     transaction of its own."""
     checked, opened, result = prepared.checked, prepared.opened, prepared.result
     checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
-    if schema is None:
-        result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
-    else:
+    if schema is not None:  # a _NotAllNew here rolls the shared transaction back (_apply_batch)
         result.counts = _merge_one(target, checked, result.name, dry_run, _Steps(), schema=schema, own_tx=False)
+    else:
+        try:
+            result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
+        except _NotAllNew:
+            result.counts = _merge_one(target, checked, result.name, dry_run, _Steps(), fast=False)
     if opened.first_use and not dry_run:
         keys.pin(target, opened.header)
     elif opened.other_file and checked.replacement is not None and not dry_run:
@@ -1128,8 +1138,12 @@ TARGET_CACHE_KIB = 12288
 
 def tune_target(conn: sqlite3.Connection) -> None:
     """The merge target's connection settings (the benchmark's raw baseline uses the same ones):
-    the store's rollback journal and full sync (store.connect), and a bounded page cache."""
+    the store's rollback journal and full sync (store.connect), a bounded page cache, temporary
+    journals in memory."""
     conn.execute(f"PRAGMA cache_size = -{TARGET_CACHE_KIB}")
+    # Statement journals and the savepoints of nested writes in memory, not in temp files: they
+    # hold the pages one statement changes (a pack's rows), not the file.
+    conn.execute("PRAGMA temp_store = MEMORY")
 
 
 def _refused_entry(path: Path, error: CdtError) -> Prepared:
