@@ -710,6 +710,8 @@ def main(argv: list[str] | None = None) -> int:
                         "and reuse the ones already there (generation is not part of the figures)")
     parser.add_argument("--generate-only", action="store_true",
                         help="--scale national: only make the packs (with --packs), merge nothing")
+    parser.add_argument("--follow", action="store_true",
+                        help="--scale national: wait for the packs a --generate-only run is making (--packs)")
     args = parser.parse_args(argv)
 
     if args.scale:

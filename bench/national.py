@@ -41,6 +41,22 @@ def _make_pack(job: tuple[str, str, str, int]) -> tuple[str, int]:
     return str(pack), generate.row_count(pack)
 
 
+def _wait_for_packs(packs_dir: Path, communes: list, log) -> None:
+    """--follow: wait until another run (``--generate-only``, same ``--packs``) has made every pack
+    of this province, so the merges overlap the generation instead of following it."""
+    waited = False
+    while True:
+        missing = [u for u in communes if not (packs_dir / f"xa-{u.code}.cdt.sqlite").exists()]
+        if not missing:
+            break
+        if not waited:
+            log(f"waiting for {len(missing)} packs in {packs_dir}")
+            waited = True
+        time.sleep(5)
+    if waited:
+        time.sleep(5)  # the last plain copy finished writing
+
+
 def run_national(args) -> int:
     from bench.__main__ import create_target_2025, machine, peak_mb
 
@@ -67,6 +83,8 @@ def run_national(args) -> int:
             work = root / "work" / province.code
             packs_dir = (args.packs or root / "packs") / province.code
             work.mkdir(parents=True, exist_ok=True)
+            if getattr(args, "follow", False):
+                _wait_for_packs(packs_dir, communes, log)
             t0 = time.perf_counter()
             made = list(pool.map(_make_pack, [(u.code, str(work), str(packs_dir), visits) for u in communes]))
             totals["generate_s"] += time.perf_counter() - t0

@@ -529,8 +529,16 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
             if kind == "origin":
                 raise _refuse("merge.foreign_origin")
             raise _refuse("merge.bad_row", table=table, id=bad)
-        found = conn.execute(f"SELECT id FROM {table} WHERE {row_hash_sql(conn, table, json_ok)} IS NOT hash"
-                             " LIMIT 1").fetchone()
+        try:
+            found = conn.execute(f"SELECT id FROM {table} WHERE {row_hash_sql(conn, table, json_ok)} IS NOT hash"
+                                 " LIMIT 1").fetchone()
+        except sqlite3.OperationalError as error:
+            if "user-defined function" not in str(error):
+                raise
+            # The hash function could not read a row's text: bytes that are no UTF-8.
+            from cdt.i18n import t
+
+            raise _refuse("merge.corrupt", reason=t("merge.why.encoding")) from error
         if found is not None:
             raise _refuse("merge.bad_hash", table=table, id=clean_text(found[0], 8))
     for origin, rev, chain in conn.execute("SELECT origin, rev, chain FROM history"):
