@@ -1245,7 +1245,7 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
                 if error is not None:
                     ready.put((index, _refused_entry(path, error), None))
                     continue
-                ready.put((index, _prepare(view, path), None))
+                ready.put((index, _prepare_ahead(view, path, stop), None))
         except BaseException as error:  # noqa: BLE001 — handed to the main thread (a busy target)
             ready.put((-1, None, error))
         finally:
@@ -1309,6 +1309,25 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
     if progress:
         progress(total, total, "")
     return results
+
+
+# How long the worker waits, in all, for the target while this thread writes it (a large shared
+# transaction spills its pages to the file and holds it exclusively until it commits).
+AHEAD_WAIT_SECONDS = 600
+
+
+def _prepare_ahead(view: Store, path: Path, stop: threading.Event) -> Prepared:
+    """_prepare in the worker: its reads of the target wait while the batch being applied holds
+    the file (its busy timeout is short, for a target held by another program); the main thread
+    raises store.in_use itself when another program holds it, and stops this one."""
+    deadline = time.monotonic() + AHEAD_WAIT_SECONDS
+    while True:
+        try:
+            return _prepare(view, path)
+        except StoreError as error:
+            if error.key != "store.in_use" or stop.is_set() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _merge_in_turn(target: Store, entries: list[tuple[Path, CdtError | None]],
