@@ -964,14 +964,16 @@ def _as_unchanged(result: FileResult, earlier: dict) -> None:
 
 
 def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: bool = True,
-               replaces: str | None = None) -> FileResult:
+               replaces: str | None = None, prepared: "Prepared | None" = None,
+               schema: str | None = None) -> FileResult:
     """Check one incoming file and merge it (or, with dry_run, roll the merge back).
 
     The one path every pack goes through, in two stages: _prepare (stage the copy, recognise bytes
     merged before, signature and seal, every check of the file, migrate an older schema) and
     _apply (the decisions that depend on the target's state: one file per unit, key pinning; then
-    the merge transaction). merge_batch runs the same two stages, _prepare of the next files in a
-    worker thread while checked ones are applied here, several to a transaction.
+    the merge). merge_batch runs _prepare of the next files in a worker thread and hands each
+    file here, in turn, with ``prepared``; ``schema`` then names the ATTACHed copy in the
+    transaction several checked files share (_apply_batch), and any failure is raised to it.
 
     A file whose exact bytes were merged before is reported unchanged without being merged again
     (``skip_known=False`` merges it all the same: the property tests use that to prove the merge
@@ -981,10 +983,16 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
     reported as a refusal. A target in use by another program is not the file's fault: StoreError
     ``store.in_use`` is raised, and merge_files stops the batch.
     """
-    prepared = _prepare(target, Path(path), skip_known=skip_known, replaces=replaces)
+    if prepared is None:
+        prepared = _prepare(target, Path(path), skip_known=skip_known, replaces=replaces)
+    if prepared.checked is None:
+        prepared.discard()
+        return prepared.result
+    if schema is not None:
+        _apply(target, prepared, replaces, schema=schema)
+        return prepared.result
     try:
-        if prepared.checked is not None:
-            _guarded(target, prepared, lambda: _apply(target, prepared, replaces, dry_run=dry_run))
+        _guarded(target, prepared, lambda: _apply(target, prepared, replaces, dry_run=dry_run))
     finally:
         prepared.discard()
     return prepared.result
@@ -1165,35 +1173,51 @@ def _refused_entry(path: Path, error: CdtError) -> Prepared:
     return Prepared(path=path, result=FileResult(path=str(path), name=clean_text(path.name) or "?", error=error))
 
 
-def _apply_batch(target: Store, batch: list[Prepared], replaces: str | None) -> None:
-    """Apply checked files in one transaction: all of them or none (DESIGN.md §3.2). A file refused
-    by a target-dependent decision (one file per unit) is refused alone and the others go on. If
-    applying one fails otherwise, the whole batch is rolled back and each file applied again in a
-    transaction of its own, so one bad file never sinks good ones."""
-    if len(batch) == 1:
-        _guarded(target, batch[0], lambda: _apply(target, batch[0], replaces))
-        return
+_ALONE = ("merge.second_file", "merge.replaces_unknown", "merge.replaces_again")
+
+
+def _apply_batch(target: Store, batch: list[Prepared], replaces: str | None,
+                 progress: Callable[[str], None] | None = None) -> None:
+    """Hand each file of the batch to merge_file, in order; the checked ones share one transaction:
+    all of them or none (DESIGN.md §3.2). A file refused by a target-dependent decision (one file
+    per unit) is refused alone and the others go on. If applying one fails otherwise, the whole
+    batch is rolled back and each file applied again in a transaction of its own, so one bad file
+    never sinks good ones. Ctrl-C while a file is applied keeps the files before it (applied again,
+    committed) and stops: what the command says was merged is what is in the file."""
+    checked = [p for p in batch if p.checked is not None]
     conn = target.conn
-    names = []
+    names: dict[int, str] = {}
     failed = False
     try:
-        for number, prepared in enumerate(batch):
-            conn.execute(f"ATTACH DATABASE ? AS inc{number}", (str(prepared.checked.path),))
-            names.append(f"inc{number}")
+        if len(checked) > 1:
+            for number, prepared in enumerate(checked):
+                conn.execute(f"ATTACH DATABASE ? AS inc{number}", (str(prepared.checked.path),))
+                names[id(prepared)] = f"inc{number}"
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreError("store.in_use", path=str(target.path)) from error
+        done: list[Prepared] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            raise StoreError("store.in_use", path=str(target.path)) from error
-        try:
-            for name, prepared in zip(names, batch):
+            for prepared in batch:
+                if progress:
+                    progress(prepared.result.name)
+                schema = names.get(id(prepared))
                 try:
-                    _apply(target, prepared, replaces, schema=name)
+                    merge_file(target, prepared.path, prepared=prepared, schema=schema)
                 except FileRefused as error:
-                    if error.key != "merge.second_file" and error.key not in (
-                            "merge.replaces_unknown", "merge.replaces_again"):
+                    if error.key not in _ALONE:
                         raise
                     prepared.result.error, prepared.result.ok = error, False
-            conn.execute("COMMIT")
+                except KeyboardInterrupt:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                        _reapply(target, done, names)
+                    raise
+                if schema is not None:
+                    done.append(prepared)
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except CdtError as error:
             if error.key == "store.in_use":
                 raise
@@ -1208,20 +1232,36 @@ def _apply_batch(target: Store, batch: list[Prepared], replaces: str | None) -> 
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
     finally:
-        for name in names:
+        for name in names.values():
             conn.execute(f"DETACH DATABASE {name}")
     if failed:
-        for prepared in batch:
+        for prepared in checked:
             prepared.result.error, prepared.result.ok, prepared.result.counts = None, False, {}
             prepared.result.new_key = bool(prepared.opened and prepared.opened.first_use)
-            _guarded(target, prepared, lambda prepared=prepared: _apply(target, prepared, replaces))
+            merge_file(target, prepared.path, prepared=prepared)
+
+
+def _reapply(target: Store, done: list[Prepared], names: dict[int, str]) -> None:
+    """After Ctrl-C in a shared transaction (rolled back): the files applied before it, again, committed."""
+    if not done:
+        return
+    conn = target.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for prepared in done:
+            prepared.result.ok, prepared.result.counts = False, {}
+            _apply(target, prepared, None, schema=names[id(prepared)])
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
                 progress: Callable[[int, int, str], None] | None, replaces: str | None = None) -> list[FileResult]:
-    """Every file through merge_file's two stages: _prepare of the next files in a worker thread
-    (its own connection to the target, read only), _apply here, GROUP_FILES checked files to a
-    transaction.
+    """Every file through merge_file, in order: _prepare of the next files in a worker thread (its
+    own connection to the target, read only), merge_file here with what the worker prepared,
+    GROUP_FILES checked files to a transaction (_apply_batch).
 
     SQLite releases the GIL while a statement runs, so the merge's SQL here and the checks' scans
     there use both cores. The worker stays at most a batch ahead (bounded staging space). A file
@@ -1256,11 +1296,17 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
     results: list[FileResult] = []
     seen: set = set()
     batch: list[Prepared] = []
+    position = {"done": 0}
+
+    def told(name: str) -> None:
+        if progress:
+            progress(position["done"], total, name)
+        position["done"] += 1
 
     def flush() -> None:
         try:
             if batch:
-                _apply_batch(target, batch, None)
+                _apply_batch(target, batch, None, told)
         finally:
             for prepared in batch:
                 prepared.discard()
@@ -1278,19 +1324,15 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
             index, prepared, error = item
             if error is not None:
                 raise error
-            if progress:
-                progress(index, total, prepared.result.name)
             if prepared.touches & seen:
                 # Checked against a state an earlier file of the run changed: in turn, from the start.
                 flush()
                 prepared.discard()
-                prepared = _prepare(target, prepared.path)
-                if prepared.checked is not None:
-                    batch.append(prepared)
-                    flush()
-            elif prepared.checked is not None:
+                told(prepared.result.name)
+                prepared.result = merge_file(target, prepared.path)
+            else:
                 batch.append(prepared)
-                if len(batch) >= GROUP_FILES:
+                if sum(1 for p in batch if p.checked is not None) >= GROUP_FILES:
                     flush()
             seen |= prepared.touches
             results.append(prepared.result)
