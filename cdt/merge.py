@@ -347,7 +347,12 @@ def _structure_label(structure: Any) -> str:
 def _known_in_area(target: Store, db_id: str) -> bool:
     """An origin counts as known only if it came in through a checked merge and lies in our area
     (a row a hand-made pack slipped into an older version's origin table does not)."""
-    row = target.conn.execute("SELECT * FROM origin WHERE db_id = ?", (db_id,)).fetchone()
+    try:
+        row = target.conn.execute("SELECT * FROM origin WHERE db_id = ?", (db_id,)).fetchone()
+    except sqlite3.OperationalError as error:
+        if _locked(error):  # the target is busy, which says nothing about the pack being checked
+            raise StoreError("store.in_use", path=str(target.path)) from error
+        raise
     return bool(row) and _in_area(target, row["level"], row["structure"], dict(row))
 
 
