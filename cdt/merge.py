@@ -644,6 +644,7 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
 
     if own_tx:
         conn.execute("ATTACH DATABASE ? AS inc", (str(checked.path),))
+        conn.execute(f"PRAGMA inc.cache_size = -{INCOMING_CACHE_KIB}")
     try:
         if own_tx:
             try:
@@ -1166,6 +1167,9 @@ GROUP_FILES = 9
 # province file keeps hot (random ids land anywhere in three indexes), small enough that a
 # merge's memory does not follow the size of the file.
 TARGET_CACHE_KIB = 12288
+# Each ATTACHed pack's page cache (KiB): read once, front to back; nine of them at SQLite's default
+# 2 MB made a merge's peak memory follow the size of the packs.
+INCOMING_CACHE_KIB = 512
 
 
 def tune_target(conn: sqlite3.Connection) -> None:
@@ -1198,6 +1202,7 @@ def _apply_batch(target: Store, batch: list[Prepared], replaces: str | None,
             for number, prepared in enumerate(checked):
                 conn.execute(f"ATTACH DATABASE ? AS inc{number}", (str(prepared.checked.path),))
                 names[id(prepared)] = f"inc{number}"
+                conn.execute(f"PRAGMA inc{number}.cache_size = -{INCOMING_CACHE_KIB}")
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
