@@ -5,7 +5,13 @@ where it lies: a USB stick may be pulled, and SQLite would create files beside i
 integrity, schema, site row, area, origins and every row's hash are checked there, an older schema
 is migrated there, and only then is the copy ATTACHed (by a bound parameter) to the target and
 merged in one transaction with ``INSERT … SELECT … ON CONFLICT(id) DO UPDATE … WHERE excluded.rev >
-rev``.
+rev`` (or, when none of its rows can be known here, a plain ``INSERT … SELECT``).
+
+Speed (issue 12). ``merge_file`` is the one path, in two stages: ``_prepare`` (everything above
+that reads the target without writing it) and ``_apply`` (the decisions that depend on the
+target's state, and the merge). A run of several files prepares the next ones in a worker thread
+while this one applies, and lets up to nine checked files share a transaction (all or nothing; a
+failure sinks no other file: see ``_apply_batch``). The row hash is computed inside SQLite's scan.
 
 Forks. Each origin's history is a chain of links, one per write transaction. When a pack's chain
 for an origin disagrees with ours at some rev, the two files are two branches of one commune file
