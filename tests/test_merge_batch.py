@@ -90,3 +90,28 @@ def test_a_pack_failing_in_a_shared_transaction_sinks_no_other(packs, tmp_path, 
     assert [r.ok for r in results] == [True, False, True], [r.reason for r in results]
     assert results[1].error.key == "merge.failed"
     assert dump(target) == dump(expected)
+
+
+def test_an_id_already_used_by_another_commune_leaves_the_fast_path(tmp_path):
+    """A new commune's pack is all new but for one row whose id another commune's row has here
+    (a forged copy): the plain insert meets the id, the transaction is rolled back and the full
+    merge holds that row as a conflict, as it always did; the other rows come in."""
+    from cdt.store import row_hash
+
+    first = unit_file(tmp_path / "a.db", "commune", DAI_TU[0])
+    taken = add_hamlet(first, "Xóm A")
+    other = unit_file(tmp_path / "b.db", "commune", DAI_TU[1])
+    mine = add_hamlet(other, "Xóm B")
+    add_hamlet(other, "Xóm C")
+    row = dict(other.conn.execute("SELECT * FROM hamlet WHERE id = ?", (mine,)).fetchone())
+    row["id"] = taken
+    other.conn.execute("UPDATE hamlet SET id = ?, hash = ? WHERE id = ?", (taken, row_hash("hamlet", row), mine))
+    district = unit_file(tmp_path / "d.db", "district", "171")
+    packs = [snapshot(first, tmp_path / "a.cdt"), snapshot(other, tmp_path / "b.cdt")]
+    results = merge.merge_files(district, packs)
+    assert [r.ok for r in results] == [True, True], [r.reason for r in results]
+    assert results[1].counts["hamlet"]["conflicts"] == 1 and results[1].counts["hamlet"]["inserted"] == 1
+    assert district.conn.execute("SELECT origin FROM hamlet WHERE id = ?", (taken,)).fetchone()[0] == first.site.db_id
+    alone = unit_file(tmp_path / "e.db", "district", "171")
+    assert _outcome([merge.merge_file(alone, p) for p in packs]) == _outcome(results)
+    assert dump(alone) == dump(district)
