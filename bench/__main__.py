@@ -492,7 +492,11 @@ class Run:
             return
         out = self.work / "growth"
         t0 = time.perf_counter()
-        more = generate.communes_of(c.district, c.communes * 4)[c.communes:]
+        from cdt import units
+
+        # 4x the run's communes, or all the district has (47 for 380: full mode asks 160).
+        available = len(units.communes_in(units.get(c.district, level="district", structure=units.LEGACY)))
+        more = generate.communes_of(c.district, min(c.communes * 4, available))[c.communes:]
         packs = self.packs + generate.make_packs(more, out / "data", c.sizes)
         generated = time.perf_counter() - t0
         target = create_target(out / "cdt.db", "district", c.district)
