@@ -30,12 +30,31 @@ def _make_pack(job: tuple[str, str, str, int]) -> tuple[str, int]:
 
     code, work, packs, visits = job
     unit = units.get(code, level="commune", structure=units.NEW)
+    kept = Path(packs) / f"xa-{code}.cdt"
+    if kept.exists() and kept.stat().st_size > 0:  # --packs: made by an earlier (or a --generate-only) run
+        return str(kept), generate.row_count(kept)
     source = Path(work) / f"xa-{code}.db"
     source.unlink(missing_ok=True)
     generate.create_commune(source, unit, Sizes(visits=visits))
     pack = generate.pack(source, Path(packs))
     source.unlink()
     return str(pack), generate.row_count(pack)
+
+
+def _wait_for_packs(packs_dir: Path, communes: list, log) -> None:
+    """--follow: wait until another run (``--generate-only``, same ``--packs``) has made every pack
+    of this province, so the merges overlap the generation instead of following it."""
+    waited = False
+    while True:
+        missing = [u for u in communes if not (packs_dir / f"xa-{u.code}.cdt.sqlite").exists()]
+        if not missing:
+            break
+        if not waited:
+            log(f"waiting for {len(missing)} packs in {packs_dir}")
+            waited = True
+        time.sleep(5)
+    if waited:
+        time.sleep(5)  # the last plain copy finished writing
 
 
 def run_national(args) -> int:
@@ -62,11 +81,17 @@ def run_national(args) -> int:
                 break
             communes = units.communes_in(province)
             work = root / "work" / province.code
-            packs_dir = root / "packs" / province.code
+            packs_dir = (args.packs or root / "packs") / province.code
             work.mkdir(parents=True, exist_ok=True)
+            if getattr(args, "follow", False):
+                _wait_for_packs(packs_dir, communes, log)
             t0 = time.perf_counter()
             made = list(pool.map(_make_pack, [(u.code, str(work), str(packs_dir), visits) for u in communes]))
             totals["generate_s"] += time.perf_counter() - t0
+            if getattr(args, "generate_only", False):
+                totals["communes"] += len(communes)
+                log(f"{province.name}: {len(communes)} packs ready ({time.perf_counter() - started:.0f} s)")
+                continue
             target = create_target_2025(root / "provinces" / f"tinh-{province.code}.db", province.code)
             t0 = time.perf_counter()
             peak = peak_mb([sys.executable, "-m", "bench", "--child", "merge", str(target),
@@ -82,7 +107,8 @@ def run_national(args) -> int:
             totals["peak_mb"] = max(totals["peak_mb"], peak)
             if largest is None or rows > largest[0]:
                 largest = (rows, target)
-            shutil.rmtree(packs_dir, ignore_errors=True)
+            if not args.packs:
+                shutil.rmtree(packs_dir, ignore_errors=True)
             log(f"{province.name}: {len(communes)} communes, {rows:,} rows merged in {seconds:.1f} s "
                 f"({rows / seconds:,.0f} rows/s, peak {peak:.0f} MB); total {totals['communes']} communes, "
                 f"{time.perf_counter() - started:.0f} s")

@@ -311,11 +311,14 @@ def read_pack(path: Path) -> Header:
     return packfile.read_verified(Path(path))
 
 
-def open_incoming(target: Store, staged: Path, staging: Path) -> Opened:
-    """Verify a staged pack's signature first, then the signer's pin, then unseal it (DESIGN.md §8)."""
+def open_incoming(target: Store, staged: Path, staging: Path, header: Header | None = None) -> Opened:
+    """Verify a staged pack's signature first, then the signer's pin, then unseal it (DESIGN.md §8).
+
+    ``header``: the staged pack's header as read_pack verified it already (the merge reads it first
+    to know the unit), so the signature is not verified twice."""
     from cdt import packfile
 
-    header = packfile.read_verified(staged)
+    header = header or packfile.read_verified(staged)
     state = check_signer(target, header)
     keys = own_keys(target)
     if header.sealed:

@@ -5,7 +5,13 @@ where it lies: a USB stick may be pulled, and SQLite would create files beside i
 integrity, schema, site row, area, origins and every row's hash are checked there, an older schema
 is migrated there, and only then is the copy ATTACHed (by a bound parameter) to the target and
 merged in one transaction with ``INSERT … SELECT … ON CONFLICT(id) DO UPDATE … WHERE excluded.rev >
-rev``.
+rev`` (or, when none of its rows can be known here, a plain ``INSERT … SELECT``).
+
+Speed (issue 12). ``merge_file`` is the one path, in two stages: ``_prepare`` (everything above
+that reads the target without writing it) and ``_apply`` (the decisions that depend on the
+target's state, and the merge). A run of several files prepares the next ones in a worker thread
+while this one applies, and lets up to nine checked files share a transaction (all or nothing; a
+failure sinks no other file: see ``_apply_batch``). The row hash is computed inside SQLite's scan.
 
 Forks. Each origin's history is a chain of links, one per write transaction. When a pack's chain
 for an origin disagrees with ours at some rev, the two files are two branches of one commune file
@@ -18,13 +24,17 @@ does not depend on the order packs arrive, and nothing is lost.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import queue
+import re
 import shutil
 import signal
 import sqlite3
 import tempfile
+import threading
 import time
 import unicodedata
 from collections import defaultdict
@@ -32,12 +42,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cdt import __version__, keys, rules
+from cdt import __version__, keys, rules, totals
 from cdt import scratch as temp_folders
 from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected, os_reason
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
-    HASH_COLUMNS, hash_values, now, tables_at,
+    HASH_COLUMNS, connect, hash_values, now, tables_at,
 )
 
 PACK_SUFFIX = ".cdt"
@@ -199,8 +209,9 @@ def _refuse(key: str, **params: Any) -> FileRefused:
     return FileRefused(key, **params)
 
 
-def stage_copy(source: Path, staging: Path) -> Path:
-    """Copy an incoming file into the private staging folder, refusing what must not be copied."""
+def stage_copy(source: Path, staging: Path, digest: Any = None) -> Path:
+    """Copy an incoming file into the private staging folder, refusing what must not be copied.
+    ``digest`` (a hashlib object), when given, is fed the bytes as they are copied."""
     if not source.exists():
         raise _refuse("merge.missing")
     if not source.is_file():
@@ -218,11 +229,14 @@ def stage_copy(source: Path, staging: Path) -> Path:
                 if copied > limit:
                     raise _refuse("merge.too_big", mb=limit // (1024 * 1024))
                 writer.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)
     except OSError as error:
         raise _refuse("merge.cannot_read", reason=os_reason(error)) from error
     return target
 
 
+@functools.lru_cache(maxsize=None)
 def _reference_schema(version: int) -> list[tuple]:
     conn = sqlite3.connect(":memory:")
     try:
@@ -298,8 +312,9 @@ def _in_area(target: Store, level: str | None, structure: str | None, codes: dic
     return False
 
 
-def check_file(target: Store, path: Path) -> Checked:
-    """Every check of DESIGN.md §3.1 on a staged copy; raises FileRefused with the reason."""
+def check_file(target: Store, path: Path, digest: str | None = None) -> Checked:
+    """Every check of DESIGN.md §3.1 on a staged copy; raises FileRefused with the reason.
+    ``digest``: the SHA-256 to record for it, when the caller has it already (else computed)."""
     size = path.stat().st_size
     if size == 0:
         raise _refuse("merge.empty")
@@ -311,7 +326,7 @@ def check_file(target: Store, path: Path) -> Checked:
         raise _refuse("merge.wal")
     if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
         raise _refuse("merge.not_cdt")
-    digest = sha256_file(path)
+    digest = digest or sha256_file(path)
     deadline = time.monotonic() + CHECK_SECONDS
     try:
         conn = _open_untrusted(path, deadline)
@@ -338,7 +353,12 @@ def _structure_label(structure: Any) -> str:
 def _known_in_area(target: Store, db_id: str) -> bool:
     """An origin counts as known only if it came in through a checked merge and lies in our area
     (a row a hand-made pack slipped into an older version's origin table does not)."""
-    row = target.conn.execute("SELECT * FROM origin WHERE db_id = ?", (db_id,)).fetchone()
+    try:
+        row = target.conn.execute("SELECT * FROM origin WHERE db_id = ?", (db_id,)).fetchone()
+    except sqlite3.OperationalError as error:
+        if _locked(error):  # the target is busy, which says nothing about the pack being checked
+            raise StoreError("store.in_use", path=str(target.path)) from error
+        raise
     return bool(row) and _in_area(target, row["level"], row["structure"], dict(row))
 
 
@@ -443,38 +463,98 @@ def _column_types(conn: sqlite3.Connection, table: str) -> dict[str, tuple[str, 
     return types
 
 
-def _first(conn: sqlite3.Connection, sql: str, args: Any = ()) -> str | None:
-    """The id of the first row a check query finds (shortened for a message), or None."""
-    row = conn.execute(sql, args).fetchone()
-    return None if row is None else (clean_text(row[0], 8) if isinstance(row[0], str) else "?")
+ROW_HASH_FUNCTION = "cdt_row_hash"
+SHA256_FUNCTION = "cdt_sha256"
+# Every character SQLite's json_quote could treat specially (it escapes ASCII only), beside text
+# it passes through, integers at the ends of their range and NULL: json_array must write these
+# exactly as store.hash_values' canonical JSON does, or the row hash is computed in Python.
+_JSON_PROBE = ("".join(chr(c) for c in range(128)) + "Đồng \u2028\u2029\ufeff😀", -(2 ** 63), 2 ** 63 - 1, 0, None, "")
+
+
+def _sql_row_hash(*values: Any) -> str:
+    return hash_values(values)
+
+
+def _sha256_text(text: Any) -> str | None:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if isinstance(text, str) else None
+
+
+def register_row_hash(conn: sqlite3.Connection) -> bool:
+    """Register the row hash of ``store.hash_values`` as SQL functions on a connection:
+    ``cdt_row_hash(id, origin, rev, data columns…, deleted)`` (Python, any values), and
+    ``cdt_sha256(text)`` for ``cdt_sha256(json_array(…))``, where SQLite writes the canonical JSON
+    itself and Python only hashes it (about a tenth of the work per row). Returns whether this
+    SQLite's json_array writes the canonical JSON exactly (checked here on every character it
+    could escape): if not, the checks use cdt_row_hash. tests/test_merge_hash.py proves both equal
+    ``store.row_hash`` on fuzzed rows of every table."""
+    conn.create_function(ROW_HASH_FUNCTION, -1, _sql_row_hash, deterministic=True)
+    conn.create_function(SHA256_FUNCTION, 1, _sha256_text, deterministic=True)
+    marks = ", ".join("?" for _ in _JSON_PROBE)
+    try:
+        written = conn.execute(f"SELECT json_array({marks})", _JSON_PROBE).fetchone()[0]
+    except sqlite3.Error:
+        return False
+    return written == json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode(list(_JSON_PROBE))
+
+
+def row_hash_sql(conn: sqlite3.Connection, table: str, json_ok: bool) -> str:
+    """SQL computing a row's hash over ``table``'s columns (see register_row_hash). A table with a
+    REAL column keeps the Python function: SQLite writes 500.0 and 0.1 otherwise than Python's
+    canonical form (500, and the shortest repr)."""
+    columns = ", ".join(HASH_COLUMNS[table])
+    real = any(str(info[2]).upper() == "REAL" for info in conn.execute(f"PRAGMA table_info({table})"))
+    if json_ok and not real:
+        return f"{SHA256_FUNCTION}(json_array({columns}))"
+    return f"{ROW_HASH_FUNCTION}({columns})"
+
+
+def _row_problem_sql(conn: sqlite3.Connection, table: str, allowed: list[str]) -> tuple[str, list]:
+    """One CASE naming the first structural problem of a row (or NULL): types, origin, identity
+    and version, in the order the checks always had (so each tampering keeps its message)."""
+    cases, args = [], []
+    for column, kinds in _column_types(conn, table).items():
+        cases.append(f"WHEN typeof({column}) NOT IN ({', '.join('?' for _ in kinds)}) THEN ?")
+        args += [*kinds, f"type:{column}"]
+    cases.append(f"WHEN origin NOT IN ({', '.join('?' for _ in allowed)}) THEN 'origin'")
+    args += allowed
+    cases.append("WHEN typeof(id) <> 'text' OR rev < 1 OR deleted NOT IN (0, 1) OR (origin = ? AND rev > ?)"
+                 " THEN 'row'")
+    return f"CASE {' '.join(cases)} END", args
 
 
 def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set[str]) -> None:
     """Every value has the type its column declares, every row's origin belongs to the file and
     its hash matches its content.
 
-    The structural checks are set-based SQL (typeof and ranges run in SQLite's C); only the hash
-    needs Python, and reads plain tuples: this recheck is the largest part of a merge's time."""
-    origins = json.dumps(sorted(allowed))
+    Two set-based scans per table, each stopping at the first bad row: the structural checks as one
+    CASE over the row (typeof and ranges in SQLite's C), then the hash, computed by a registered
+    function inside SQLite's scan (no row is fetched into Python)."""
+    json_ok = register_row_hash(conn)
+    origins = sorted(allowed)
     for table in tables_at(version):
-        for column, kinds in _column_types(conn, table).items():
-            marks = ", ".join("?" for _ in kinds)
-            bad = _first(conn, f"SELECT id FROM {table} WHERE typeof({column}) NOT IN ({marks}) LIMIT 1", kinds)
-            if bad is not None:
-                raise _refuse("merge.bad_type", table=table, column=column, id=bad)
-        if _first(conn, f"SELECT id FROM {table} WHERE origin NOT IN (SELECT value FROM json_each(?)) LIMIT 1",
-                  (origins,)) is not None:
-            raise _refuse("merge.foreign_origin")
-        bad = _first(conn, f"SELECT id FROM {table} WHERE typeof(id) <> 'text' OR rev < 1 OR deleted NOT IN (0, 1)"
-                           f" OR (origin = ? AND rev > ?) LIMIT 1", (site["db_id"], site["clock"]))
-        if bad is not None:
+        problem, args = _row_problem_sql(conn, table, origins)
+        found = conn.execute(f"SELECT id, problem FROM (SELECT id, {problem} AS problem FROM {table})"
+                             " WHERE problem IS NOT NULL LIMIT 1", (*args, site["db_id"], site["clock"])).fetchone()
+        if found is not None:
+            bad = clean_text(found[0], 8) if isinstance(found[0], str) else "?"
+            kind = found[1]
+            if kind.startswith("type:"):
+                raise _refuse("merge.bad_type", table=table, column=kind[5:], id=bad)
+            if kind == "origin":
+                raise _refuse("merge.foreign_origin")
             raise _refuse("merge.bad_row", table=table, id=bad)
-        reader = conn.cursor()
-        reader.row_factory = None
-        columns = ", ".join(("hash", *HASH_COLUMNS[table]))
-        for stored, *values in reader.execute(f"SELECT {columns} FROM {table}"):
-            if hash_values(values) != stored:
-                raise _refuse("merge.bad_hash", table=table, id=clean_text(values[0], 8))
+        try:
+            found = conn.execute(f"SELECT id FROM {table} WHERE {row_hash_sql(conn, table, json_ok)} IS NOT hash"
+                                 " LIMIT 1").fetchone()
+        except sqlite3.OperationalError as error:
+            if "user-defined function" not in str(error):
+                raise
+            # The hash function could not read a row's text: bytes that are no UTF-8.
+            from cdt.i18n import t
+
+            raise _refuse("merge.corrupt", reason=t("merge.why.encoding")) from error
+        if found is not None:
+            raise _refuse("merge.bad_hash", table=table, id=clean_text(found[0], 8))
     for origin, rev, chain in conn.execute("SELECT origin, rev, chain FROM history"):
         if origin not in allowed:
             raise _refuse("merge.foreign_origin")
@@ -499,14 +579,14 @@ def _migrate_staged(checked: Checked) -> None:
 # -- the merge transaction -------------------------------------------------------------------------
 
 
-def _plan(conn: sqlite3.Connection) -> list[tuple[str, str, int, str, str]]:
+def _plan(conn: sqlite3.Connection, schema: str = "inc") -> list[tuple[str, str, int, str, str]]:
     """Per origin whose incoming chain disagrees with ours: (origin, mode, fork_rev, held branch, other).
 
     mode 'hold': the incoming branch loses, its rows from fork_rev on are held;
     mode 'replace': the incoming branch wins, our rows of that origin from fork_rev on are held.
     """
     incoming: dict[str, dict[int, str]] = defaultdict(dict)
-    for origin, rev, chain in conn.execute("SELECT origin, rev, chain FROM inc.history"):
+    for origin, rev, chain in conn.execute(f"SELECT origin, rev, chain FROM {schema}.history"):
         incoming[origin][rev] = chain
     plan = []
     for origin, theirs in sorted(incoming.items()):
@@ -557,7 +637,11 @@ def _hold_rows_sql(table: str, source: str, mode: str) -> str:
     )
 
 
-def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: _Steps) -> dict:
+def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: _Steps, *,
+               schema: str = "inc", own_tx: bool = True, fast: bool = True) -> dict:
+    """Merge one checked file. With own_tx (the default) it is ATTACHed as ``inc`` and merged in a
+    transaction of its own; without, the caller has ATTACHed it as ``schema`` and holds the
+    transaction that several checked files share (_apply_batch)."""
     conn = target.conn
     site = checked.site
     params = {"source": name, "now": now()}
@@ -565,21 +649,25 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
 
     def run(sql: str, args: Any = ()) -> sqlite3.Cursor:
         step()
-        return conn.execute(sql, args)
+        return conn.execute(_in_schema(sql, schema), args)
 
-    conn.execute("ATTACH DATABASE ? AS inc", (str(checked.path),))
+    if own_tx:
+        conn.execute("ATTACH DATABASE ? AS inc", (str(checked.path),))
+        conn.execute(f"PRAGMA inc.cache_size = -{INCOMING_CACHE_KIB}")
     try:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            raise StoreError("store.in_use", path=str(target.path)) from error
+        if own_tx:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreError("store.in_use", path=str(target.path)) from error
         try:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_plan"
                          " (origin TEXT PRIMARY KEY, mode TEXT, fork_rev INTEGER, branch TEXT, other TEXT)")
             conn.execute("DELETE FROM temp.merge_plan")
-            plan = _plan(conn)
+            plan = _plan(conn, schema)
             conn.executemany("INSERT INTO temp.merge_plan VALUES (?, ?, ?, ?, ?)", plan)
             _record_replacements(run, checked, name, params)
+            fast = _merge_all_new(run, conn, checked, schema) if fast and not plan else None
             replaced = defaultdict(int)
             if any(p[1] == "replace" for p in plan):
                 for table in DATA_COLUMNS:
@@ -601,7 +689,7 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
                     " WHERE p.mode = 'replace' AND p.origin = held_history.origin"
                     " AND p.fork_rev = held_history.fork_rev AND p.other = held_history.branch)")
             for table in DATA_COLUMNS:
-                counts[table] = _merge_table(run, table, params)
+                counts[table] = fast[table] if fast else _merge_table(run, table, params)
                 counts[table]["conflicts"] += replaced[table]
             run("INSERT OR IGNORE INTO main.held_history (origin, fork_rev, branch, rev, chain)"
                 " SELECT h.origin, p.fork_rev, p.branch, h.rev, h.chain FROM inc.history h"
@@ -620,13 +708,15 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
                  site.get(f"{site['level']}_name"), site["packed_at"], site["clock"], checked.version,
                  json.dumps(counts), params["now"], __version__))
             step()
-            conn.execute("ROLLBACK" if dry_run else "COMMIT")
+            if own_tx:
+                conn.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
-            if conn.in_transaction:
+            if own_tx and conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
     finally:
-        conn.execute("DETACH DATABASE inc")
+        if own_tx:
+            conn.execute("DETACH DATABASE inc")
     return counts
 
 
@@ -635,6 +725,70 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
 # one never comes back over it, whatever order the packs arrive in. {old} and {new} are aliases.
 _TAKES_OVER = ("EXISTS (SELECT 1 FROM main.replacement x WHERE x.old_db_id = {old}.origin"
                " AND x.new_db_id = {new}.origin)")
+
+
+_INC = re.compile(r"\binc\.")
+
+
+def _in_schema(sql: str, schema: str) -> str:
+    """The merge's SQL names the incoming file ``inc``; a shared transaction ATTACHes several
+    files under other names (inc0 … inc8)."""
+    return sql if schema == "inc" else _INC.sub(f"{schema}.", sql)
+
+
+class _NotAllNew(Exception):
+    """The all-new fast path met an id already used here: the transaction is rolled back and the
+    file merged again by the full path (_apply)."""
+
+
+def _merge_all_new(run: Callable, conn: sqlite3.Connection, checked: Checked, schema: str) -> dict | None:
+    """The fast path: a pack whose rows are all new here (a commune's first pack, most packs of a
+    new month's batch) is one plain INSERT … SELECT per table, as a raw copy would be.
+
+    One probe establishes it (the caller has found no fork to settle): no history here for any
+    origin the pack carries, and none of them a file replaced here (its later rows are held). The
+    plain INSERT then proves the rest row by row for free: an id already used here (a row another
+    origin made, a forged copy) violates the primary key and raises _NotAllNew; the caller rolls
+    the transaction back and merges the file again by the full path, with every rule of DESIGN.md
+    §3.2 (no savepoint here: in a transaction several packs share, a savepoint makes SQLite copy
+    every page the earlier packs touched). Returns the counts, or None for the full merge."""
+    known = conn.execute(
+        f"SELECT 1 FROM main.history WHERE origin IN (SELECT DISTINCT origin FROM {schema}.history)"
+        f" UNION ALL SELECT 1 FROM main.replacement WHERE old_db_id IN (SELECT DISTINCT origin FROM {schema}.history)"
+        " LIMIT 1").fetchone()
+    if known is not None:
+        return None
+    try:
+        # The totals' row triggers would cost the bulk copy five times its time: paused, and the
+        # pack's visits counted set-based (exact: the probe found none of its origins here).
+        with totals.paused(conn):
+            inserted = _insert_all_new(run, conn, schema)
+            totals.add_all_new(conn, schema)
+    except sqlite3.IntegrityError as error:
+        raise _NotAllNew() from error
+    return {table: {**{key: 0 for key in COUNT_KEYS}, "inserted": count} for table, count in inserted.items()}
+
+
+# Rows inserted in the order of their id: each pack's random ids then sweep the target's id index
+# once, front to back, instead of hitting its pages at random. Measured on a province file grown
+# to 101 MB by 40 commune packs, one per merge: the per-pack cost of the last tenth over the first
+# 2.57 without, 1.45-1.76 with (ordering the visits by date instead: 2.62, so the id index is what
+# outgrows the cache). CDT_MERGE_ORDER=0 turns it off (for that comparison).
+_ORDER = {} if os.environ.get("CDT_MERGE_ORDER") == "0" else {table: " ORDER BY id" for table in DATA_COLUMNS}
+
+
+def _insert_all_new(run: Callable, conn: sqlite3.Connection, schema: str) -> dict[str, int]:
+    """THE one place where a pack's rows are bulk-inserted (the all-new fast path): a plain
+    INSERT … SELECT per table, no ON CONFLICT (an id already here raises IntegrityError and the
+    caller falls back to the full merge). Anything kept per row at merge time that row triggers
+    would slow down (totals) is paused around this call and counted set-based over ``schema``'s
+    rows here. Returns rows inserted per table."""
+    inserted = {}
+    for table in DATA_COLUMNS:
+        listed = ", ".join(ROW_COLUMNS[table])
+        inserted[table] = run(f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM inc.{table}"
+                              f"{_ORDER.get(table, '')}").rowcount
+    return inserted
 
 
 def _merge_table(run: Callable, table: str, params: dict) -> dict[str, int]:
@@ -844,8 +998,16 @@ def _as_unchanged(result: FileResult, earlier: dict) -> None:
 
 
 def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: bool = True,
-               replaces: str | None = None) -> FileResult:
+               replaces: str | None = None, prepared: "Prepared | None" = None,
+               schema: str | None = None) -> FileResult:
     """Check one incoming file and merge it (or, with dry_run, roll the merge back).
+
+    The one path every pack goes through, in two stages: _prepare (stage the copy, recognise bytes
+    merged before, signature and seal, every check of the file, migrate an older schema) and
+    _apply (the decisions that depend on the target's state: one file per unit, key pinning; then
+    the merge). merge_batch runs _prepare of the next files in a worker thread and hands each
+    file here, in turn, with ``prepared``; ``schema`` then names the ATTACHed copy in the
+    transaction several checked files share (_apply_batch), and any failure is raised to it.
 
     A file whose exact bytes were merged before is reported unchanged without being merged again
     (``skip_known=False`` merges it all the same: the property tests use that to prove the merge
@@ -855,55 +1017,134 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
     reported as a refusal. A target in use by another program is not the file's fault: StoreError
     ``store.in_use`` is raised, and merge_files stops the batch.
     """
-    result = FileResult(path=str(path), name=clean_text(Path(path).name) or "?")
-    staging = temp_folders.make("merge")
+    if prepared is None:
+        prepared = _prepare(target, Path(path), skip_known=skip_known, replaces=replaces)
+    if prepared.checked is None:
+        prepared.discard()
+        return prepared.result
+    if schema is not None:
+        _apply(target, prepared, replaces, schema=schema)
+        return prepared.result
     try:
-        staged = stage_copy(Path(path), staging)
-        container = sha256_file(staged)
+        _guarded(target, prepared, lambda: _apply(target, prepared, replaces, dry_run=dry_run))
+    finally:
+        prepared.discard()
+    return prepared.result
+
+
+@dataclass
+class Prepared:
+    """One incoming file after _prepare: its result so far and, when it passed every check of the
+    file itself, the checked staging copy and opened container for _apply."""
+
+    path: Path
+    result: FileResult
+    staging: Path | None = None
+    checked: Checked | None = None
+    opened: "keys.Opened | None" = None
+    # What in the target's state this file's checks read (its bytes' hash, its unit, the files it
+    # carries): a file checked ahead while earlier files merged is checked again in turn when an
+    # earlier file of the run touched any of it, so the outcome equals merging one after another.
+    touches: set = field(default_factory=set)
+
+    def discard(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+
+def _prepare(target: Store, path: Path, *, skip_known: bool = True, replaces: str | None = None) -> Prepared:
+    """Everything before the target-dependent decisions: stage the copy, recognise bytes merged
+    before, open the container (signature, pinned key, seal), check the file (DESIGN.md §3.1, the
+    rules included) and the snapshot against its signed header, migrate an older schema in the
+    staging copy. Reads the target but never writes it, so it may run in a worker thread on a
+    connection of its own (merge_batch). Errors refuse the file (recorded in the result)."""
+    prepared = Prepared(path=path, result=FileResult(path=str(path), name=clean_text(Path(path).name) or "?"))
+    result = prepared.result
+    prepared.staging = temp_folders.make("merge")
+
+    def steps() -> None:
+        hashing = hashlib.sha256()
+        staged = stage_copy(Path(path), prepared.staging, hashing)
+        container = hashing.hexdigest()
+        prepared.touches.add(("sha", container))
         earlier = _already_merged(target, container) if skip_known and not replaces else None
         if earlier:
             _as_unchanged(result, earlier)
-            return result
-        opened = _open_pack(target, staged, staging, result)
-        checked = check_file(target, opened.inner)
+            return
+        header = keys.read_pack(staged)
+        prepared.touches.update({("unit", header.level, header.unit_code), ("db", header.db_id)})
+        opened = _open_pack(target, staged, prepared.staging, result, header)
+        # The log names the bytes that arrived (a re-merge is known by them), not the snapshot inside.
+        checked = check_file(target, opened.inner, digest=container)
         keys.check_inner(opened, checked.site)
-        checked.sha256 = container  # the log names the bytes that arrived: a re-merge is known by them
         result.sha256 = checked.sha256
         site = checked.site
+        prepared.touches.update(("db", o["db_id"]) for o in checked.origins)
+        prepared.touches.update(("unit", key[0], key[2]) for key in map(_unit_key, [site, *checked.origins]) if key)
         result.db_id, result.level, result.clock, result.packed_at = (
             site["db_id"], site["level"], site["clock"], clean_text(site["packed_at"]))
         result.unit_code = clean_text(site.get(f"{site['level']}_code"))
         result.unit_name = clean_text(site.get(f"{site['level']}_name"))
         _migrate_staged(checked)
-        checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
-        result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
-        if opened.first_use and not dry_run:
-            keys.pin(target, opened.header)
-        elif opened.other_file and checked.replacement is not None and not dry_run:
-            # The district said this file replaces the unit's old one: that is accepting its key.
-            keys.pin(target, opened.header, how="replaces")
-            result.new_key = True
-        result.ok = True
+        prepared.checked, prepared.opened = checked, opened
+
+    try:
+        _guarded(target, prepared, steps)
+    finally:
+        if prepared.checked is None:
+            prepared.discard()
+    return prepared
+
+
+def _apply(target: Store, prepared: Prepared, replaces: str | None, *, dry_run: bool = False,
+           schema: str | None = None) -> None:
+    """The target-dependent decisions and the merge of one checked file: one file per unit (and
+    ``--replaces``), the rows, the key pin. With schema, the file is ATTACHed under that name and
+    the caller holds the transaction it shares with other files (_apply_batch); else it gets a
+    transaction of its own."""
+    checked, opened, result = prepared.checked, prepared.opened, prepared.result
+    checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
+    if schema is not None:  # a _NotAllNew here rolls the shared transaction back (_apply_batch)
+        result.counts = _merge_one(target, checked, result.name, dry_run, _Steps(), schema=schema, own_tx=False)
+    else:
+        try:
+            result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
+        except _NotAllNew:
+            result.counts = _merge_one(target, checked, result.name, dry_run, _Steps(), fast=False)
+    if opened.first_use and not dry_run:
+        keys.pin(target, opened.header)
+    elif opened.other_file and checked.replacement is not None and not dry_run:
+        # The district said this file replaces the unit's old one: that is accepting its key.
+        keys.pin(target, opened.header, how="replaces")
+        result.new_key = True
+    result.ok = True
+
+
+def _guarded(target: Store, prepared: Prepared, action: Callable[[], Any]) -> None:
+    """Run one file's stage; whatever goes wrong with the file refuses that file alone (recorded in
+    its result). A busy target is not the file's fault: StoreError store.in_use is raised."""
+    result = prepared.result
+    try:
+        action()
     except CdtError as error:
         if error.key == "store.in_use":
             raise
-        result.error = error
+        result.error, result.ok = error, False
     except sqlite3.Error as error:
         if _locked(error):
             raise StoreError("store.in_use", path=str(target.path)) from error
-        result.error = FileRefused("merge.failed", reason=_sqlite_reason(error))
+        result.error, result.ok = FileRefused("merge.failed", reason=_sqlite_reason(error)), False
     except Exception:  # noqa: BLE001 — one odd file must never sink the batch
-        log = log_unexpected(f"cdt merge: {path}")
-        result.error = FileRefused("merge.unexpected", log=str(log) if log else "-")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return result
+        log = log_unexpected(f"cdt merge: {prepared.path}")
+        result.error, result.ok = FileRefused("merge.unexpected", log=str(log) if log else "-"), False
 
 
-def _open_pack(target: Store, staged: Path, staging: Path, result: FileResult) -> "keys.Opened":
+def _open_pack(target: Store, staged: Path, staging: Path, result: FileResult,
+               header: "keys.Header | None" = None) -> "keys.Opened":
     """The pack container first (DESIGN.md §8): signature, pinned key, seal; the snapshot inside
     then goes through every check of §3 like any incoming file."""
-    opened = keys.open_incoming(target, staged, staging)
+    opened = keys.open_incoming(target, staged, staging, header)
     result.signer, result.sealed, result.new_key = opened.fingerprint, opened.sealed, opened.first_use
     return opened
 
@@ -947,8 +1188,230 @@ class Batch:
     open_conflicts: int
 
 
+# Checked files sharing one transaction (SQLite ATTACHes at most 10 databases). On this machine
+# each commit's sync, not the SQL, dominates a small pack's merge (DESIGN.md §3.2).
+GROUP_FILES = 9
+# The target's page cache, bounded (KiB): enough for the B-tree paths a growing district or
+# province file keeps hot (random ids land anywhere in three indexes), small enough that a
+# merge's memory does not follow the size of the file.
+TARGET_CACHE_KIB = 12288
+# Each ATTACHed pack's page cache (KiB): read once, front to back; nine of them at SQLite's default
+# 2 MB made a merge's peak memory follow the size of the packs.
+INCOMING_CACHE_KIB = 512
+
+
+def tune_target(conn: sqlite3.Connection) -> None:
+    """The merge target's connection settings (the benchmark's raw baseline uses the same ones):
+    the store's rollback journal and full sync (store.connect), and a bounded page cache."""
+    conn.execute(f"PRAGMA cache_size = -{TARGET_CACHE_KIB}")
+
+
+def _refused_entry(path: Path, error: CdtError) -> Prepared:
+    return Prepared(path=path, result=FileResult(path=str(path), name=clean_text(path.name) or "?", error=error))
+
+
+_ALONE = ("merge.second_file", "merge.replaces_unknown", "merge.replaces_again")
+
+
+def _apply_batch(target: Store, batch: list[Prepared], replaces: str | None,
+                 progress: Callable[[str], None] | None = None) -> None:
+    """Hand each file of the batch to merge_file, in order; the checked ones share one transaction:
+    all of them or none (DESIGN.md §3.2). A file refused by a target-dependent decision (one file
+    per unit) is refused alone and the others go on. If applying one fails otherwise, the whole
+    batch is rolled back and each file applied again in a transaction of its own, so one bad file
+    never sinks good ones. Ctrl-C while a file is applied keeps the files before it (applied again,
+    committed) and stops: what the command says was merged is what is in the file."""
+    checked = [p for p in batch if p.checked is not None]
+    conn = target.conn
+    names: dict[int, str] = {}
+    failed = False
+    try:
+        if len(checked) > 1:
+            for number, prepared in enumerate(checked):
+                conn.execute(f"ATTACH DATABASE ? AS inc{number}", (str(prepared.checked.path),))
+                names[id(prepared)] = f"inc{number}"
+                conn.execute(f"PRAGMA inc{number}.cache_size = -{INCOMING_CACHE_KIB}")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreError("store.in_use", path=str(target.path)) from error
+        done: list[Prepared] = []
+        try:
+            for prepared in batch:
+                if progress:
+                    progress(prepared.result.name)
+                schema = names.get(id(prepared))
+                try:
+                    merge_file(target, prepared.path, prepared=prepared, schema=schema)
+                except FileRefused as error:
+                    if error.key not in _ALONE:
+                        raise
+                    prepared.result.error, prepared.result.ok = error, False
+                except KeyboardInterrupt:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                        _reapply(target, done, names)
+                    raise
+                if schema is not None:
+                    done.append(prepared)
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except CdtError as error:
+            if error.key == "store.in_use":
+                raise
+            failed = True
+        except sqlite3.Error as error:
+            if _locked(error):
+                raise StoreError("store.in_use", path=str(target.path)) from error
+            failed = True
+        except Exception:  # noqa: BLE001 — applied again file by file below, where it is logged
+            failed = True
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    finally:
+        for name in names.values():
+            conn.execute(f"DETACH DATABASE {name}")
+    if failed:
+        for prepared in checked:
+            prepared.result.error, prepared.result.ok, prepared.result.counts = None, False, {}
+            prepared.result.new_key = bool(prepared.opened and prepared.opened.first_use)
+            merge_file(target, prepared.path, prepared=prepared)
+
+
+def _reapply(target: Store, done: list[Prepared], names: dict[int, str]) -> None:
+    """After Ctrl-C in a shared transaction (rolled back): the files applied before it, again, committed."""
+    if not done:
+        return
+    conn = target.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for prepared in done:
+            prepared.result.ok, prepared.result.counts = False, {}
+            _apply(target, prepared, None, schema=names[id(prepared)])
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
 def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
                 progress: Callable[[int, int, str], None] | None, replaces: str | None = None) -> list[FileResult]:
+    """Every file through merge_file, in order: _prepare of the next files in a worker thread (its
+    own connection to the target, read only), merge_file here with what the worker prepared,
+    GROUP_FILES checked files to a transaction (_apply_batch).
+
+    SQLite releases the GIL while a statement runs, so the merge's SQL here and the checks' scans
+    there use both cores. The worker stays at most a batch ahead (bounded staging space). A file
+    whose checks read something an earlier file of the run changed (its unit, a file it carries,
+    the same bytes) is prepared again in turn, after the earlier ones are in: every outcome equals
+    merging the files one after another."""
+    total = len(entries)
+    if total <= 1 or replaces is not None:
+        return _merge_in_turn(target, entries, progress, replaces)
+    keys.own_keys(target)  # made now if missing: the worker only reads
+    ready: queue.Queue = queue.Queue(maxsize=GROUP_FILES)
+    stop = threading.Event()
+
+    def work() -> None:
+        view = None
+        try:
+            view = Store(target.path, connect(target.path))
+            for index, (path, error) in enumerate(entries):
+                if stop.is_set():
+                    break
+                if error is not None:
+                    ready.put((index, _refused_entry(path, error), None))
+                    continue
+                ready.put((index, _prepare_ahead(view, path, stop), None))
+        except BaseException as error:  # noqa: BLE001 — handed to the main thread (a busy target)
+            ready.put((-1, None, error))
+        finally:
+            if view is not None:
+                view.close()
+            ready.put(None)
+
+    results: list[FileResult] = []
+    seen: set = set()
+    batch: list[Prepared] = []
+    position = {"done": 0}
+
+    def told(name: str) -> None:
+        if progress:
+            progress(position["done"], total, name)
+        position["done"] += 1
+
+    def flush() -> None:
+        try:
+            if batch:
+                _apply_batch(target, batch, None, told)
+        finally:
+            for prepared in batch:
+                prepared.discard()
+            batch.clear()
+
+    worker = threading.Thread(target=work, name="cdt-merge-checks", daemon=True)
+    worker.start()
+    finished = False
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                finished = True
+                break
+            index, prepared, error = item
+            if error is not None:
+                raise error
+            if prepared.touches & seen:
+                # Checked against a state an earlier file of the run changed: in turn, from the start.
+                flush()
+                prepared.discard()
+                told(prepared.result.name)
+                prepared.result = merge_file(target, prepared.path)
+            else:
+                batch.append(prepared)
+                if sum(1 for p in batch if p.checked is not None) >= GROUP_FILES:
+                    flush()
+            seen |= prepared.touches
+            results.append(prepared.result)
+        flush()
+    finally:
+        stop.set()
+        for prepared in batch:
+            prepared.discard()
+        while not finished:  # let the worker end, and remove what it staged
+            item = ready.get()
+            if item is None:
+                break
+            if item[1] is not None:
+                item[1].discard()
+        worker.join()
+    if progress:
+        progress(total, total, "")
+    return results
+
+
+# How long the worker waits, in all, for the target while this thread writes it (a large shared
+# transaction spills its pages to the file and holds it exclusively until it commits).
+AHEAD_WAIT_SECONDS = 600
+
+
+def _prepare_ahead(view: Store, path: Path, stop: threading.Event) -> Prepared:
+    """_prepare in the worker: its reads of the target wait while the batch being applied holds
+    the file (its busy timeout is short, for a target held by another program); the main thread
+    raises store.in_use itself when another program holds it, and stops this one."""
+    deadline = time.monotonic() + AHEAD_WAIT_SECONDS
+    while True:
+        try:
+            return _prepare(view, path)
+        except StoreError as error:
+            if error.key != "store.in_use" or stop.is_set() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _merge_in_turn(target: Store, entries: list[tuple[Path, CdtError | None]],
+                   progress: Callable[[int, int, str], None] | None, replaces: str | None = None) -> list[FileResult]:
     results = []
     for index, (path, error) in enumerate(entries):
         if progress:
@@ -964,7 +1427,7 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
 
 def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = False,
                 progress: Callable[[int, int, str], None] | None = None, replaces: str | None = None) -> Batch:
-    """Merge each file in turn; a refused file does not stop the others, a busy target stops all.
+    """Merge the files (see _merge_each); a refused file does not stop the others, a busy target stops all.
 
     A dry run merges into a scratch copy of the target in a private temp folder, file after file
     exactly as the real run does, and throws the copy away: so later files see what earlier ones
@@ -980,6 +1443,7 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
     clean_stale_staging()
     if not dry_run:
         _check_not_in_use(target)
+        tune_target(target.conn)
         results = _merge_each(target, entries, progress, replaces)
         target.refresh()
         return Batch(results, len(list_conflicts(target)))
@@ -998,6 +1462,7 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
         scratch = Store.open(copy)
         try:
             scratch.conn.execute("PRAGMA synchronous = OFF")  # thrown away: no fsync per file
+            tune_target(scratch.conn)
             results = _merge_each(scratch, entries, progress, replaces)
             return Batch(results, len(list_conflicts(scratch)))
         finally:

@@ -144,10 +144,20 @@ def rules() -> list[Rule]:
 # -- the rules that are Python parsers, registered as SQL functions -------------------------------
 
 
+_PARSERS: dict[Callable[[Any], Any], Callable[[Any], Any]] = {}
+
+
 def _parsed(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A parser as an SQL function: the canonical value, or NULL when the parser refuses.
 
-    Cached: a commune's visits repeat household codes and notes, and the parsers are pure."""
+    Cached, and the cache kept from pack to pack for as long as the parser is the same function
+    (a merge of many packs checks the same household-code shapes, notes and phones again and again;
+    the parsers are pure). A parser replaced in models gets a cache of its own."""
+    known = _PARSERS.get(parser)
+    if known is not None:
+        return known
+    if len(_PARSERS) > 32:  # parsers replaced again and again (tests): forget the old ones
+        _PARSERS.clear()
 
     @lru_cache(maxsize=1 << 16)
     def call(value: Any) -> Any:
@@ -158,6 +168,7 @@ def _parsed(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
         except (ValueError, TypeError):
             return None
 
+    _PARSERS[parser] = call
     return call
 
 
