@@ -229,6 +229,7 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
         store = register.create_file(path, "commune", new_unit.code, units.NEW)
         try:
             counts, recoded = _bring_in(store, collected)
+            same_names = _hamlets_of_one_name(store, collected)
             site = store.site
         except BaseException:
             store.close()
@@ -246,7 +247,19 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
     return {"path": str(path), "db_id": site.db_id, "commune": {"code": site.unit_code, "name": site.unit_name},
             "from": [{"code": c["code"], "name": c["name"], "db_id": c["db_id"], "clock": c["clock"],
                       "divided": c["divided"]} for c in collected],
-            "rows": counts, "recoded": recoded}
+            "rows": counts, "recoded": recoded, "same_names": same_names}
+
+
+def _hamlets_of_one_name(store: Store, collected: list[dict]) -> list[dict]:
+    """Hamlets of different old communes that have exactly the same name ("Thôn 1" in both): they
+    stay two hamlets, but every list and report of the new commune would show two equal names, and
+    a command naming one would ask "which one?"; the clerk is told so, to rename one."""
+    communes = {c["db_id"]: f"{c['name']} ({c['code']})" for c in collected}
+    by_name: dict[str, list[str]] = {}
+    for name, origin, row_id in store.conn.execute(
+            "SELECT name, origin, id FROM hamlet WHERE deleted = 0 ORDER BY name, origin"):
+        by_name.setdefault(name, []).append(f"{communes.get(origin, '?')} [{row_id[:8]}]")
+    return [{"name": name, "communes": found} for name, found in by_name.items() if len(found) > 1]
 
 
 def _bring_in(store: Store, collected: list[dict]) -> tuple[dict[str, int], list[dict]]:

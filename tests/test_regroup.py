@@ -238,3 +238,26 @@ def test_the_same_file_twice_is_refused(cdt, tmp_path, old_files):
     result = cdt("--db", new, "init", "--commune", "24175", "--from", old_files[0], "--from", old_files[0])
     assert result.exit_code == 1 and "cùng một tệp dữ liệu" in result.stderr
     assert not new.exists()
+
+
+def test_hamlets_of_one_name_in_two_old_communes_are_pointed_out_with_their_references(cdt, tmp_path):
+    from cdt.i18n import t
+
+    old = []
+    for code in ("24172", "24175"):
+        path = tmp_path / f"xa {code}.db"
+        assert cdt("--db", path, "init", "--commune", code, "--structure", "legacy").exit_code == 0
+        assert cdt("--db", path, "hamlet", "add", "Thôn 1", "--kind", "thôn").exit_code == 0
+        old.append(path)
+    new = tmp_path / "xã mới.db"
+    done = cdt("--db", new, "init", "--commune", "24175", "--from", old[0], "--from", old[1])
+    assert done.exit_code == 0, done.output
+    refs = {row[0][:8]: row[1] for row in sqlite3.connect(new).execute("SELECT id, name FROM hamlet")}
+    assert len(refs) == 2
+    line = next(line for line in done.stdout.splitlines() if line.startswith(t("regroup.same_hamlet_line")[:7]))
+    assert all(f"[{ref}]" in line for ref in refs) and "Xã Hòa Phú (24172)" in line and "Xã Hòa Khánh (24175)" in line
+    first = next(iter(refs))
+    assert cdt("--db", new, "hamlet", "edit", first, "--name", "Thôn 1 Hòa Phú").exit_code == 0
+    assert sorted(refs.values()) == ["Thôn 1", "Thôn 1"]
+    names = sorted(row[0] for row in sqlite3.connect(new).execute("SELECT name FROM hamlet WHERE deleted = 0"))
+    assert names == ["Thôn 1", "Thôn 1 Hòa Phú"]

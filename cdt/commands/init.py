@@ -70,6 +70,8 @@ def _regroup(ctx: typer.Context, commune, district, province, structure, old_fil
         common.say(t("regroup.recoded_line" if change["new"] else "regroup.recode_kept_line",
                      household=change["household"], name=change["name"], code=change["code"], new=change["new"],
                      visits=common.number(change["visits"])))
+    for same in done["same_names"]:
+        common.say(t("regroup.same_hamlet_line", name=same["name"], communes=", ".join(same["communes"])))
     rows = done["rows"]
     common.say(t("regroup.done", name=done["commune"]["name"], code=done["commune"]["code"], path=done["path"],
                  hamlets=common.number(rows["hamlet"]), teams=common.number(rows["team"]),
