@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdt.errors import FileRefused
+from cdt.store import looks_like_store
 
 MAGIC = b"CDTPACK\x00"
 FORMAT_VERSION = 1
@@ -147,7 +148,9 @@ def read_verified(path: Path) -> Header:
     with open(path, "rb") as handle:
         prefix = handle.read(PREFIX_BYTES)
         if prefix[:8] != MAGIC:
-            if len(prefix) == PREFIX_BYTES and prefix == SQLITE_MAGIC[:PREFIX_BYTES]:
+            # Only a real cdt file (SQLite with cdt's application id) is an old unsigned pack; any
+            # other SQLite file, or SQLite's magic followed by junk, is simply not a pack.
+            if prefix == SQLITE_MAGIC[:PREFIX_BYTES] and looks_like_store(prefix + handle.read(100 - PREFIX_BYTES)):
                 raise FileRefused("keys.old_pack")
             raise FileRefused("keys.not_a_pack")
         if len(prefix) < PREFIX_BYTES:

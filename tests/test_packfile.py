@@ -13,6 +13,7 @@ import pytest
 import packkit
 from cdt import packfile
 from cdt.errors import FileRefused
+from cdt.store import APPLICATION_ID
 from mergekit import add_hamlet, add_member, seal_key, snapshot, unit_file
 
 
@@ -122,7 +123,9 @@ def test_random_and_foreign_files_are_not_packs(tmp_path):
                                ("number", _forged_header({"signer": 5}), "keys.bad_pack"),
                                ("unsigned", _forged_header({"signer": "A" * 43 + "="}), "keys.bad_signature"),
                                ("newer", b"CDTPACK\x00\x00\x02" + bytes(80), "keys.format_too_new"),
-                               ("sqlite", b"SQLite format 3\x00" + bytes(100), "keys.old_pack")):
+                               ("sqlite", b"SQLite format 3\x00" + bytes(100), "keys.not_a_pack"),
+                               ("old cdt", b"SQLite format 3\x00" + bytes(52) + APPLICATION_ID.to_bytes(4, "big")
+                                + bytes(40), "keys.old_pack")):
         path = tmp_path / name
         path.write_bytes(content)
         with pytest.raises(FileRefused) as refused:
