@@ -1299,7 +1299,8 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
                 progress: Callable[[int, int, str], None] | None, replaces: str | None = None) -> list[FileResult]:
     """Every file through merge_file, in order: _prepare of the next files in a worker thread (its
     own connection to the target, read only), merge_file here with what the worker prepared,
-    GROUP_FILES checked files to a transaction (_apply_batch).
+    up to GROUP_FILES checked files to a transaction (_apply_batch), applied as soon as no other
+    checked file is waiting (_apply_now).
 
     SQLite releases the GIL while a statement runs, so the merge's SQL here and the checks' scans
     there use both cores. The worker stays at most a batch ahead (bounded staging space). A file
@@ -1370,7 +1371,7 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
                 prepared.result = merge_file(target, prepared.path)
             else:
                 batch.append(prepared)
-                if sum(1 for p in batch if p.checked is not None) >= GROUP_FILES:
+                if _apply_now(batch, ready):
                     flush()
             seen |= prepared.touches
             results.append(prepared.result)
@@ -1389,6 +1390,14 @@ def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
     if progress:
         progress(total, total, "")
     return results
+
+
+def _apply_now(batch: list[Prepared], ready: queue.Queue) -> bool:
+    """Whether to apply the files checked so far now: a full batch, or nothing else checked yet.
+    Waiting for a full batch while the worker checks would leave this thread idle (both cores
+    busy is the point): on a quiet machine the checks and the merge of a pack take about as long,
+    so a 10-pack merge ran 2.0 s waiting for full batches and 1.2-1.3 s applying what was ready."""
+    return ready.empty() or sum(1 for p in batch if p.checked is not None) >= GROUP_FILES
 
 
 # How long the worker waits, in all, for the target while this thread writes it (a large shared

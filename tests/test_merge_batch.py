@@ -55,7 +55,21 @@ def packs(tmp_path_factory) -> list[Path]:
     return [made[0], made[1], made[3], made[2], made[4], made[5], made[6]]
 
 
-def test_batched_merge_equals_merging_one_after_another(packs, tmp_path):
+def _full_batches_only(monkeypatch) -> list[int]:
+    """Apply only full batches (or at the end): the checked files then share transactions
+    whatever the timing. Returns the size of each batch applied."""
+    sizes: list[int] = []
+    real = merge._apply_batch
+    monkeypatch.setattr(merge, "_apply_now", lambda batch, ready: len(batch) >= merge.GROUP_FILES)
+    monkeypatch.setattr(merge, "_apply_batch", lambda target, batch, *a, **k: (
+        sizes.append(sum(1 for p in batch if p.checked is not None)), real(target, batch, *a, **k))[1])
+    return sizes
+
+
+@pytest.mark.parametrize("grouping", ["as checked", "full batches"])
+def test_batched_merge_equals_merging_one_after_another(packs, tmp_path, monkeypatch, grouping):
+    if grouping == "full batches":
+        _full_batches_only(monkeypatch)
     batched = unit_file(tmp_path / "batched.db", "district", "171")
     in_turn = unit_file(tmp_path / "in_turn.db", "district", "171")
     got = merge.merge_files(batched, packs)
@@ -86,7 +100,9 @@ def test_a_pack_failing_in_a_shared_transaction_sinks_no_other(packs, tmp_path, 
         return real(run, target_store, checked, params)
 
     monkeypatch.setattr(merge, "_record_origins", failing)
+    sizes = _full_batches_only(monkeypatch)
     results = merge.merge_files(target, good)
+    assert sizes == [3]
     assert [r.ok for r in results] == [True, False, True], [r.reason for r in results]
     assert results[1].error.key == "merge.failed"
     assert dump(target) == dump(expected)
