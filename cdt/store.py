@@ -257,8 +257,19 @@ MIGRATIONS: list[list[str]] = [
     # 6: issue 12: totals of the visits per origin and month, kept exact by triggers on visit
     # (the district and province reports read them): cdt/totals.py.
     totals.MIGRATION,
+    # 7: issue 12: one index on visit, (team, date), instead of (date, team) and (team). Nothing
+    # reads visits by date across teams through an index (the reports scan or read the totals),
+    # and a pack's visits, a year of dates, landed all over the (date, team) index: merging a pack
+    # into a district file of 115 MB cost 220 ms with it, 115 ms with this one (the pack's visits
+    # fall in its own teams' stretches of the index, whatever the size of the file).
+    [
+        "DROP INDEX visit_date",
+        "DROP INDEX visit_team",
+        "CREATE INDEX visit_team_date ON visit (team_id, date)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+TOTALS_VERSION = 6  # the schema version that brings the totals (cdt/totals.py)
 KEYS_VERSION = 4  # the schema version that brings own_key, pinned_key and upstream_key
 
 

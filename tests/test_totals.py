@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from cdt import totals
 from cdt.errors import CdtError
-from cdt.store import SCHEMA_VERSION, Store, apply_migrations
+from cdt.store import SCHEMA_VERSION, TOTALS_VERSION, Store, apply_migrations
 from mergekit import DAI_TU, copy_store, merge_ok, snapshot, unit_file
 
 RAW_EXAMPLES = int(os.environ.get("CDT_TOTALS_EXAMPLES", "300"))
@@ -278,7 +278,7 @@ def test_totals_and_report_exact_through_edits_undo_merges_conflicts_and_replace
 
 def test_an_older_file_gets_its_totals_when_migrated(tmp_path):
     """A file of schema 5 with visits in it: opening it migrates and counts them (set-based)."""
-    store = unit_file(tmp_path / "old.db", "commune", DAI_TU[0], schema_version=SCHEMA_VERSION - 1)
+    store = unit_file(tmp_path / "old.db", "commune", DAI_TU[0], schema_version=TOTALS_VERSION - 1)
     rng = random.Random(7)
     team = team_of(store)
     with store.write() as tx:
