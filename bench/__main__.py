@@ -483,6 +483,7 @@ class Run:
                 remerge.append(timed(lambda: self.merge(again, self.packs)))
             self.details["remerge_s"] = round(median(remerge), 3)
             self.figure("remerge_vs_merge", median(remerge) / median(runs["cdt"]))
+            self.merge_limit(fresh, median(runs["raw"]))
         else:
             for key in ("merge_vs_raw", "merge_vs_raw_batched", "merge_vs_sqlite_utils", "remerge_vs_merge"):
                 self.figure(key, NOT_BUILT)
@@ -490,6 +491,37 @@ class Run:
             self.district_file = out / "raw.db"
             fill_origins(self.district_file, self.packs)
         self.log(f"merge: {self.details['merge_rows_per_s']} rows/s")
+
+    def merge_limit(self, fresh: Callable[[str], Path], raw_s: float) -> None:
+        """What bounds the merge on this machine, measured on the same packs: its two stages alone,
+        one after the other on one thread: the checks of every pack (cdt.merge._prepare: copy,
+        signature, integrity_check, row hashes, rules) and the merge of every checked pack (the
+        rows, the totals, the bookkeeping, a commit per pack). A pipeline of the two on two cores
+        takes at least the longer stage (``merge_limit_vs_raw``); the work spread perfectly over
+        both cores, at least half their sum (``merge_cpu_limit_vs_raw``). Either below a target
+        means that target cannot be met with every check kept, whatever the scheduling."""
+        try:
+            from cdt.merge import _prepare, merge_file, tune_target
+        except ImportError:  # a cdt without the two stages
+            return
+        from cdt.store import Store
+
+        checks, merges = [], []
+        for _ in range(self.config.reps):
+            with Store.open(fresh("stages")) as store:
+                tune_target(store.conn)
+                started = time.perf_counter()
+                prepared = [_prepare(store, pack) for pack in self.packs]
+                checks.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                for one in prepared:
+                    merge_file(store, one.path, prepared=one)
+                merges.append(time.perf_counter() - started)
+        checks_s, merge_s = median(checks), median(merges)
+        self.details["merge_stages_s"] = {"checks": round(checks_s, 3), "merge": round(merge_s, 3),
+                                          "raw": round(raw_s, 3)}
+        self.figure("merge_limit_vs_raw", raw_s / max(checks_s, merge_s))
+        self.figure("merge_cpu_limit_vs_raw", raw_s / ((checks_s + merge_s) / 2))
 
     def bench_growth(self) -> None:
         """Per-pack cost as the target grows: 4x the data (4x the communes of the run), merged one
@@ -770,6 +802,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, help="visits per commune (default 5,000)")
     parser.add_argument("--reps", type=int, help="repetitions per figure")
     parser.add_argument("--provinces", type=int, help="--scale national: only the first N provinces")
+    parser.add_argument("--only", nargs="+", metavar="CODE",
+                        help="--scale national: only these provinces (2025 codes; 79 is the largest)")
     parser.add_argument("--budget", type=float, help="--scale national: start no province after this many seconds")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--packs", type=Path, help="--scale national: keep the commune packs in this folder "

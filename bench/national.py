@@ -68,6 +68,8 @@ def run_national(args) -> int:
     root.mkdir(parents=True, exist_ok=True)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     provinces = units.list_units(structure=units.NEW, level="province")
+    if getattr(args, "only", None):
+        provinces = [p for p in provinces if p.code in args.only]
     if getattr(args, "provinces", None):
         provinces = provinces[: args.provinces]
     started = time.perf_counter()
