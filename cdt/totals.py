@@ -108,6 +108,19 @@ _FILL_HOUSEHOLD = (
     " visits = visits + excluded.visits")
 _FILL_REACH = (
     "INSERT INTO main.total_reach (origin, month, reached, first_in_year, first_ever)"
+    " SELECT origin, month, sum(reached), sum(first_in_year), sum(first_ever) FROM ("
+    "  SELECT origin, month, count(*) AS reached, 0 AS first_in_year, 0 AS first_ever"
+    "   FROM main.total_household WHERE {origins} GROUP BY 1, 2"
+    "  UNION ALL SELECT origin, first, 0, count(*), 0 FROM (SELECT origin, min(month) AS first"
+    "   FROM main.total_household WHERE {origins} GROUP BY origin, household, substr(month, 1, 4)) GROUP BY 1, 2"
+    "  UNION ALL SELECT origin, first, 0, 0, count(*) FROM (SELECT origin, min(month) AS first"
+    "   FROM main.total_household WHERE {origins} GROUP BY origin, household) GROUP BY 1, 2)"
+    " GROUP BY 1, 2")
+# The same counts with window functions, as migration 6 shipped them (a shipped migration is never
+# edited). The merge's fast path uses the grouped form above: 8-11 ms a commune pack against 19
+# (a household's first month, ever or in a year, is the first row of its stretch of the primary key).
+_FILL_REACH_WINDOWS = (
+    "INSERT INTO main.total_reach (origin, month, reached, first_in_year, first_ever)"
     " SELECT origin, month, count(*), sum(month = first_in_year), sum(month = first_ever) FROM ("
     "  SELECT origin, month,"
     "   min(month) OVER (PARTITION BY origin, household, substr(month, 1, 4)) AS first_in_year,"
@@ -145,7 +158,7 @@ MIGRATION: list[str] = [
     # Files made before the totals: count what they hold (set-based, before the triggers exist).
     _FILL_VISIT.format(src="main.visit"),
     _FILL_HOUSEHOLD.format(src="main.visit"),
-    _FILL_REACH.format(origins="1"),
+    _FILL_REACH_WINDOWS.format(origins="1"),
     # Two or three statements per household-month that appears or goes (trigger statements are
     # the cost of a merge's per-row path): its own month's counts, then the next month's marks.
     _trigger("total_household_in", "AFTER INSERT ON total_household", [
