@@ -27,7 +27,7 @@ from cdt.kinds import kind_pattern
 from cdt.models import (
     HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems,
 )
-from cdt.store import Store
+from cdt.store import Store, ref_of
 from cdt.text import clean, fold
 
 MAX_ROWS = 20_000
@@ -656,7 +656,7 @@ class _Run:
         self.row_updated[table] = self.row_updated.get(table, 0) + 1
 
     def present(self, table: str, row: dict, label: str) -> None:
-        self.row_present.append(f"{label} [{row['id'][:register.REF_LENGTH]}]")
+        self.row_present.append(f"{label} [{ref_of(row['id'])}]")
 
     # hamlets and teams -----------------------------------------------------------------------------
 

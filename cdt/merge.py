@@ -47,7 +47,7 @@ from cdt import scratch as temp_folders
 from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected, os_reason
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
-    HASH_COLUMNS, connect, hash_values, now, tables_at,
+    HASH_COLUMNS, connect, hash_values, now, ref_of, tables_at,
 )
 
 PACK_SUFFIX = ".cdt"
@@ -536,7 +536,7 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
         found = conn.execute(f"SELECT id, problem FROM (SELECT id, {problem} AS problem FROM {table})"
                              " WHERE problem IS NOT NULL LIMIT 1", (*args, site["db_id"], site["clock"])).fetchone()
         if found is not None:
-            bad = clean_text(found[0], 8) if isinstance(found[0], str) else "?"
+            bad = clean_text(ref_of(found[0]), 8) if isinstance(found[0], str) else "?"
             kind = found[1]
             if kind.startswith("type:"):
                 raise _refuse("merge.bad_type", table=table, column=kind[5:], id=bad)
@@ -554,7 +554,7 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
 
             raise _refuse("merge.corrupt", reason=t("merge.why.encoding")) from error
         if found is not None:
-            raise _refuse("merge.bad_hash", table=table, id=clean_text(found[0], 8))
+            raise _refuse("merge.bad_hash", table=table, id=clean_text(ref_of(found[0]), 8))
     for origin, rev, chain in conn.execute("SELECT origin, rev, chain FROM history"):
         if origin not in allowed:
             raise _refuse("merge.foreign_origin")

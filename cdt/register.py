@@ -18,10 +18,9 @@ from cdt.errors import Ambiguous, Duplicate, InvalidInput, NotFound
 from cdt.models import (
     HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate,
 )
-from cdt.store import Store
+from cdt.store import Store, ref_of
 from cdt.text import clean, fold, match_names, name_key, one_apostrophe, person_key, vi_key
 
-REF_LENGTH = 8
 
 SETTING_DEFAULTS: dict[str, str] = {
     "team_min_members": "2",
@@ -291,7 +290,7 @@ def refuse_same_member(store: Store, values: dict) -> None:
     if existing:
         details = ", ".join(str(v) for v in (existing["birth_year"], existing["phone"]) if v)
         raise Duplicate("duplicate.member", existing, name=existing["full_name"],
-                        hamlet=_team_hamlet(store, existing["team_id"]), ref=existing["id"][:REF_LENGTH],
+                        hamlet=_team_hamlet(store, existing["team_id"]), ref=ref_of(existing["id"]),
                         details=f", {details}" if details else "")
 
 
@@ -356,7 +355,7 @@ def list_hamlets(store: Store) -> list[dict]:
     """Hamlets in Vietnamese order, with whether each has an active team."""
     active = {t["hamlet_id"] for t in store.rows("team") if t["status"] == "active"}
     rows = [
-        {"id": h["id"], "ref": h["id"][:REF_LENGTH], "name": h["name"], "kind": h["kind"],
+        {"id": h["id"], "ref": ref_of(h["id"]), "name": h["name"], "kind": h["kind"],
          "households": h["households"], "working_age": h["working_age"], "has_team": h["id"] in active,
          "origin": h["origin"]}
         for h in store.rows("hamlet")
@@ -457,7 +456,7 @@ def list_teams(store: Store, *, include_dissolved: bool = True, team_id: str | N
         active = by_team.get(team["id"], [])
         leader = next((m["full_name"] for m in active if m["role"] == "leader"), None)
         rows.append({
-            "id": team["id"], "ref": team["id"][:REF_LENGTH], "hamlet": names.get(team["hamlet_id"], ""),
+            "id": team["id"], "ref": ref_of(team["id"]), "hamlet": names.get(team["hamlet_id"], ""),
             "hamlet_id": team["hamlet_id"], "decision_number": team["decision_number"],
             "decision_date": team["decision_date"], "founded_on": team["founded_on"],
             "status": team["status"], "dissolved_on": team["dissolved_on"],
@@ -589,7 +588,7 @@ def list_members(store: Store, *, team: str | None = None, include_left: bool = 
             continue
         owner = teams.get(m["team_id"])
         rows.append({
-            "id": m["id"], "ref": m["id"][:REF_LENGTH], "full_name": m["full_name"],
+            "id": m["id"], "ref": ref_of(m["id"]), "full_name": m["full_name"],
             "team": names.get(owner["hamlet_id"], "") if owner else "", "team_id": m["team_id"],
             "role": m["role"], "gender": m["gender"], "birth_year": m["birth_year"], "phone": m["phone"],
             "affiliation": m["affiliation"], "joined_on": m["joined_on"], "left_on": m["left_on"],
@@ -610,9 +609,9 @@ def add_training(store: Store, topic: str, when: Any, organiser: Any = None, mod
             existing = same_training(store, data.topic, data.date)
             if existing:
                 raise Duplicate("duplicate.training", existing, topic=existing["topic"],
-                                date=_display_date(existing["date"]), ref=existing["id"][:REF_LENGTH])
+                                date=_display_date(existing["date"]), ref=ref_of(existing["id"]))
         row = tx.insert("training", data.model_dump())
-    return {**row, "ref": row["id"][:REF_LENGTH]}
+    return {**row, "ref": ref_of(row["id"])}
 
 
 def attend(store: Store, training: str | dict, members: list[str | dict]) -> tuple[dict, list[dict]]:
@@ -631,7 +630,7 @@ def attend(store: Store, training: str | dict, members: list[str | dict]) -> tup
             member = next(iter(chosen.values()))
             raise Duplicate("duplicate.attendance", same_attendance(store, session["id"], member["id"]),
                             name=member["full_name"], topic=session["topic"],
-                            date=_display_date(session["date"]), ref=session["id"][:REF_LENGTH])
+                            date=_display_date(session["date"]), ref=ref_of(session["id"]))
         for member in new:
             tx.insert("training_attendance", {"training_id": session["id"], "member_id": member["id"]})
     return session, new
@@ -647,7 +646,7 @@ def list_trainings(store: Store) -> list[dict]:
     for r in store.rows("training"):
         names = sorted(attending.get(r["id"], []), key=person_key)
         rows.append({
-            "id": r["id"], "ref": r["id"][:REF_LENGTH], "topic": r["topic"], "date": r["date"],
+            "id": r["id"], "ref": ref_of(r["id"]), "topic": r["topic"], "date": r["date"],
             "organiser": r["organiser"], "mode": r["mode"], "attendees": len(names), "attendee_names": names,
             "origin": r["origin"],
         })
@@ -817,7 +816,7 @@ def record_visit(store: Store, values: dict, *, allow_duplicate: bool = False) -
             if existing:
                 raise Duplicate("duplicate.visit", existing, household=existing["household"],
                                 date=_display_date(existing["date"]), hamlet=_team_hamlet(store, existing["team_id"]),
-                                ref=existing["id"][:REF_LENGTH])
+                                ref=ref_of(existing["id"]))
         return tx.insert("visit", values)
 
 
@@ -859,7 +858,7 @@ def list_visits(store: Store, *, month: tuple[int, int] | None = None, team: str
             continue
         owner = teams.get(v["team_id"])
         rows.append({
-            "id": v["id"], "ref": v["id"][:REF_LENGTH], "date": v["date"],
+            "id": v["id"], "ref": ref_of(v["id"]), "date": v["date"],
             "team": names.get(owner["hamlet_id"], "") if owner else "", "team_id": v["team_id"],
             "household": v["household"], "people": v["people"], "services": json.loads(v["services"]),
             "members": sorted((members.get(i, "") for i in json.loads(v["members"])), key=person_key),
@@ -903,7 +902,7 @@ def create_file(path, level: str, query: str, structure: str | None = None, *, p
     to the question gives.
     """
     from cdt import units
-    from cdt.store import Store
+    from cdt.store import Store, ref_of
 
     query = clean(query)
     if structure not in (None, "legacy", "2025"):
@@ -1130,7 +1129,7 @@ def edit_training(store: Store, text: str, *, title: Any = None, when: Any = Non
     with store.write() as tx:
         _own(store, "training", session)
         row = tx.update("training", session["id"], data.model_dump())
-    return {**row, "ref": row["id"][:REF_LENGTH]}
+    return {**row, "ref": ref_of(row["id"])}
 
 
 def find_service_row(store: Store, text: str) -> dict:
@@ -1167,7 +1166,7 @@ def _label(store: Store, table: str, row: dict) -> str:
     """A one-line label naming a record with what tells it apart from look-alikes, and its reference."""
     from cdt.i18n import t
 
-    ref = row["id"][:REF_LENGTH]
+    ref = ref_of(row["id"])
     parts: list[str] = []
     if table == "hamlet":
         parts.append(f"{row['name']} ({row['kind']})")

@@ -43,7 +43,7 @@ from typing import Any, Callable, Optional
 
 from cdt import units
 from cdt.errors import CdtError, FileRefused, InvalidInput, StoreError, os_reason
-from cdt.store import DATA_COLUMNS, RETIRED_SETTING, Store, now
+from cdt.store import DATA_COLUMNS, RETIRED_SETTING, Store, now, ref_of
 
 ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
 ORIGIN_COLUMNS = ("db_id", "level", "structure", "province_code", "district_code", "commune_code", "unit_name",
@@ -258,7 +258,7 @@ def _hamlets_of_one_name(store: Store, collected: list[dict]) -> list[dict]:
     by_name: dict[str, list[str]] = {}
     for name, origin, row_id in store.conn.execute(
             "SELECT name, origin, id FROM hamlet WHERE deleted = 0 ORDER BY name, origin"):
-        by_name.setdefault(name, []).append(f"{communes.get(origin, '?')} [{row_id[:8]}]")
+        by_name.setdefault(name, []).append(f"{communes.get(origin, '?')} [{ref_of(row_id)}]")
     return [{"name": name, "communes": found} for name, found in by_name.items() if len(found) > 1]
 
 

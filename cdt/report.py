@@ -24,7 +24,7 @@ from typing import Any
 
 from cdt import units
 from cdt.errors import InvalidInput
-from cdt.store import Store, now
+from cdt.store import Store, now, ref_of
 
 SCHEMA = "cdt.report/1"
 
@@ -549,7 +549,7 @@ def _hamlet_units(store: Store) -> list[dict]:
     from cdt.text import vi_key
 
     hamlets = store.query("SELECT id, name, kind FROM hamlet WHERE deleted = 0")
-    return [{"code": h["id"][:8], "id": h["id"], "name": h["name"], "level": "hamlet", "kind": h["kind"]}
+    return [{"code": ref_of(h["id"]), "id": h["id"], "name": h["name"], "level": "hamlet", "kind": h["kind"]}
             for h in sorted(hamlets, key=lambda h: vi_key(h["name"]))]
 
 
@@ -715,7 +715,7 @@ def _own_targets(store: Store) -> list[dict]:
 def list_targets(store: Store) -> list[dict]:
     """This file's own targets (a district's targets live in the district file), by year."""
     return [{"indicator": r["indicator"], "year": r["year"], "value": _plain(r["value"]),
-             "percent": bool(r["percent"]), "ref": r["id"][:8],
+             "percent": bool(r["percent"]), "ref": ref_of(r["id"]),
              "base": PERCENT_BASE.get(r["indicator"]) if r["percent"] else None}
             for r in _own_targets(store)]
 
@@ -749,7 +749,7 @@ def set_target(store: Store, indicator: str, year: Any, value: Any, percent: boo
         else:
             row = tx.insert("target", values)
     return {"indicator": key, "year": data.year, "value": _plain(data.value), "percent": bool(percent),
-            "ref": row["id"][:8], "base": PERCENT_BASE.get(key) if percent else None}
+            "ref": ref_of(row["id"]), "base": PERCENT_BASE.get(key) if percent else None}
 
 
 def target_progress(store: Store, year: int, total: dict) -> list[dict]:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from cdt import models
 from cdt.errors import FileRefused
-from cdt.store import tables_at
+from cdt.store import ref_of, tables_at
 
 # Rows are refused when they name a date after the merging computer's today plus this tolerance
 # (a commune laptop a few hours ahead, another time zone). Never packed_at: a commune clock may be wrong.
@@ -223,7 +223,7 @@ def _refuse(rule: Rule, row_id: Any, value: Any = None) -> FileRefused:
     from cdt.i18n import t
     from cdt.merge import clean_text
 
-    return FileRefused("valid.refused", table=rule.table, id=clean_text(row_id, 8) if isinstance(row_id, str) else "?",
+    return FileRefused("valid.refused", table=rule.table, id=clean_text(ref_of(row_id), 8) if isinstance(row_id, str) else "?",
                        column=rule.column, rule=t(rule.key), value=clean_text(value, 40) if value is not None else "∅")
 
 

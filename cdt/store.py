@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -284,8 +285,34 @@ def now() -> str:
 
 
 def new_id() -> str:
-    """A random row or file identity."""
+    """A new row's identity: time-ordered (UUIDv7's layout: milliseconds since 1970, then 74
+    random bits). The order carries no meaning (DESIGN.md §2): nothing sorts or decides by it. It
+    keeps the rows a file writes in a month next to each other in every id index, so merging a
+    month's pack touches the end of the district's indexes instead of pages all over them (with
+    random ids the cost of each pack grew with the size of the district file)."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = ((millis & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 68) << 64   # version 7, 12 random bits
+             | 0b10 << 62 | (rand & (2**62 - 1)))                          # variant, 62 random bits
+    return str(uuid.UUID(int=value))
+
+
+def new_file_id() -> str:
+    """A new file's identity (random: a file's id is shown by its first 8 digits)."""
     return str(uuid.uuid4())
+
+
+# The short reference lists show for a row, and that commands accept for it.
+REF_LENGTH = 8
+
+
+def ref_of(row_id: str) -> str:
+    """A row's short reference: the first 8 hex digits of a random id (UUID4, every row before
+    schema 7's time-ordered ids), the last 8 of a time-ordered one (its first ones are the clock,
+    shared by every row written in the same minute). Either way 32 random bits."""
+    if len(row_id) == 36 and row_id[14] == "7":
+        return row_id[-REF_LENGTH:]
+    return row_id[:REF_LENGTH]
 
 
 # The values a row hash reads, in order: identity, version, data columns, tombstone flag.
@@ -469,7 +496,7 @@ class Store:
                 "INSERT INTO site (db_id, level, structure, province_code, province_name, district_code,"
                 " district_name, commune_code, commune_name, schema_version, clock, created_at, cdt_version)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (db_id or new_id(), level, structure, *province, *district, *commune,
+                (db_id or new_file_id(), level, structure, *province, *district, *commune,
                  schema_version, clock, now(), __version__),
             )
             if schema_version >= KEYS_VERSION:
@@ -595,12 +622,11 @@ class Store:
         return self.conn.execute(f"SELECT count(*) FROM {table} WHERE deleted = 0").fetchone()[0]
 
     def ids_starting(self, table: str, prefix: str) -> list[dict]:
-        """Live rows whose id starts with prefix (the short references shown in lists)."""
+        """Live rows whose short reference (ref_of) or whole id starts with prefix."""
         self._check_table(table)
         prefix = prefix.lower().replace("%", "").replace("_", "")
-        return self.query(
-            f"SELECT * FROM {table} WHERE deleted = 0 AND id LIKE ? ESCAPE '\\'", (prefix + "%",)
-        )
+        rows = self.query(f"SELECT * FROM {table} WHERE deleted = 0 AND instr(id, ?) > 0", (prefix,))
+        return [row for row in rows if row["id"].startswith(prefix) or ref_of(row["id"]).startswith(prefix)]
 
     @staticmethod
     def _check_table(table: str) -> None:
@@ -829,7 +855,7 @@ class Transaction:
     def _owned(self, table: str, row_id: str) -> dict:
         row = self.store.get(table, row_id)
         if row is None or row["deleted"]:
-            raise NotFound("store.row_missing", table=table, id=row_id[:8])
+            raise NotFound("store.row_missing", table=table, id=ref_of(row_id))
         if not self.store.may_change(row["origin"]):
             raise ReadOnlyRow("store.read_only")
         return row
@@ -848,7 +874,7 @@ class Transaction:
         """Write back a row of this file to earlier data values and tombstone flag (cdt undo)."""
         row = self.store.get(table, row_id)
         if row is None:
-            raise NotFound("store.row_missing", table=table, id=row_id[:8])
+            raise NotFound("store.row_missing", table=table, id=ref_of(row_id))
         if not self.store.may_change(row["origin"]):
             raise ReadOnlyRow("store.read_only")
         row.update({column: values.get(column) for column in DATA_COLUMNS[table]})

@@ -12,9 +12,8 @@ import json
 from typing import Any
 
 from cdt.errors import InvalidInput
-from cdt.store import DATA_COLUMNS, JOURNAL_VERSION, Store
+from cdt.store import DATA_COLUMNS, JOURNAL_VERSION, Store, ref_of
 
-REF_LENGTH = 8
 
 
 def _has_journal(store: Store) -> bool:
@@ -50,7 +49,7 @@ def _action(previous: dict | None, after: dict | None) -> str:
 
 def row_name(store: Store, table: str, row: dict) -> dict[str, Any]:
     """What a description shows of a row (no personal field of a removed member: its reference)."""
-    ref = row["id"][:REF_LENGTH]
+    ref = ref_of(row["id"])
     if table == "hamlet":
         return {"name": row.get("name") or ref}
     if table == "team":

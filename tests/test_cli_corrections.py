@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from cdt.i18n import t
+from cdt.store import ref_of
 
 
 def ok(result):
@@ -65,7 +66,7 @@ def test_hamlet_typed_twice_is_removed_and_which_one_shows_refs(cdt, village):
     assert f"[{first}]" in both.stderr and f"[{second}]" in both.stderr and "120 hộ" in both.stderr
     done = ok(cdt("hamlet", "remove", second, "--yes"))
     assert done.stdout.strip() == t("remove.done", what=f"Xom Dong Tien (xóm) [{second}]")
-    deleted = rows(village, "SELECT deleted, name FROM hamlet WHERE id LIKE ?", (second + "%",))
+    deleted = rows(village, "SELECT deleted, name FROM hamlet WHERE id LIKE ?", ("%" + second,))
     assert deleted == [(1, "Xom Dong Tien")]
     assert [h["name"] for h in json.loads(cdt("hamlet", "list", "--format", "json").stdout)] == ["Xóm Đồng Tiến"]
 
@@ -130,8 +131,8 @@ def test_training_edit_unattend_and_remove(cdt, village):
 
 
 def _label_training(db):
-    (ref,) = rows(db, "SELECT substr(id, 1, 8) FROM training")[0]
-    return f"Định danh VNeID · 02/03/2026 · Huyện Đại Từ [{ref}]"
+    (row_id,) = rows(db, "SELECT id FROM training")[0]
+    return f"Định danh VNeID · 02/03/2026 · Huyện Đại Từ [{ref_of(row_id)}]"
 
 
 def test_member_removal_keeps_visits_without_the_name(cdt, village):
@@ -157,8 +158,8 @@ def test_service_edit_and_remove(cdt, village):
 
 
 def test_visit_removal_clears_notes(cdt, village):
-    (ref,) = rows(village, "SELECT substr(id, 1, 8) FROM visit")[0]
-    ok(cdt("visit", "remove", ref))
+    (row_id,) = rows(village, "SELECT id FROM visit")[0]
+    ok(cdt("visit", "remove", ref_of(row_id)))
     assert rows(village, "SELECT deleted, notes, household FROM visit") == [(1, None, "DT-014")]
 
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from cdt import merge
-from cdt.store import Store
+from cdt.store import Store, ref_of
 
 # Legacy Xã Hòa Phú (24172) and Xã Hòa Khánh (24175) became the 2025 Xã Hòa Phú (24175), Đắk Lắk (66).
 OLD = {"24172": ["Buôn Ea", "Buôn Ky"], "24175": ["Thôn Một"]}
@@ -252,7 +252,7 @@ def test_hamlets_of_one_name_in_two_old_communes_are_pointed_out_with_their_refe
     new = tmp_path / "xã mới.db"
     done = cdt("--db", new, "init", "--commune", "24175", "--from", old[0], "--from", old[1])
     assert done.exit_code == 0, done.output
-    refs = {row[0][:8]: row[1] for row in sqlite3.connect(new).execute("SELECT id, name FROM hamlet")}
+    refs = {ref_of(row[0]): row[1] for row in sqlite3.connect(new).execute("SELECT id, name FROM hamlet")}
     assert len(refs) == 2
     line = next(line for line in done.stdout.splitlines() if line.startswith(t("regroup.same_hamlet_line")[:7]))
     assert all(f"[{ref}]" in line for ref in refs) and "Xã Hòa Phú (24172)" in line and "Xã Hòa Khánh (24175)" in line

@@ -54,6 +54,7 @@ def show(
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
     from cdt import merge as library
+    from cdt.store import ref_of
 
     info = library.show_conflict(common.store(ctx), conflict_id)
     if format is common.Format.json:
@@ -68,7 +69,7 @@ def show(
                  t("conflicts.absent"), "theirs": _unit(pair["theirs_unit"])}]
         rows += [{"field": k, "ours": "" if ours.get(k) is None else str(ours.get(k)),
                   "theirs": "" if theirs.get(k) is None else str(theirs.get(k))} for k in fields]
-        title = t("conflicts.row_title", table=t(f"table.{pair['table']}"), id=pair["row_id"][:8])
+        title = t("conflicts.row_title", table=t(f"table.{pair['table']}"), id=ref_of(pair["row_id"]))
         if pair["ours"] is None:  # a row the other branch added: nothing to set beside it
             title += f" ({t('conflicts.only_theirs')})"
         common.print_table(title, [("field", t("conflicts.col.field")), ("ours", t("conflicts.col.ours")),

@@ -35,7 +35,7 @@ def add(
     store = common.store(ctx)
     row = common.run(register.add_team, store, hamlet, decision, decided_on, founded_on)
     name = register.find_hamlet(store, row["hamlet_id"])["name"]
-    common.say(t("team.added", hamlet=name, ref=row["id"][: register.REF_LENGTH]))
+    common.say(t("team.added", hamlet=name, ref=register.ref_of(row["id"])))
 
 
 @app.command("edit", help=t("team.edit.help"))

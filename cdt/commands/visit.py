@@ -54,7 +54,7 @@ def log(
     row = common.run(register.log_visit, common.store(ctx), team, household, people, service, date,
                      member or [], notes, allow_duplicate=allow_duplicate)
     common.say(t("visit.logged", household=row["household"], date=common.display_date(row["date"]),
-                 people=row["people"], ref=row["id"][: register.REF_LENGTH]))
+                 people=row["people"], ref=register.ref_of(row["id"])))
 
 
 @app.command("edit", help=t("visit.edit.help"))
@@ -73,7 +73,7 @@ def edit(
 
     row = common.run(register.edit_visit, common.store(ctx), visit, team=team, household=household,
                      people=people, date=date, services=service or [], members=member or [], notes=notes)
-    common.say(t("visit.edited", ref=row["id"][: register.REF_LENGTH]))
+    common.say(t("visit.edited", ref=register.ref_of(row["id"])))
 
 
 @app.command("remove", help=t("visit.remove.help"))
