@@ -487,7 +487,7 @@ class Run:
                 remerge.append(timed(lambda: self.merge(again, self.packs)))
             self.details["remerge_s"] = round(median(remerge), 3)
             self.figure("remerge_vs_merge", median(remerge) / median(runs["cdt"]))
-            self.merge_limit(fresh, median(runs["raw"]))
+            self.merge_limit("merge", self.packs, lambda: fresh("stages"), median(runs["raw"]))
         else:
             for key in ("merge_vs_raw", "merge_vs_raw_batched", "merge_vs_sqlite_utils", "remerge_vs_merge"):
                 self.figure(key, NOT_BUILT)
@@ -496,13 +496,13 @@ class Run:
             fill_origins(self.district_file, self.packs)
         self.log(f"merge: {self.details['merge_rows_per_s']} rows/s")
 
-    def merge_limit(self, fresh: Callable[[str], Path], raw_s: float) -> None:
+    def merge_limit(self, name: str, packs: list[Path], fresh: Callable[[], Path], raw_s: float) -> None:
         """What bounds the merge on this machine, measured on the same packs: its two stages alone,
         one after the other on one thread: the checks of every pack (cdt.merge._prepare: copy,
         signature, integrity_check, row hashes, rules) and the merge of every checked pack (the
         rows, the totals, the bookkeeping, a commit per pack). A pipeline of the two on two cores
-        takes at least the longer stage (``merge_limit_vs_raw``); the work spread perfectly over
-        both cores, at least half their sum (``merge_cpu_limit_vs_raw``). Either below a target
+        takes at least the longer stage (``{name}_limit_vs_raw``); the work spread perfectly over
+        both cores, at least half their sum (``{name}_cpu_limit_vs_raw``). Either below a target
         means that target cannot be met with every check kept, whatever the scheduling."""
         try:
             from cdt.merge import _prepare, merge_file, tune_target
@@ -512,20 +512,20 @@ class Run:
 
         checks, merges = [], []
         for _ in range(self.config.reps):
-            with Store.open(fresh("stages")) as store:
+            with Store.open(fresh()) as store:
                 tune_target(store.conn)
                 started = time.perf_counter()
-                prepared = [_prepare(store, pack) for pack in self.packs]
+                prepared = [_prepare(store, pack) for pack in packs]
                 checks.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 for one in prepared:
                     merge_file(store, one.path, prepared=one)
                 merges.append(time.perf_counter() - started)
         checks_s, merge_s = median(checks), median(merges)
-        self.details["merge_stages_s"] = {"checks": round(checks_s, 3), "merge": round(merge_s, 3),
-                                          "raw": round(raw_s, 3)}
-        self.figure("merge_limit_vs_raw", raw_s / max(checks_s, merge_s))
-        self.figure("merge_cpu_limit_vs_raw", raw_s / ((checks_s + merge_s) / 2))
+        self.details[f"{name}_stages_s"] = {"checks": round(checks_s, 3), "merge": round(merge_s, 3),
+                                            "raw": round(raw_s, 3)}
+        self.figure(f"{name}_limit_vs_raw", raw_s / max(checks_s, merge_s))
+        self.figure(f"{name}_cpu_limit_vs_raw", raw_s / ((checks_s + merge_s) / 2))
 
     def bench_growth(self) -> None:
         """Per-pack cost as the target grows: 4x the data (4x the communes of the run), merged one
@@ -601,6 +601,8 @@ class Run:
         self.province_file = out / "cdt.db"
         self.details["province_merge_rows_per_s"] = {k: round(rows / median(v)) for k, v in runs.items()}
         self.figure("province_merge_vs_raw", median(runs["raw"]) / median(runs["cdt"]))
+        self.merge_limit("province_merge", district_packs,
+                         lambda: create_target(out / "stages.db", "province", province), median(runs["raw"]))
 
     # -- reports
 
