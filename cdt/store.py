@@ -622,11 +622,14 @@ class Store:
         return self.conn.execute(f"SELECT count(*) FROM {table} WHERE deleted = 0").fetchone()[0]
 
     def ids_starting(self, table: str, prefix: str) -> list[dict]:
-        """Live rows whose short reference (ref_of) or whole id starts with prefix."""
+        """Live rows whose short reference (ref_of) starts with prefix, or whose whole id does
+        when prefix is longer than a reference (a time-ordered id's first digits are the clock,
+        shared by every row written in the same minute: no way to name one row)."""
         self._check_table(table)
         prefix = prefix.lower().replace("%", "").replace("_", "")
         rows = self.query(f"SELECT * FROM {table} WHERE deleted = 0 AND instr(id, ?) > 0", (prefix,))
-        return [row for row in rows if row["id"].startswith(prefix) or ref_of(row["id"]).startswith(prefix)]
+        return [row for row in rows if ref_of(row["id"]).startswith(prefix)
+                or (len(prefix) > REF_LENGTH and row["id"].startswith(prefix))]
 
     @staticmethod
     def _check_table(table: str) -> None:

@@ -45,6 +45,11 @@ def test_rows_made_in_one_minute_get_their_own_references(cdt, commune):
     assert len(set(refs.values())) == 3
     for h in hamlets:
         assert h["ref"] == h["id"][-8:]
+    # The clock digits a time-ordered id starts with name no row; the whole id does.
+    clock = hamlets[0]["id"][:8]
+    assert cdt("hamlet", "edit", clock, "--name", "X").exit_code == 1
+    whole = cdt("hamlet", "edit", hamlets[0]["id"], "--kind", "xóm")
+    assert whole.exit_code == 0, whole.output
     edited = cdt("hamlet", "edit", refs["Thôn Hai"], "--name", "Thôn Hai Mới")
     assert edited.exit_code == 0, edited.output
     assert {h["name"] for h in _json(cdt("hamlet", "list", "--format", "json"))} == {"Thôn Một", "Thôn Hai Mới", "Thôn Ba"}

@@ -268,11 +268,11 @@ def _ask_number(count: int, candidates: list | None = None) -> int:
         if answer.isdigit() and 1 <= int(answer) <= count:
             return int(answer)
         if candidates and len(answer) >= 4:
-            from cdt.store import ref_of
+            from cdt.store import REF_LENGTH, ref_of
 
             wanted = answer.strip("[]").lower()
-            by_ref = [i for i, (key, _) in enumerate(candidates, 1)
-                      if str(key).lower().startswith(wanted) or ref_of(str(key)).startswith(wanted)]
+            by_ref = [i for i, (key, _) in enumerate(candidates, 1) if ref_of(str(key)).startswith(wanted)
+                      or (len(wanted) > REF_LENGTH and str(key).lower().startswith(wanted))]
             if len(by_ref) == 1:
                 return by_ref[0]
         typer.echo(t("choice.out_of_range", count=count), err=True)
