@@ -782,11 +782,12 @@ def status(key: str, value: Any) -> str:
 
 
 def table(figures: dict[str, Any]) -> str:
-    lines = [f"{'figure':<26} {'value':>20}  {'target':<8} status", "-" * 64]
+    width = max([26, *(len(key) for key in figures)])
+    lines = [f"{'figure':<{width}} {'value':>20}  {'target':<8} status", "-" * (width + 38)]
     for key, value in figures.items():
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         target = f"{TARGETS[key][0]} {TARGETS[key][1]:g}" if key in TARGETS else ""
-        lines.append(f"{key:<26} {shown:>20}  {target:<8} {status(key, value)}")
+        lines.append(f"{key:<{width}} {shown:>20}  {target:<8} {status(key, value)}")
     return "\n".join(lines)
 
 
