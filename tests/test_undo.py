@@ -12,12 +12,9 @@ import pytest
 
 import packkit
 from cdt.i18n import t
-from cdt.store import DATA_COLUMNS
+from cdt.store import DATA_COLUMNS, ref_of
 from test_cli_corrections import ok, rows
 from test_merge import pack
-
-REF = "substr(id, 1, 8)"
-
 
 def live_dump(db: Path) -> dict:
     """The file's own rows as data: data columns of every live row (rev and hash left out)."""
@@ -51,7 +48,7 @@ def village(cdt, commune):
 
 
 def visit_ref(db):
-    return rows(db, f"SELECT {REF} FROM visit WHERE deleted = 0")[0][0]
+    return ref_of(rows(db, "SELECT id FROM visit WHERE deleted = 0")[0][0])
 
 
 # Every kind of write a clerk makes (a callable gets the database path for the visit reference).
