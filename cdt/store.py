@@ -260,9 +260,9 @@ MIGRATIONS: list[list[str]] = [
     totals.MIGRATION,
     # 7: issue 12: one index on visit, (team, date), instead of (date, team) and (team). Nothing
     # reads visits by date across teams through an index (the reports scan or read the totals),
-    # and a pack's visits, a year of dates, landed all over the (date, team) index: merging a pack
-    # into a district file of 115 MB cost 220 ms with it, 115 ms with this one (the pack's visits
-    # fall in its own teams' stretches of the index, whatever the size of the file).
+    # and a pack's visits, a year of dates, landed all over the (date, team) index: inserting a
+    # pack's rows into a district file of 115 MB cost 220 ms with it, 115 ms with this one (the
+    # pack's visits fall in its own teams' stretches of the index, whatever the size of the file).
     [
         "DROP INDEX visit_date",
         "DROP INDEX visit_team",
