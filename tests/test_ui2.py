@@ -53,17 +53,22 @@ def test_keep_in_vietnamese_or_english_settles_the_fork_alike(cdt, tmp_path):
     assert again.exit_code == 0, again.output
 
 
+def daitu_and_its_province(cdt, tmp_path):
+    """A 2025 commune file (Đại Từ, one hamlet) and an empty file of its province (Thái Nguyên)."""
+    commune, province = tmp_path / "daitu.db", tmp_path / "tinh.db"
+    for args in (("init", "--commune", "05830", "--structure", "2025"),
+                 ("hamlet", "add", "Xóm Một", "--kind", "xóm")):
+        assert cdt("--db", commune, *args).exit_code == 0
+    assert cdt("--db", province, "init", "--province", "19", "--structure", "2025").exit_code == 0
+    return commune, province
+
+
 # -- the unsealed hint names the level that receives ---------------------------------------------
 
 
 def test_unsealed_hint_of_a_2025_province_says_province(cdt, tmp_path):
-    commune = tmp_path / "daitu.db"
-    for args in (("init", "--commune", "05830", "--structure", "2025"),
-                 ("hamlet", "add", "Xóm Một", "--kind", "xóm")):
-        assert cdt("--db", commune, *args).exit_code == 0
+    commune, province = daitu_and_its_province(cdt, tmp_path)
     packed = pack(cdt, commune, tmp_path / "stick")
-    province = tmp_path / "tinh.db"
-    assert cdt("--db", province, "init", "--province", "19", "--structure", "2025").exit_code == 0
     result = cdt("--db", province, "merge", packed)
     assert result.exit_code == 0, result.output
     assert ("1 gói CHƯA niêm phong (xã chưa tin khóa của tỉnh): ở tỉnh chạy cdt key export, "
@@ -114,14 +119,9 @@ def test_when_every_pack_is_refused_it_says_none_was_merged(cdt, tmp_path):
 
 
 def test_a_refusal_among_merged_packs_is_shown_once(cdt, tmp_path):
-    commune = tmp_path / "daitu.db"
-    for args in (("init", "--commune", "05830", "--structure", "2025"),
-                 ("hamlet", "add", "Xóm Một", "--kind", "xóm")):
-        assert cdt("--db", commune, *args).exit_code == 0
+    commune, province = daitu_and_its_province(cdt, tmp_path)
     packed = pack(cdt, commune, tmp_path / "stick")
     (tmp_path / "bad.cdt").write_bytes(b"not a pack")
-    province = tmp_path / "tinh.db"
-    assert cdt("--db", province, "init", "--province", "19", "--structure", "2025").exit_code == 0
     result = cdt("--db", province, "merge", tmp_path / "bad.cdt", packed)
     assert result.exit_code == 1
     assert result.output.count("TỪ CHỐI bad.cdt") == 1
@@ -176,11 +176,7 @@ def test_number_ranges_read_as_words(cdt):
 def test_a_2025_commune_trusts_its_province_and_is_asked_about_the_province(cdt, tmp_path, monkeypatch):
     from cdt.commands import common
 
-    commune, province = tmp_path / "daitu.db", tmp_path / "tinh.db"
-    for args in (("init", "--commune", "05830", "--structure", "2025"),
-                 ("hamlet", "add", "Xóm Một", "--kind", "xóm")):
-        assert cdt("--db", commune, *args).exit_code == 0
-    assert cdt("--db", province, "init", "--province", "19", "--structure", "2025").exit_code == 0
+    commune, province = daitu_and_its_province(cdt, tmp_path)
     assert cdt("--db", province, "key", "export", "--out", tmp_path / "khoa.txt").exit_code == 0
     monkeypatch.setattr(common, "interactive", lambda: True)
     trusted = cdt("--db", commune, "key", "trust", tmp_path / "khoa.txt", input="c\n")
