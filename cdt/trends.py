@@ -183,10 +183,14 @@ def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_cod
                 entry[key] += values[key]
         keyed.append(rolled)
     trend_rows = []
+    active = set().union(*keyed)  # most units of a province have no data (yet): zeros, built at once
     for row in rows:
         key = row_key(row)
-        trend_rows.append({"unit": row["unit"],
-                           **{k: [month.get(key, _ZERO)[k] for month in keyed] for k in TREND_KEYS}})
+        if key in active:
+            series = {k: [month.get(key, _ZERO)[k] for month in keyed] for k in TREND_KEYS}
+        else:
+            series = {k: [0] * len(keyed) for k in TREND_KEYS}
+        trend_rows.append({"unit": row["unit"], **series})
     return {
         "months": [f"{y:04d}-{m:02d}" for y, m in months],
         "indicators": list(TREND_KEYS),
