@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from cdt import __version__, totals
 from cdt.errors import CdtError, NotFound, ReadOnlyRow, StoreError
@@ -451,6 +451,11 @@ def refuse_stray_wal(path: Path, header: bytes) -> None:
         raise StoreError("store.stray_wal", path=str(path), wal=wal.name)
 
 
+def migration_copy(path: Path, version: int) -> Path:
+    """Where Store.open keeps a file as it was before migrating it from schema ``version``."""
+    return path.with_name(f"{path.name}.v{version}.bak")
+
+
 class Store:
     """An open cdt database file."""
 
@@ -511,8 +516,11 @@ class Store:
         return cls(path, conn)
 
     @classmethod
-    def open(cls, path: Path, *, migrate: bool = True) -> "Store":
-        """Open an existing store, migrating an older schema forward after copying the file aside."""
+    def open(cls, path: Path, *, migrate: bool = True,
+             on_migrate: Callable[[int, int, Path], None] | None = None) -> "Store":
+        """Open an existing store, migrating an older schema forward after copying the file aside.
+        ``on_migrate(old version, new version, copy)`` is called first: on a large district file
+        the copy and the migration take seconds, which the clerk should hear about."""
         path = Path(path)
         if not path.exists():
             raise StoreError("store.missing", path=str(path))
@@ -538,6 +546,8 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise StoreError("store.too_new", path=str(path), version=version, ours=SCHEMA_VERSION)
             if version < SCHEMA_VERSION and migrate:
+                if on_migrate is not None:
+                    on_migrate(version, SCHEMA_VERSION, migration_copy(path, version))
                 cls._migrate_file(path, conn, version)
             return cls(path, conn)
         except sqlite3.DatabaseError as error:
@@ -551,8 +561,7 @@ class Store:
 
     @staticmethod
     def _migrate_file(path: Path, conn: sqlite3.Connection, version: int) -> None:
-        backup = path.with_name(f"{path.name}.v{version}.bak")
-        target = sqlite3.connect(str(backup))
+        target = sqlite3.connect(str(migration_copy(path, version)))
         try:
             conn.backup(target)
         finally:

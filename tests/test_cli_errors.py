@@ -162,6 +162,12 @@ def test_older_schema_is_migrated_after_a_copy(cdt, tmp_path):
     assert result.exit_code == 0, result.output
     assert f'"schema_version": {SCHEMA_VERSION}' in result.stdout
     assert (tmp_path / "cũ v1.db.v1.bak").exists()
+    # Said on stderr (a large district file takes seconds), with where the old file is kept;
+    # stdout stays the JSON alone.
+    assert "đang nâng cấp tệp dữ liệu" in result.stderr and f"1 → {SCHEMA_VERSION}" in result.stderr
+    assert "cũ v1.db.v1.bak" in result.stderr
+    again = cdt("--db", old, "info", "--format", "json")
+    assert again.exit_code == 0 and "nâng cấp" not in again.stderr
 
 
 def _run_process(args, env_extra=None):

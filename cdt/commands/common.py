@@ -49,9 +49,15 @@ def store(ctx: typer.Context):
     if state._store is None:
         from cdt.store import Store
 
-        state._store = Store.open(db_path(ctx))
+        state._store = Store.open(db_path(ctx), on_migrate=_say_migrating)
         ctx.call_on_close(state._store.close)
     return state._store
+
+
+def _say_migrating(old: int, new: int, copy: Path) -> None:
+    from cdt.i18n import t
+
+    typer.echo(t("store.migrating", old=old, new=new, copy=str(copy)), err=True)
 
 
 def console(stderr: bool = False):
