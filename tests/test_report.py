@@ -463,6 +463,41 @@ def test_legacy_province_rows_per_district_and_commune_rows(cdt, tmp_path):
     assert len(report["completeness"]) == len(units.communes_in(unit))
 
 
+
+def test_province_rows_share_nothing(tmp_path):
+    """Rows of units with no data are copies of one row of zeros (report._silent_row): no two rows,
+    and no row and the total, may hold the same dict or list, or a change to one changes others."""
+    from cdt.report import build_report
+
+    make_district(tmp_path, {c: "2027-03-01T00:00:00" for c in DISTRICT_COMMUNES})
+    unit = units.get("19", level="province", structure="legacy")
+    province = tmp_path / "tinh.db"
+    Store.create(province, level="province", structure="legacy", province=(unit.code, unit.name)).close()
+    merge_into(province, [tmp_path / f"{c}.db" for c in DISTRICT_COMMUNES],
+               {c: "2027-03-01T00:00:00" for c in DISTRICT_COMMUNES})
+    with Store.open(province) as store:
+        report = build_report(store, year=2026, month=12, level="province")
+    silent = [row for row in report["commune_rows"] if not row["visits"]["total"]]
+    assert len(silent) > 100 and silent[0]["people_by_service"]  # zero rows with every service listed
+
+    seen: dict[int, str] = {}
+
+    def walk(value, where: str) -> None:
+        if isinstance(value, (dict, list)):
+            assert id(value) not in seen, f"{where} is the same object as {seen[id(value)]}"
+            seen[id(value)] = where
+            for key, inner in (value.items() if isinstance(value, dict) else enumerate(value)):
+                walk(inner, f"{where}.{key}")
+
+    for name in ("rows", "commune_rows"):
+        for number, row in enumerate(report[name]):
+            walk(row, f"{name}[{number}]")
+    walk(report["total"], "total")
+    silent[0]["visits"]["month"] += 1
+    silent[0]["people_by_service"][next(iter(silent[0]["people_by_service"]))]["total"] += 1
+    assert all(not row["visits"]["month"] for row in silent[1:])
+    assert all(not flow["total"] for row in silent[1:] for flow in row["people_by_service"].values())
+
 # -- CSV and the workbook ------------------------------------------------------------------------------
 
 
