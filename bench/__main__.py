@@ -45,6 +45,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "export_peak_growth": ("<=", 1.2),
 }
 NOT_BUILT = "n/a (not yet built)"
+# Visits each commune adds in the month between two packs (bench_next_month): the generated
+# communes log 5,000 visits a year, about 400 a month.
+NEXT_MONTH_VISITS = 400
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -145,10 +148,11 @@ def _tables(conn: sqlite3.Connection, schema: str) -> list[str]:
     return [t for t in (*DOMAIN_TABLES, "history") if t in present]
 
 
-def raw_merge(target: Path, packs: list[Path], per_tx: int = 1) -> None:
+def raw_merge(target: Path, packs: list[Path], per_tx: int = 1, ignore_held: bool = False) -> None:
     """ATTACH + INSERT … SELECT of every row, no checks, per_tx files per transaction, on a
     connection with exactly the settings of cdt's merge target (store.connect + merge.tune_target:
-    rollback journal, synchronous=FULL, the same bounded page cache), into the same schema."""
+    rollback journal, synchronous=FULL, the same bounded page cache), into the same schema. With
+    ignore_held, INSERT OR IGNORE: rows already held are skipped by their key (a next month's packs)."""
     from cdt.store import connect
 
     conn = connect(target)
@@ -172,7 +176,8 @@ def raw_merge(target: Path, packs: list[Path], per_tx: int = 1) -> None:
             with paused(conn):  # a bare copy: the totals' row triggers do not fire (cdt counts them)
                 for name in names:
                     for table in _tables(conn, name):
-                        conn.execute(f"INSERT INTO main.{table} SELECT * FROM {name}.{table}")
+                        conn.execute(f"INSERT {'OR IGNORE ' if ignore_held else ''}INTO main.{table}"
+                                     f" SELECT * FROM {name}.{table}")
             conn.execute("COMMIT")
             for name in names:
                 conn.execute(f"DETACH DATABASE {name}")
@@ -553,6 +558,48 @@ class Run:
         self.figure(f"{name}_limit_vs_raw", raw_s / max(checks_s, merge_s))
         self.figure(f"{name}_cpu_limit_vs_raw", raw_s / ((checks_s + merge_s) / 2))
 
+    def bench_next_month(self) -> None:
+        """A district's next month, as it comes every month: each commune's pack again, grown by
+        NEXT_MONTH_VISITS visits on top of the ones merged last month, merged into a copy of the
+        district file that holds last month (the copy synced first, as for growth).
+
+        A pack is a whole snapshot of its commune, so most of its rows are already held unchanged;
+        cdt checks every row of it again and compares each with the one held. Raw copies the same
+        packs with ``INSERT OR IGNORE`` (a key probe a row, the new rows written), the floor for
+        merging packs that overlap what is held. ``next_month_vs_raw`` has no target; the details
+        give the seconds and the next month's time over the first month's (``merge_s``)."""
+        c = self.config
+        if not self.merge:
+            self.figure("next_month_vs_raw", NOT_BUILT)
+            return
+        import random
+
+        from cdt.store import Store
+
+        out = self.work / "next-month"
+        (out / "communes").mkdir(parents=True, exist_ok=True)
+        packs = []
+        for first in self.packs:
+            source = copy_file(self.work / "a" / "communes" / f"{first.stem}.db", out / "communes" / f"{first.stem}.db")
+            with Store.open(source) as store:
+                teams = store.rows("team")
+                members = store.rows("member")
+                members_of = {t["id"]: [m["id"] for m in members if m["team_id"] == t["id"]] for t in teams}
+                generate.add_visits(store, teams, members_of, NEXT_MONTH_VISITS, random.Random(f"next-{first.stem}"))
+            packs.append(generate.pack(source, out / "packs"))
+        rows = sum(generate.row_count(pack) for pack in packs)
+        runs: dict[str, list[float]] = {"cdt": [], "raw": []}
+        for _ in range(c.reps):
+            target = copy_file(self.district_file, out / "cdt.db")
+            runs["cdt"].append(timed(lambda: self.merge(target, packs)))
+            target = copy_file(self.district_file, out / "raw.db")
+            runs["raw"].append(timed(lambda: raw_merge(target, packs, 1, ignore_held=True)))
+        cdt_s, raw_s = median(runs["cdt"]), median(runs["raw"])
+        self.details["next_month"] = {
+            "visits_added_per_commune": NEXT_MONTH_VISITS, "rows_in_packs": rows, "cdt_s": round(cdt_s, 3),
+            "raw_s": round(raw_s, 3), "vs_first_month": round(cdt_s / self.details["merge_s"]["cdt"], 3)}
+        self.figure("next_month_vs_raw", raw_s / cdt_s)
+
     def bench_growth(self) -> None:
         """Per-pack cost as the target grows: 4x the data (4x the communes of the run), merged one
         pack per call into one district file; the last tenth's packs cost over the first tenth's.
@@ -835,7 +882,7 @@ def run(config: Config, work: Path, log: Callable[[str], None] = lambda _: None)
     started = time.perf_counter()
     r = Run(config, work, log)
     r.prepare()
-    for step in (r.bench_merge, r.bench_growth, r.bench_province_merge, r.bench_reports, r.bench_export,
+    for step in (r.bench_merge, r.bench_next_month, r.bench_growth, r.bench_province_merge, r.bench_reports, r.bench_export,
                  r.bench_memory, r.bench_startup):
         step()
         log(f"{step.__name__[6:]} done ({time.perf_counter() - started:.0f} s)")

@@ -38,8 +38,10 @@ def test_generated_commune_is_a_valid_store(tmp_path):
 def test_quick_code_path_reports_every_figure(tmp_path):
     result = run(TINY, tmp_path)
     json.dumps(result)
-    for key in (*TARGETS, "merge_peak_mb", "export_peak_mb", "startup_info_vs_typer"):
+    for key in (*TARGETS, "merge_peak_mb", "export_peak_mb", "startup_info_vs_typer", "next_month_vs_raw"):
         assert key in result, key
+    assert result["next_month_vs_raw"] > 0 and result["details"]["next_month"]["rows_in_packs"] > 0
+    assert 0 < result["details"]["merge_cpu"]["cores_busy"] <= result["details"]["merge_cpu"]["cores"] + 0.5
     measured = [k for k in TARGETS if isinstance(result[k], (int, float))]
     # Everything but the million-visit report is measured once merge exists.
     assert set(TARGETS) - set(measured) <= {"report_1m_visits_s", "merge_vs_raw", "merge_vs_raw_batched",
