@@ -62,7 +62,10 @@ class Config:
     second_communes: int = 3
     sizes: Sizes = field(default_factory=Sizes)
     reps: int = 3
-    fast_reps: int = 5  # for the figures that take well under a second (reports, export)
+    # For the figures that take well under a second (reports, export): a 30 ms report swings by a
+    # few ms from one call to the next on this machine, so 5 reps moved report_province_vs_sql
+    # between 1.25 and 1.58 for the same code; 15 give a steadier median.
+    fast_reps: int = 15
     startup_reps: int = 7
     # sqlite-utils commits every 100 rows, so each run takes 6-17 s for the quick data here; quick
     # mode gives it the first few packs only (its rows/s hardly depends on how many files).

@@ -301,9 +301,15 @@ def _load_lists(store: Store, dc_set: set[str]) -> list[str]:
     codes = sorted(set().union(*parsed.values()))
     if len(codes) > _MAX_CODE_COLUMNS:
         codes = []
-    columns = "".join(f", c{n} INTEGER NOT NULL" for n in range(len(codes)))
-    conn.execute("DROP TABLE IF EXISTS temp.report_list")
-    conn.execute(f"CREATE TEMP TABLE report_list (services TEXT PRIMARY KEY, dc INTEGER NOT NULL{columns})")
+    width = conn.execute("SELECT count(*) FROM temp.pragma_table_info('report_list')").fetchone()[0]
+    if width == len(codes) + 2:
+        conn.execute("DELETE FROM temp.report_list")
+    else:
+        # Only when the number of codes changes: a new temp table changes the schema, and SQLite
+        # then prepares every statement of the connection again.
+        columns = "".join(f", c{n} INTEGER NOT NULL" for n in range(len(codes)))
+        conn.execute("DROP TABLE IF EXISTS temp.report_list")
+        conn.execute(f"CREATE TEMP TABLE report_list (services TEXT PRIMARY KEY, dc INTEGER NOT NULL{columns})")
     marks = ", ".join("?" for _ in range(len(codes) + 2))
     conn.executemany(f"INSERT INTO temp.report_list VALUES ({marks})",
                      [(services, int(bool(found & dc_set)), *(int(code in found) for code in codes))
