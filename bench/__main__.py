@@ -583,7 +583,8 @@ class Run:
         (out / "communes").mkdir(parents=True, exist_ok=True)
         packs = []
         for first in self.packs:
-            source = copy_file(self.work / "a" / "communes" / f"{first.stem}.db", out / "communes" / f"{first.stem}.db")
+            name = f"{first.stem}.db"
+            source = copy_file(self.work / "a" / "communes" / name, out / "communes" / name)
             with Store.open(source) as store:
                 teams = store.rows("team")
                 members = store.rows("member")
@@ -885,8 +886,8 @@ def run(config: Config, work: Path, log: Callable[[str], None] = lambda _: None)
     started = time.perf_counter()
     r = Run(config, work, log)
     r.prepare()
-    for step in (r.bench_merge, r.bench_next_month, r.bench_growth, r.bench_province_merge, r.bench_reports, r.bench_export,
-                 r.bench_memory, r.bench_startup):
+    for step in (r.bench_merge, r.bench_next_month, r.bench_growth, r.bench_province_merge, r.bench_reports,
+                 r.bench_export, r.bench_memory, r.bench_startup):
         step()
         log(f"{step.__name__[6:]} done ({time.perf_counter() - started:.0f} s)")
     return {
