@@ -301,7 +301,7 @@ def _load_lists(store: Store, dc_set: set[str]) -> list[str]:
     codes = sorted(set().union(*parsed.values()))
     if len(codes) > _MAX_CODE_COLUMNS:
         codes = []
-    width = conn.execute("SELECT count(*) FROM temp.pragma_table_info('report_list')").fetchone()[0]
+    width = conn.execute("SELECT count(*) FROM pragma_table_info('report_list', 'temp')").fetchone()[0]
     if width == len(codes) + 2:
         conn.execute("DELETE FROM temp.report_list")
     else:

@@ -498,6 +498,33 @@ def test_province_rows_share_nothing(tmp_path):
     assert all(not row["visits"]["month"] for row in silent[1:])
     assert all(not flow["total"] for row in silent[1:] for flow in row["people_by_service"].values())
 
+
+def test_reports_on_one_connection_follow_new_service_lists(tmp_path):
+    """The report keeps its temp list table between reports on one connection while the number of
+    service codes is the same (a new temp table makes SQLite prepare every statement again): a list
+    with a new code then makes a wider one, and each report still equals one on a fresh connection."""
+    from cdt import totals
+    from cdt.report import build_report
+
+    district, _ = make_district(tmp_path, {c: "2027-03-01T00:00:00" for c in DISTRICT_COMMUNES})
+    with Store.open(district) as store:
+        first = build_report(store, year=2026, month=12, level="district")
+        again = build_report(store, year=2026, month=12, level="district")
+        # A visit with a code no list had yet (a commune's own service), as a merge would bring it.
+        visit = store.conn.execute("SELECT * FROM visit WHERE deleted = 0 AND date LIKE '2026-12%' LIMIT 1").fetchone()
+        store.conn.execute("BEGIN")
+        store.conn.execute("UPDATE visit SET services = ? WHERE id = ?", ('["dvc", "zz-moi"]', visit["id"]))
+        store.conn.execute("COMMIT")
+        wider = build_report(store, year=2026, month=12, level="district")
+        assert totals.kept(store.conn) == totals.recount(store.conn)
+    with Store.open(district) as fresh:
+        wanted = build_report(fresh, year=2026, month=12, level="district")
+    for report in (first, again, wider, wanted):
+        report.pop("generated_at")
+    assert again == first
+    assert wider == wanted and wider != first
+    assert wider["total"]["people_by_service"]["zz-moi"]["month"] == visit["people"]
+
 # -- CSV and the workbook ------------------------------------------------------------------------------
 
 
