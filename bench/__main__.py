@@ -105,7 +105,7 @@ def merge_function() -> Callable[[Path, list[Path]], Any] | None:
     """cdt's merge of pack files into a target file (cdt.merge.merge_files, every check on),
     or None while cdt.merge does not exist. A refused file is an error here, never a fast run."""
     try:
-        from cdt.merge import merge_files
+        from cdt.exchange.merge import merge_files
     except ImportError:
         return None
     from cdt.store import Store
@@ -123,7 +123,7 @@ def merge_function() -> Callable[[Path, list[Path]], Any] | None:
 
 def create_target(path: Path, level: str, code: str, structure: str = "legacy") -> Path:
     """An empty district or province file at path."""
-    from cdt import units
+    from cdt.domain import units
     from cdt.store import Store
 
     path.unlink(missing_ok=True)
@@ -160,13 +160,13 @@ def raw_merge(target: Path, packs: list[Path], per_tx: int = 1, ignore_held: boo
 
     conn = connect(target)
     try:
-        from cdt.merge import tune_target
+        from cdt.exchange.merge import tune_target
     except ImportError:  # an older cdt: the store's settings only
         tune_target = None
     if tune_target is not None:
         tune_target(conn)
     try:
-        from cdt.totals import paused
+        from cdt.core.totals import paused
     except ImportError:  # a cdt without totals: nothing to pause
         paused = contextlib.nullcontext
     try:
@@ -272,7 +272,7 @@ DIGITAL_CITIZEN_SERVICES = {"dvc", "vneid", "payment"}
 
 def hand_report(conn: sqlite3.Connection) -> dict[str, list]:
     """Run the hand-written queries; returns their rows (so the work cannot be skipped)."""
-    from cdt.report import period
+    from cdt.reports.report import period
 
     dates = period(REPORT_YEAR, REPORT_MONTH)
     params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"],
@@ -392,7 +392,7 @@ def child_main(argv: list[str]) -> int:
         merge = merge_function()
         merge(Path(rest[0]), [Path(p) for p in rest[1:]])
     elif what == "report":
-        from cdt.report import build_report
+        from cdt.reports.report import build_report
         from cdt.store import Store
 
         with Store.open(Path(rest[0])) as store:
@@ -539,7 +539,7 @@ class Run:
         both cores, at least half their sum (``{name}_cpu_limit_vs_raw``). Either below a target
         means that target cannot be met with every check kept, whatever the scheduling."""
         try:
-            from cdt.merge import _prepare, merge_file, tune_target
+            from cdt.exchange.merge import _prepare, merge_file, tune_target
         except ImportError:  # a cdt without the two stages
             return
         from cdt.store import Store
@@ -620,7 +620,7 @@ class Run:
             return
         out = self.work / "growth"
         t0 = time.perf_counter()
-        from cdt import units
+        from cdt.domain import units
 
         # 4x the run's communes, or all the district has (47 for 380: full mode asks 160).
         available = len(units.communes_in(units.get(c.district, level="district", structure=units.LEGACY)))
@@ -693,7 +693,7 @@ class Run:
         """The district and province reports against the hand-written queries over the same
         totals; seconds of a district report per million visits (its peak memory at 4x the visits
         against 1x is measured with the merge's, bench_memory)."""
-        from cdt.report import build_report
+        from cdt.reports.report import build_report
         from cdt.store import Store
 
         def report_s(store: Store, level: str) -> float:
@@ -737,7 +737,7 @@ class Run:
         """A copy of the district file with about a million visits (copies of its own, new ids,
         household codes of four times as many households), totals recounted set-based
         (totals.rebuild)."""
-        from cdt import totals
+        from cdt.core import totals
 
         path = copy_file(self.district_file, self.work / "report-1m.db")
         conn = sqlite3.connect(str(path), isolation_level=None)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from cdt import units
-from cdt.register import DEFAULT_SERVICES
+from cdt.domain import units
+from cdt.register.records import DEFAULT_SERVICES
 from cdt.store import DOMAIN_TABLES, Store, now
 
 # The report month every benchmark asks for; visits cover the twelve months that end with it.
@@ -167,7 +167,7 @@ def pack(source: Path, out_dir: Path) -> Path:
 def _library_pack():
     """cdt's own pack (cdt.pack.make_pack) as (source, target) -> path, or None before it exists."""
     try:
-        from cdt.pack import make_pack
+        from cdt.exchange.pack import make_pack
     except ImportError:
         return None
 
@@ -190,7 +190,7 @@ def plain(path: Path) -> Path:
             return path
     inner = path.with_name(path.name + ".sqlite")
     if not inner.exists() or inner.stat().st_mtime < path.stat().st_mtime:
-        from cdt import packfile
+        from cdt.exchange import packfile
 
         packfile.extract_content(path, packfile.read_verified(path), inner, None)
     return inner

@@ -41,8 +41,8 @@ def _median(values: list[float]) -> float:
 @contextmanager
 def _plain_packs():
     """cdt pack and cdt merge without the container: the baseline."""
-    from cdt import keys, merge, pack
-    from cdt.merge import sha256_file
+    from cdt.exchange import keys, merge, pack
+    from cdt.exchange.merge import sha256_file
 
     saved = pack.seal_and_sign, merge._open_pack, keys.check_inner
 
@@ -60,7 +60,7 @@ def _plain_packs():
 
 
 def _pack_all(sources: list[Path], out: Path) -> tuple[tuple[float, float], list[Path]]:
-    from cdt.pack import make_pack
+    from cdt.exchange.pack import make_pack
     from cdt.store import Store
 
     if out.exists():
@@ -75,7 +75,7 @@ def _pack_all(sources: list[Path], out: Path) -> tuple[tuple[float, float], list
 
 
 def _merge_all(empty_district: Path, packs: list[Path], work: Path) -> tuple[float, float]:
-    from cdt.merge import merge_files
+    from cdt.exchange.merge import merge_files
     from cdt.store import Store
 
     target = work / "target.db"
@@ -92,7 +92,7 @@ def _merge_all(empty_district: Path, packs: list[Path], work: Path) -> tuple[flo
 
 
 def run(communes: int, visits: int, reps: int, work: Path) -> dict:
-    from cdt import keys
+    from cdt.exchange import keys
     from cdt.store import Store
     from bench.__main__ import create_target
 

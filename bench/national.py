@@ -26,7 +26,7 @@ from bench.generate import REPORT_MONTH, REPORT_YEAR, Sizes
 
 def _make_pack(job: tuple[str, str, str, int]) -> tuple[str, int]:
     """Generate one commune, pack it, delete the working file (runs in a worker process)."""
-    from cdt import units
+    from cdt.domain import units
 
     code, work, packs, visits = job
     unit = units.get(code, level="commune", structure=units.NEW)
@@ -60,7 +60,7 @@ def _wait_for_packs(packs_dir: Path, communes: list, log) -> None:
 def run_national(args) -> int:
     from bench.__main__ import create_target_2025, machine, peak_mb
 
-    from cdt import units
+    from cdt.domain import units
 
     visits = args.visits or Sizes().visits
     budget = getattr(args, "budget", None) or float("inf")
@@ -137,7 +137,7 @@ def _report_on(path: Path) -> dict:
     """The province report on the biggest province file: seconds, and per million visits."""
     from bench.__main__ import median, timed
 
-    from cdt.report import build_report
+    from cdt.reports.report import build_report
     from cdt.store import Store
 
     with Store.open(path) as store:

@@ -111,8 +111,8 @@ def _cdt(db: Path, *args: str) -> float:
 
 def measure(sizes: dict[str, int], work: Path, reps: int = 3) -> dict[str, float]:
     """Every figure, in seconds (medians of reps for the quick commands)."""
-    from cdt import register
-    from cdt.importer import import_workbook
+    from cdt.register import records as register
+    from cdt.intake.importer import import_workbook
     from cdt.store import Store
 
     figures: dict[str, float] = {}

@@ -1,3 +1,3 @@
-from cdt.cli import main
+from cdt.cli.app import main
 
 main()

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from cdt.errors import CdtError, os_reason
-from cdt.i18n import t
-from cdt.text import nfc
+from cdt.core.errors import CdtError, os_reason
+from cdt.core.i18n import t
+from cdt.core.text import nfc
 
 FONT = "Times New Roman"
 # Format codes in an .xlsx file are always written in the invariant (en-US) syntax: "," means

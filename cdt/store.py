@@ -19,8 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from cdt import __version__, totals
-from cdt.errors import CdtError, NotFound, ReadOnlyRow, StoreError
+from cdt import __version__
+from cdt.core import totals
+from cdt.core.errors import CdtError, NotFound, ReadOnlyRow, StoreError
 
 # "CDT1": marks a SQLite file as ours, so a stray SQLite file is never taken for a store.
 APPLICATION_ID = 0x43445431
@@ -355,7 +356,7 @@ def chain_link(previous: str, rev: int, written: list[tuple[str, str, str]]) -> 
 
 def default_db_path() -> Path:
     """The per-user data folder's database: %LOCALAPPDATA%\\cdt on Windows, XDG elsewhere."""
-    from cdt.scratch import user_data_dir
+    from cdt.core.files import user_data_dir
 
     return user_data_dir() / "cdt.db"
 
@@ -505,7 +506,7 @@ class Store:
                  schema_version, clock, now(), __version__),
             )
             if schema_version >= KEYS_VERSION:
-                from cdt.keys import insert_new_keys
+                from cdt.exchange.keys import insert_new_keys
 
                 insert_new_keys(conn, level)
             conn.execute("COMMIT")
@@ -571,7 +572,7 @@ class Store:
             apply_migrations(conn, version)
             if version < KEYS_VERSION <= SCHEMA_VERSION:
                 # An existing file gets its keys the first time a cdt that knows keys opens it.
-                from cdt.keys import insert_new_keys
+                from cdt.exchange.keys import insert_new_keys
 
                 insert_new_keys(conn, conn.execute("SELECT level FROM site").fetchone()[0])
             conn.execute("COMMIT")

@@ -128,7 +128,7 @@ def months_before(today: date, count: int) -> list[tuple[int, int]]:
 
 
 def _initials(hamlet: str) -> str:
-    from cdt.importer import _hamlet_key
+    from cdt.intake.importer import _hamlet_key
 
     return "".join(w[0] for w in _hamlet_key(hamlet).split()).upper()
 

@@ -143,7 +143,7 @@ def write_template_file(commune: dict, path: Path) -> None:
     """The clean case: the cdt template, filled in sheet by sheet."""
     from openpyxl import load_workbook
 
-    from cdt.importer import write_template
+    from cdt.intake.importer import write_template
 
     write_template(path)
     book = load_workbook(path)
@@ -238,7 +238,7 @@ def write_legacy_file(commune: dict, path: Path, encoding: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from cdt import legacy
+    from cdt.intake import old_encodings as legacy
 
     def encode(text: str) -> str:
         encoded = legacy.encode(text, encoding)

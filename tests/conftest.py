@@ -10,8 +10,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cdt import cli
-from cdt.i18n import set_language
+from cdt.cli import app as cli
+from cdt.core.i18n import set_language
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

@@ -6,8 +6,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from cdt import units
-from cdt.merge import canonical_dump, merge_file
+from cdt.domain import units
+from cdt.exchange.merge import canonical_dump, merge_file
 from cdt.store import KEYS_VERSION, SCHEMA_VERSION, Store
 
 # Communes of Đại Từ (171) and of Thành phố Thái Nguyên (164), Tỉnh Thái Nguyên (19), legacy structure.
@@ -85,7 +85,7 @@ def snapshot(store: Store, path: Path, *, sealed: bool = True) -> Path:
     """A pack without the stick ceremony (the property tests make hundreds): VACUUM INTO, no private
     keys, packed_at, then the container of cdt pack, signed with the file's key and sealed to
     seal_key() (cdt/packfile.py)."""
-    from cdt import packfile
+    from cdt.exchange import packfile
 
     raw = Path(str(path) + ".sqlite")
     store.conn.execute("VACUUM INTO ?", (str(raw),))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from cdt import packfile
+from cdt.exchange import packfile
 
 
 def _own_key(db: Path, kind: str) -> bytes | None:

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from cdt.i18n import t
+from cdt.core.i18n import t
 from cdt.store import ref_of
 
 

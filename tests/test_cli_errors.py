@@ -125,7 +125,7 @@ def test_unexpected_errors_become_one_line_and_a_log(cdt, commune, monkeypatch, 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("cdt.register.list_hamlets", explode)
+    monkeypatch.setattr("cdt.register.records.list_hamlets", explode)
     result = cdt("hamlet", "list")
     assert result.exit_code == 1
     assert "Traceback" not in result.output and "cdt-errors.log" in result.stderr
@@ -177,7 +177,7 @@ def _run_process(args, env_extra=None):
 
 def test_help_is_translated_in_both_languages():
     """Every command group and command has help text, in Vietnamese and in English."""
-    from cdt import cli
+    from cdt.cli import app as cli
 
     groups = ["init", "info", "units", "hamlet", "team", "member", "training", "visit", "service", "settings"]
     for lang in ("vi", "en"):
@@ -190,13 +190,13 @@ def test_help_is_translated_in_both_languages():
             assert "Commands" in out and "Tùy chọn" not in out
     import json
 
-    vi = json.loads((Path(cli.__file__).parent / "locale" / "vi" / "core.json").read_text(encoding="utf-8"))
-    en = json.loads((Path(cli.__file__).parent / "locale" / "en" / "core.json").read_text(encoding="utf-8"))
+    vi = json.loads((Path(cli.__file__).parents[1] / "locale" / "vi" / "core.json").read_text(encoding="utf-8"))
+    en = json.loads((Path(cli.__file__).parents[1] / "locale" / "en" / "core.json").read_text(encoding="utf-8"))
     assert set(vi) == set(en)
 
 
 def test_every_command_has_help_in_the_current_language():
-    from cdt.cli import build_app
+    from cdt.cli.app import build_app
     import typer
 
     command = typer.main.get_command(build_app())
@@ -215,10 +215,10 @@ def test_every_command_has_help_in_the_current_language():
 
 
 def test_help_does_not_import_heavy_modules():
-    code = ("import sys; from cdt import cli; sys.argv=['cdt','--help'];\n"
+    code = ("import sys; from cdt.cli import app as cli; sys.argv=['cdt','--help'];\n"
             "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
-            "heavy=[m for m in ('openpyxl','sqlite_utils','cdt.models','cdt.store','cdt.merge','cdt.report',"
-            "'cdt.importer','cdt.export','cdt.units') if m in sys.modules]\n"
+            "heavy=[m for m in ('openpyxl','sqlite_utils','cdt.domain.models','cdt.store','cdt.exchange.merge','cdt.reports.report',"
+            "'cdt.intake.importer','cdt.export','cdt.domain.units') if m in sys.modules]\n"
             "sys.stderr.write('HEAVY=' + ','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert b"HEAVY=" in out.stderr

@@ -7,8 +7,8 @@ import re
 import pytest
 import typer
 
-from cdt import cli
-from cdt.i18n import set_language
+from cdt.cli import app as cli
+from cdt.core.i18n import set_language
 
 
 def _command_paths() -> list[list[str]]:
@@ -30,7 +30,7 @@ PATHS = _command_paths()
 CLICK_RANGE = re.compile(r"x\s*[<>]=|[<>]=\s*x\b")
 VIETNAMESE = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
 # Proper names and the domain words a clerk types as they are (kinds of hamlet, roles' own names).
-from cdt.kinds import HAMLET_KINDS, KIND_SPELLINGS  # noqa: E402
+from cdt.domain.kinds import HAMLET_KINDS, KIND_SPELLINGS  # noqa: E402
 
 ALLOWED_IN_ENGLISH = [
     "Tổ CNSCĐ", "Hùng Sơn", "Hoà Phú", "Xóm Một", "QĐ-UBND", "C-Thái Nguyên", "Bình dân học vụ số",
@@ -148,7 +148,7 @@ def test_help_imports_only_what_it_shows():
     import subprocess
     import sys
 
-    probe = ("import sys, io; from cdt import cli; sys.stdout = io.StringIO(); code = cli.run(['--help']);"
+    probe = ("import sys, io; from cdt.cli import app as cli; sys.stdout = io.StringIO(); code = cli.run(['--help']);"
              "sys.stdout = sys.__stdout__;"
              "print(code, sorted(m for m in sys.modules if m.startswith('cdt.commands.') or"
              " m in ('rich.markdown', 'markdown_it', 'rich.traceback', 'pygments')))")
@@ -161,7 +161,7 @@ def test_a_command_line_imports_no_help_renderer(tmp_path):
     import subprocess
     import sys
 
-    probe = ("import sys, io; from cdt import cli; sys.stdout = io.StringIO(); code = cli.run(['info']);"
+    probe = ("import sys, io; from cdt.cli import app as cli; sys.stdout = io.StringIO(); code = cli.run(['info']);"
              "sys.stdout = sys.__stdout__; print(code, 'typer.rich_utils' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
                           env={**__import__("os").environ, "CDT_DB": str(tmp_path / "none.db")})
@@ -173,7 +173,7 @@ def test_deferred_rich_classes_still_work():
     import subprocess
     import sys
 
-    probe = ("from cdt import clihelp; rich_utils = clihelp.load_rich_utils();"
+    probe = ("from cdt.cli import help as clihelp; rich_utils = clihelp.load_rich_utils();"
              "from rich.markdown import Markdown; made = rich_utils.Markdown('*x*');"
              "assert isinstance(made, Markdown) and isinstance(made, rich_utils.Markdown);"
              "assert rich_utils.Traceback.from_exception.__self__.__module__ == 'rich.traceback'; print('ok')")

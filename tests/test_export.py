@@ -13,8 +13,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cdt import i18n
-from cdt.errors import CdtError
+from cdt.core import i18n
+from cdt.core.errors import CdtError
 from cdt.export import write_report_xlsx
 
 DANGEROUS = ["=1+1", '=HYPERLINK("http://x","y")', "+84 xóm Núi", "-Xóm Giữa", "@Bản Mới"]

@@ -17,8 +17,8 @@ import pytest
 from test_export import REPORTS, base, flow, indicators, unit, with_trends
 from test_report import _hostile_commune
 
-from cdt import i18n
-from cdt.html import render_html, write_report_html
+from cdt.core import i18n
+from cdt.reports.html import render_html, write_report_html
 
 MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 

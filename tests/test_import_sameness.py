@@ -113,7 +113,7 @@ def test_hamlet_column_under_every_region_header(cdt, commune, tmp_path):
 
 
 def test_kind_headers_follow_the_kinds_list(monkeypatch):
-    from cdt import importer
+    from cdt.intake import importer
 
     monkeypatch.setattr(importer, "HAMLET_KINDS", (*importer.HAMLET_KINDS, "khóm", "phum", "sóc"))
     for header in ("Khóm/Ấp", "Khom - Ap", "Phum, sóc", "Tên ấp, khóm"):

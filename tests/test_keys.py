@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import packkit
-from cdt.merge import canonical_dump
+from cdt.exchange.merge import canonical_dump
 from cdt.store import Store, row_hash
 from test_merge import make_commune, pack
 

@@ -7,10 +7,10 @@ import json
 import openpyxl
 import pytest
 
-from cdt.i18n import catalogue, set_language
-from cdt.kinds import HAMLET_KINDS, kind_label, kind_pattern, split_kind
-from cdt.models import HAMLET_KINDS as MODEL_KINDS, parse_kind
-from cdt.text import fold
+from cdt.core.i18n import catalogue, set_language
+from cdt.domain.kinds import HAMLET_KINDS, kind_label, kind_pattern, split_kind
+from cdt.domain.models import HAMLET_KINDS as MODEL_KINDS, parse_kind
+from cdt.core.text import fold
 
 EVERY_REGION = ("thôn", "xóm", "làng", "bản", "buôn", "plei", "bon", "ấp", "khóm", "phum", "sóc",
                 "khu phố", "khu", "tổ dân phố", "tổ", "khối phố")

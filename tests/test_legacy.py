@@ -6,19 +6,7 @@ import unicodedata
 
 import pytest
 
-from cdt.legacy import (
-    ENCODINGS,
-    TCVN3,
-    VNI,
-    convert,
-    detect,
-    detect_many,
-    encode,
-    fix,
-    fix_many,
-    font_encoding,
-    is_caps_font,
-)
+from cdt.intake.old_encodings import ENCODINGS, TCVN3, VNI, convert, detect, detect_many, encode, fix, fix_many, font_encoding, is_caps_font
 
 _BASES = "aăâeêioôơuưy"
 _TONES = ("", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cdt import merge
+from cdt.exchange import merge
 from cdt.store import Store  # noqa: F401
 from mergekit import DAI_TU, add_hamlet, add_member, copy_store, dump, edit_hamlet, snapshot, unit_file
 

@@ -136,7 +136,7 @@ def test_communes_then_districts_then_province_equals_communes_to_province(ops, 
 
 def _commune_of(pack: Path) -> str:
     """The commune that signed a pack (its container's header names it)."""
-    from cdt import packfile
+    from cdt.exchange import packfile
 
     return packfile.read_verified(pack).unit_code
 
@@ -153,7 +153,7 @@ def test_a_replacement_keeps_the_province_idempotent_and_commutative(ops, seed):
     """A district decides that a new file replaces a commune's old one; the old laptop goes on
     being used. At the province, the district's pack (carrying the decision) and the old file's
     later packs give the same result in any order, and merging everything twice equals once."""
-    from cdt.merge import merge_file
+    from cdt.exchange.merge import merge_file
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -69,7 +69,7 @@ def test_a_blob_in_a_data_column_refuses_that_file_and_the_others_merge(cdt, tmp
 
 def test_an_unexpected_error_checking_one_file_refuses_that_file_only(cdt, tmp_path, district, good_pack,
                                                                      other_pack, monkeypatch):
-    from cdt import merge
+    from cdt.exchange import merge
 
     real = merge._check_rows
 
@@ -382,7 +382,7 @@ def test_extract_to_an_impossible_folder_is_a_clear_error(cdt, tmp_path, distric
 
 def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_path, district_with_commune,
                                                                         monkeypatch):
-    from cdt import merge
+    from cdt.exchange import merge
 
     made = []
     real = merge.Store.create
@@ -397,7 +397,7 @@ def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_p
     assert result.exit_code == 0, result.output
     # Built in the private scratch folder (issue 9: no journal or half file beside the destination),
     # then copied beside it under a temporary name and renamed.
-    from cdt import scratch
+    from cdt.core import files as scratch
 
     assert made and made[0] != out and made[0].parent.parent == scratch.root()
     assert [p.name for p in out.parent.iterdir()] == [out.name]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from cdt.store import Store
-from cdt.text import fold, match_names, person_key
+from cdt.core.text import fold, match_names, person_key
 
 # (hamlet, kind, full name as typed, a search typed without apostrophes or diacritics)
 PEOPLE = [

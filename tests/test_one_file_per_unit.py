@@ -9,7 +9,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 MONTH = "2026-10"
 

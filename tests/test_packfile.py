@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import packkit
-from cdt import packfile
-from cdt.errors import FileRefused
+from cdt.exchange import packfile
+from cdt.core.errors import FileRefused
 from cdt.store import APPLICATION_ID
 from mergekit import add_hamlet, add_member, seal_key, snapshot, unit_file
 

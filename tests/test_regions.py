@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cdt import register
+from cdt.register import records as register
 from cdt.store import Store
-from cdt.text import fold
+from cdt.core.text import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from cdt import merge
+from cdt.exchange import merge
 from cdt.store import Store, ref_of
 
 # Legacy Xã Hòa Phú (24172) and Xã Hòa Khánh (24175) became the 2025 Xã Hòa Phú (24175), Đắk Lắk (66).
@@ -241,7 +241,7 @@ def test_the_same_file_twice_is_refused(cdt, tmp_path, old_files):
 
 
 def test_hamlets_of_one_name_in_two_old_communes_are_pointed_out_with_their_references(cdt, tmp_path):
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     old = []
     for code in ("24172", "24175"):

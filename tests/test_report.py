@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cdt import units
+from cdt.domain import units
 from cdt.store import Store
 
 DC = {"dvc", "vneid", "payment"}  # the default digital-citizen services
@@ -294,7 +294,7 @@ def test_hand_checked_commune_month(cdt, commune):
 
 
 def test_default_month_is_last_full_month(cdt, commune):
-    from cdt.report import last_full_month
+    from cdt.reports.report import last_full_month
 
     report = json.loads(cdt("report", "--format", "json").stdout)
     year, month = last_full_month()
@@ -467,7 +467,7 @@ def test_legacy_province_rows_per_district_and_commune_rows(cdt, tmp_path):
 def test_province_rows_share_nothing(tmp_path):
     """Rows of units with no data are copies of one row of zeros (report._silent_row): no two rows,
     and no row and the total, may hold the same dict or list, or a change to one changes others."""
-    from cdt.report import build_report
+    from cdt.reports.report import build_report
 
     make_district(tmp_path, {c: "2027-03-01T00:00:00" for c in DISTRICT_COMMUNES})
     unit = units.get("19", level="province", structure="legacy")
@@ -503,8 +503,8 @@ def test_reports_on_one_connection_follow_new_service_lists(tmp_path):
     """The report keeps its temp list table between reports on one connection while the number of
     service codes is the same (a new temp table makes SQLite prepare every statement again): a list
     with a new code then makes a wider one, and each report still equals one on a fresh connection."""
-    from cdt import totals
-    from cdt.report import build_report
+    from cdt.core import totals
+    from cdt.reports.report import build_report
 
     district, _ = make_district(tmp_path, {c: "2027-03-01T00:00:00" for c in DISTRICT_COMMUNES})
     with Store.open(district) as store:
@@ -529,7 +529,7 @@ def test_reports_on_one_connection_follow_new_service_lists(tmp_path):
 
 
 def _hostile_commune(cdt, path):
-    from cdt.register import add_hamlet
+    from cdt.register.records import add_hamlet
 
     # Through the library: a name starting with "-" reads as an option on a command line.
     with Store.open(path) as store:

@@ -6,8 +6,8 @@ import json
 
 from openpyxl import Workbook
 
-from cdt.models import personal_number
-from cdt.text import fold, match_names
+from cdt.domain.models import personal_number
+from cdt.core.text import fold, match_names
 
 
 def ok(result):

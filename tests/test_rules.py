@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import packkit
-from cdt import models, rules
-from cdt.i18n import t
+from cdt.domain import models, rules
+from cdt.core.i18n import t
 from cdt.store import SCHEMA_VERSION, apply_migrations, row_hash
 
 HAMLET = "Xóm Một"

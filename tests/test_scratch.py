@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cdt import scratch
+from cdt.core import files as scratch
 
 CDT = [sys.executable, "-m", "cdt"]
 
@@ -115,7 +115,7 @@ def test_fifty_random_kills_of_pack_and_extract_leave_nothing_behind(cdt, commun
     assert subprocess.run(CDT + ["--db", str(commune), "info"], capture_output=True).returncode == 0
     assert _leftovers(packs, out) == []
     # What a kill left complete is a whole file: every pack's signature verifies, every extract is SQLite.
-    from cdt import packfile
+    from cdt.exchange import packfile
 
     for made in packs.iterdir():
         packfile.read_verified(made)

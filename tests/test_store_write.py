@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from cdt import register
-from cdt.errors import InvalidInput
+from cdt.register import records as register
+from cdt.core.errors import InvalidInput
 from cdt.store import Store
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from cdt import svg
+from cdt.reports import svg
 
 NS = "{http://www.w3.org/2000/svg}"
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cdt import totals
-from cdt.errors import CdtError
+from cdt.core import totals
+from cdt.core.errors import CdtError
 from cdt.store import SCHEMA_VERSION, TOTALS_VERSION, Store, apply_migrations
 from mergekit import DAI_TU, copy_store, merge_ok, snapshot, unit_file
 
@@ -138,7 +138,7 @@ def edit_values(rng: random.Random) -> dict:
 def scan_report(store: Store, year: int, month: int) -> tuple[dict, dict]:
     """The district report's visit figures per unit and its trends, recounted by scanning every
     visit (report.py's and trends.py's scans, with the bucket tables build_report just loaded)."""
-    from cdt import report, trends
+    from cdt.reports import report, trends
 
     dates = report.period(year, month)
     params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"]}
@@ -154,7 +154,7 @@ def scan_report(store: Store, year: int, month: int) -> tuple[dict, dict]:
 
 
 def assert_report_exact(store: Store) -> None:
-    from cdt import report, trends
+    from cdt.reports import report, trends
 
     keys = ("visits", "people_helped", "digital_citizens", "households_reached")
     for year, month in ((2025, 1), (2025, 2), (2025, 10), (2024, 12)):
@@ -178,7 +178,7 @@ def assert_report_exact(store: Store) -> None:
 
 
 def _households_ytd_by_scan(store: Store, year: int, month: int) -> int:
-    from cdt.report import period
+    from cdt.reports.report import period
 
     return store.conn.execute(
         "SELECT count(*) FROM (SELECT DISTINCT coalesce(o.commune, v.origin), v.household FROM visit v"
@@ -190,8 +190,8 @@ def _households_ytd_by_scan(store: Store, year: int, month: int) -> int:
 @given(ops=LIB_OPS, seed=st.integers(0, 10_000), fork=st.booleans(), replace=st.booleans())
 def test_totals_and_report_exact_through_edits_undo_merges_conflicts_and_replacement(ops, seed, fork, replace,
                                                                                         tmp_path_factory):
-    from cdt.merge import list_conflicts, merge_file, resolve_conflict
-    from cdt.undo import undo
+    from cdt.exchange.merge import list_conflicts, merge_file, resolve_conflict
+    from cdt.register.undo import undo
 
     folder = tmp_path_factory.mktemp("totals")
     rng = random.Random(seed)
@@ -312,7 +312,7 @@ def _commune_with_visits(cdt, path: Path, code: str, count: int, seed: int) -> P
 
 def _plain_pack(cdt, db: Path, out: Path, work: Path) -> Path:
     """A pack made by ``cdt pack`` (in clear: no district key trusted), opened to its SQLite content."""
-    from cdt import packfile
+    from cdt.exchange import packfile
 
     result = cdt("--db", str(db), "pack", "--out", str(out))
     assert result.exit_code == 0, result.output

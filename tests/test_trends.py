@@ -8,7 +8,7 @@ import pytest
 
 from test_report import DC, create_commune, generate, hamlet_unit, make_district
 
-from cdt.trends import month_list
+from cdt.reports.trends import month_list
 
 
 def independent(data: dict, month: str, unit_of) -> dict:

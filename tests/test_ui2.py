@@ -136,8 +136,8 @@ def test_a_refusal_among_merged_packs_is_shown_once(cdt, tmp_path):
 
 
 def test_words_of_one_service_are_taken_at_a_prompt_only(cdt, commune):
-    from cdt import register
-    from cdt.errors import NotFound
+    from cdt.register import records as register
+    from cdt.core.errors import NotFound
     from cdt.store import Store
 
     store = Store.open(commune)

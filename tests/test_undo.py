@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import packkit
-from cdt.i18n import t
+from cdt.core.i18n import t
 from cdt.store import DATA_COLUMNS, ref_of
 from test_cli_corrections import ok, rows
 from test_merge import pack

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from cdt import i18n, units
-from cdt.units import LEGACY, NEW, Unit
+from cdt.core import i18n
+from cdt.domain import units
+from cdt.domain.units import LEGACY, NEW, Unit
 
-DATA = Path(units.__file__).parent / "data"
+DATA = Path(units.__file__).parents[1] / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -305,6 +306,6 @@ def test_map_covers_both_structures():
 
 
 def test_no_terminal_libraries():
-    code = "import sys, cdt.units as u; u.search('dai tu'); print('typer' in sys.modules or 'rich' in sys.modules)"
+    code = "import sys, cdt.domain.units as u; u.search('dai tu'); print('typer' in sys.modules or 'rich' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -14,9 +14,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cdt import i18n
-from cdt.errors import FileRefused
-from cdt.xlsx_safety import check_xlsx
+from cdt.core import i18n
+from cdt.core.errors import FileRefused
+from cdt.intake.xlsx_safety import check_xlsx
 
 NAME = "Danh sách hộ Xóm Đồng Tâm.xlsx"
 SHEET = "Danh sách"
@@ -293,7 +293,7 @@ def _catalogue(lang: str) -> dict[str, str]:
 
 
 def test_every_refusal_has_one_line_messages_in_both_languages():
-    source = (Path(__file__).resolve().parents[1] / "cdt" / "xlsx_safety.py").read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parents[1] / "cdt" / "intake" / "xlsx_safety.py").read_text(encoding="utf-8")
     used = {f"xlsx.{key}" for key in re.findall(r'_refuse\(\s*"(\w+)"', source)}
     vi, en = _catalogue("vi"), _catalogue("en")
     assert used and used == set(vi) == set(en)

@@ -77,7 +77,7 @@ def register_all(app: typer.Typer, wanted: str | None = "*") -> None:
 
     Help texts are made when a module is imported; a process that changes language (tests run
     both in one process) re-imports the modules made in the other one."""
-    from cdt.i18n import language, t
+    from cdt.core.i18n import language, t
 
     lang = language()
     names = sorted(_module_names(), key=lambda n: not n.startswith("_"))

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 Yes = Annotated[bool, typer.Option("--yes", "-y", help=t("remove.opt.yes"))]
 Cascade = Annotated[bool, typer.Option("--cascade", help=t("remove.opt.cascade"))]
@@ -23,8 +23,8 @@ Cascade = Annotated[bool, typer.Option("--cascade", help=t("remove.opt.cascade")
 
 def remove(ctx: typer.Context, kind: str, text: str, yes: bool, cascade: bool) -> None:
     """Show what a removal takes with it, ask, remove, and say what was removed."""
-    from cdt import register
-    from cdt.errors import InvalidInput
+    from cdt.register import records as register
+    from cdt.core.errors import InvalidInput
 
     store = common.store(ctx)
     plan = common.run(register.plan_removal, store, kind, text)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import typer
 
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 
 class Format(str, Enum):
@@ -55,7 +55,7 @@ def store(ctx: typer.Context):
 
 
 def _say_migrating(old: int, new: int, copy: Path) -> None:
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     typer.echo(t("store.migrating", old=old, new=new, copy=str(copy)), err=True)
 
@@ -101,7 +101,7 @@ def number(value: Any) -> str:
     """An integer with the thousands separator of the language in use: 17.000 (vi), 17,000 (en)."""
     if value is None:
         return ""
-    from cdt.i18n import language
+    from cdt.core.i18n import language
 
     if language() == "en":
         if isinstance(value, float) and not value.is_integer():
@@ -125,7 +125,7 @@ def csv_safe(value: Any) -> str:
         return "1" if value else "0"
     if isinstance(value, (int, float)):
         return str(value)
-    from cdt.i18n import printable
+    from cdt.core.i18n import printable
 
     text = str(value)
     text = "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -242,7 +242,7 @@ def interactive() -> bool:
 
 def run(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call a library action; when a name is ambiguous, ask which one (or explain, if no one can answer)."""
-    from cdt.errors import Ambiguous, InvalidInput
+    from cdt.core.errors import Ambiguous, InvalidInput
 
     for _ in range(10):
         try:
@@ -285,7 +285,7 @@ def _ask_number(count: int, candidates: list | None = None) -> int:
 
 
 def _swap(value: Any, wanted: Any, chosen: str) -> Any:
-    from cdt.text import clean
+    from cdt.core.text import clean
 
     if isinstance(value, str) and clean(value) == wanted:
         return chosen
@@ -299,7 +299,7 @@ def _swap(value: Any, wanted: Any, chosen: str) -> Any:
 
 def missing(ctx: typer.Context, name: str):
     """The usage error for a required value left out (the one line a script sees, exit 2)."""
-    from cdt.cli import click_exceptions
+    from cdt.cli.app import click_exceptions
 
     param = next((p for p in ctx.command.params if p.name == name), None)
     return click_exceptions().MissingParameter(ctx=ctx, param=param)
@@ -331,14 +331,14 @@ def today() -> str:
 
 def team_choices(db) -> list[tuple[str, str]]:
     """The commune's active teams, offered by hamlet name."""
-    from cdt import register
+    from cdt.register import records as register
 
     return [(r["id"], r["hamlet"]) for r in register.list_teams(db, include_dissolved=False)]
 
 
 def member_choices(db, team: Optional[str] = None) -> list[tuple[str, str]]:
     """The active members (of one team when given), offered by name (and team, when all are)."""
-    from cdt import register
+    from cdt.register import records as register
 
     rows = run(register.list_members, db, team=team)
     return [(m["id"], m["full_name"] if team else f"{m['full_name']} — {m['team']}") for m in rows]
@@ -349,7 +349,7 @@ def ask_member(ctx: typer.Context, name: str, value: Optional[str]) -> Optional[
     looked up at once); else the usage error."""
     if not asking(ctx, **{name: value}):
         return value
-    from cdt import register
+    from cdt.register import records as register
 
     db = store(ctx)
     return ask_choice(ctx, name, t("prompt.member.which"), value, member_choices(db),
@@ -382,7 +382,7 @@ def ask_choice(ctx: typer.Context, name: str, label: str, value: Any, choices: l
     check: a library look-up run on each typed word; its error is shown and the question asked again.
     resolve: like check, but what it returns is the answer (a code among the choices), named back to
     the clerk when the words typed were not that code."""
-    from cdt.errors import CdtError
+    from cdt.core.errors import CdtError
 
     if value not in (None, "", []):
         return value

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 73
 app = typer.Typer(help=t("conflicts.help"), no_args_is_help=True)
@@ -30,7 +30,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help=t("conflicts.opt.all"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import merge as library
+    from cdt.exchange import merge as library
 
     found = library.list_conflicts(common.store(ctx), include_resolved=all_)
     if format is common.Format.json:
@@ -53,7 +53,7 @@ def show(
     conflict_id: Annotated[int, typer.Argument(help=t("conflicts.arg.id"), metavar=t("metavar.conflict"), show_default=False)],
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import merge as library
+    from cdt.exchange import merge as library
     from cdt.store import ref_of
 
     info = library.show_conflict(common.store(ctx), conflict_id)
@@ -90,7 +90,7 @@ def resolve(
     keep: Annotated[str, typer.Option("--keep", help=t("conflicts.opt.keep"), metavar=t("metavar.keep"),
                                       show_default=False)],
 ) -> None:
-    from cdt import merge as library
+    from cdt.exchange import merge as library
 
     keep = _keep(keep)
     done = library.resolve_conflict(common.store(ctx), conflict_id, keep)
@@ -107,7 +107,7 @@ _KEEP_WORDS = {"dang-dung": "ours", "ban-kia": "theirs", "ours": "ours", "theirs
 
 
 def _keep(value: str) -> str:
-    from cdt.text import fold
+    from cdt.core.text import fold
 
     word = "-".join(fold(value).replace("_", " ").replace("-", " ").split())
     if word not in _KEEP_WORDS:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 74
 
@@ -18,7 +18,7 @@ def extract(
     commune: Annotated[str, typer.Option("--commune", help=t("extract.opt.commune"), show_default=False)],
     out: Annotated[Path, typer.Option("--out", help=t("extract.opt.out"), show_default=False)],
 ) -> None:
-    from cdt.merge import extract_commune
+    from cdt.exchange.merge import extract_commune
 
     with common.working(t("progress.extract")):
         done = extract_commune(common.store(ctx), commune, out)

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import _removal, common
-from cdt.i18n import t
-from cdt.kinds import kind_label, kinds_text
+from cdt.core.i18n import t
+from cdt.domain.kinds import kind_label, kinds_text
 
 ORDER = 20
 app = typer.Typer(help=t("hamlet.kinds.help"), no_args_is_help=True)
@@ -24,12 +24,12 @@ def add(
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     if common.asking(ctx, name=name, kind=kind):
         # a clerk at a terminal: ask for what is missing, in order
-        from cdt.kinds import HAMLET_KINDS
-        from cdt.models import parse_kind
+        from cdt.domain.kinds import HAMLET_KINDS
+        from cdt.domain.models import parse_kind
 
         name = common.ask_text(ctx, "name", t("prompt.hamlet.name"), name)
         kinds = [(kind_, kind_label(kind_)) for kind_ in HAMLET_KINDS]
@@ -47,7 +47,7 @@ def edit(
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     row = common.run(register.edit_hamlet, common.store(ctx), hamlet, name=name, kind=kind,
                      households=households, working_age=working_age)
@@ -59,7 +59,7 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     rows = register.list_hamlets(common.store(ctx))
     if format is common.ListFormat.json:

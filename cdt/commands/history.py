@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 65
 
@@ -17,7 +17,7 @@ def history(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help=t("history.opt.limit"))] = 20,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import undo as library
+    from cdt.register import undo as library
 
     rows = library.history(common.store(ctx), limit)
     if format is common.Format.json:
@@ -37,8 +37,8 @@ def undo(
     to: Annotated[Optional[int], typer.Option("--to", min=0, help=t("undo.opt.to"), show_default=False)] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("undo.opt.yes"))] = False,
 ) -> None:
-    from cdt import undo as library
-    from cdt.errors import InvalidInput
+    from cdt.register import undo as library
+    from cdt.core.errors import InvalidInput
 
     store = common.store(ctx)
     plan = library.plan_undo(store, to)

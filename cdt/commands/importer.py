@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import common
-from cdt.errors import InvalidInput
-from cdt.i18n import t
+from cdt.core.errors import InvalidInput
+from cdt.core.i18n import t
 
 ORDER = 75
 DEFAULT_TEMPLATE = "mau-nhap-lieu-cdt.xlsx"
@@ -34,7 +34,7 @@ def import_(
     only_valid: Annotated[bool, typer.Option("--only-valid", help=t("import.opt.only_valid"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.importer import KIND_LABELS, import_workbook
+    from cdt.intake.importer import KIND_LABELS, import_workbook
 
     with common.working(t("progress.import")):
         result = import_workbook(common.store(ctx), file, dry_run=dry_run, only_valid=only_valid)
@@ -80,7 +80,7 @@ def import_(
 def template(
     out: Annotated[Optional[Path], typer.Option("--out", help=t("template.opt.out"), show_default=False)] = None,
 ) -> None:
-    from cdt.importer import write_template
+    from cdt.intake.importer import write_template
 
     path = write_template(out or Path.cwd() / DEFAULT_TEMPLATE)
     common.say(t("template.written_run", file=str(path), command=f"cdt import {common.shell_quote(str(path))}"))

@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 10
 
@@ -34,7 +34,7 @@ def init(
         raise typer.BadParameter(t("init.bad_structure", value=structure), param_hint="--structure")
     if level == "district" and structure == "2025":
         raise typer.BadParameter(t("init.no_district_2025"), param_hint="--structure")
-    from cdt import register
+    from cdt.register import records as register
 
     path = common.db_path(ctx)
     created = common.run(register.create_file, path, level, query, structure,
@@ -42,7 +42,7 @@ def init(
     site = created.site
     created.close()
     if structure is None and site.structure == "legacy" and not common.interactive():
-        from cdt import units
+        from cdt.domain import units
 
         if units.get(site.unit_code, level=level, structure="2025"):
             typer.echo(t("init.chose_legacy", code=site.unit_code), err=True)
@@ -56,7 +56,7 @@ def _regroup(ctx: typer.Context, commune, district, province, structure, old_fil
         raise typer.BadParameter(t("regroup.commune_only"), param_hint="--commune")
     if structure not in (None, "2025"):
         raise typer.BadParameter(t("regroup.structure_2025"), param_hint="--structure")
-    from cdt.regroup import regroup
+    from cdt.exchange.regroup import regroup
 
     path = common.db_path(ctx)
     list_old = list(old_files)
@@ -85,7 +85,7 @@ def info(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     data = register.info(common.store(ctx))
     if format is common.Format.json:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 73
 app = typer.Typer(help=t("key.help"), no_args_is_help=True)
@@ -19,7 +19,7 @@ def show(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import keys
+    from cdt.exchange import keys
 
     data = keys.show(common.store(ctx))
     if format is common.Format.json:
@@ -44,7 +44,7 @@ def export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help=t("key.opt.out"), show_default=False)],
 ) -> None:
-    from cdt import keys
+    from cdt.exchange import keys
 
     done = keys.export_file(common.store(ctx), out)
     common.say(t("key.export.done", path=done["path"], fingerprint=done["fingerprint"]))
@@ -56,7 +56,7 @@ def trust(
     file: Annotated[Path, typer.Argument(help=t("key.arg.file"), metavar=t("key.metavar.file"), show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
 ) -> None:
-    from cdt import keys
+    from cdt.exchange import keys
 
     store = common.store(ctx)
     info = keys.read_key_file(file)
@@ -77,8 +77,8 @@ def accept(
     pack: Annotated[Path, typer.Argument(help=t("key.arg.pack"), metavar=t("key.metavar.pack"), show_default=False)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
 ) -> None:
-    from cdt import keys
-    from cdt.errors import InvalidInput
+    from cdt.exchange import keys
+    from cdt.core.errors import InvalidInput
 
     store = common.store(ctx)
     if store.site.level == "commune":
@@ -98,7 +98,7 @@ def _agreed(yes: bool, question: str) -> bool:
     if yes:
         return True
     if not common.interactive():
-        from cdt.errors import InvalidInput
+        from cdt.core.errors import InvalidInput
 
         raise InvalidInput("key.needs_yes")
     return common.confirm(question)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 40
 app = typer.Typer(help=t("member.help"), no_args_is_help=True)
@@ -31,8 +31,8 @@ def add(
     birth_year: BirthYear = None, joined_on: Joined = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
-    from cdt import register
-    from cdt.models import ROLES, choice_label, parse_role
+    from cdt.register import records as register
+    from cdt.domain.models import ROLES, choice_label, parse_role
 
     if common.asking(ctx, name=name, team=team):
         # a clerk at a terminal: ask for what is missing, in order (Enter at the role: thành viên)
@@ -58,7 +58,7 @@ def edit(
     role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
     birth_year: BirthYear = None, joined_on: Joined = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     row = common.run(register.edit_member, common.store(ctx), member, team=team, full_name=name, role=role,
                      affiliation=affiliation, phone=phone, gender=gender, birth_year=birth_year,
@@ -77,7 +77,7 @@ def leave(
     member: Named = None,
     on: Annotated[Optional[str], typer.Option("--date", help=t("member.opt.left_on"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     member = common.ask_member(ctx, "member", member)
     row = common.run(register.member_leave, common.store(ctx), member, on)
@@ -91,9 +91,9 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
     cascade: Annotated[bool, typer.Option("--cascade", help=t("remove.opt.cascade"))] = False,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
-    from cdt.errors import InvalidInput
+    from cdt.core.errors import InvalidInput
 
     from cdt.commands import _removal
 
@@ -120,8 +120,8 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help=t("member.opt.all"))] = False,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt import register
-    from cdt.models import choice_label
+    from cdt.register import records as register
+    from cdt.domain.models import choice_label
 
     # JSON is for machines: every live row, members who left included (their left_on says so).
     json_out = format is common.ListFormat.json

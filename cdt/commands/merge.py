@@ -8,7 +8,7 @@ from typing import Annotated, List
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 71
 
@@ -23,7 +23,7 @@ def merge(
     replaces: Annotated[str | None, typer.Option("--replaces", help=t("merge.opt.replaces"),
                                                  metavar=t("metavar.db_id"))] = None,
 ) -> None:
-    from cdt import merge as library
+    from cdt.exchange import merge as library
 
     target = _dry_run_target(ctx) if dry_run else common.store(ctx)
     if format is common.Format.json:
@@ -42,7 +42,7 @@ def merge(
     else:
         _render(results, dry_run, open_conflicts, detail, receiver=target.site.level)
     if refused:
-        from cdt.errors import FileRefused
+        from cdt.core.errors import FileRefused
 
         # A CdtError, so the CLI prints one line on stderr and exits 1.
         if len(refused) == len(results):

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 70
 
@@ -17,9 +17,9 @@ def pack(
     ctx: typer.Context,
     out: Annotated[Optional[Path], typer.Option("--out", help=t("pack.opt.out"), show_default=False)] = None,
 ) -> None:
-    from cdt.pack import make_pack
+    from cdt.exchange.pack import make_pack
 
-    from cdt import keys
+    from cdt.exchange import keys
 
     store = common.store(ctx)
     with common.working(t("progress.pack")):

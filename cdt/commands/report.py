@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 75
 
@@ -34,9 +34,9 @@ def report(
     preparer: Annotated[Optional[str], typer.Option("--preparer", help=t("report.opt.preparer"),
                                                     show_default=False)] = None,
 ) -> None:
-    from cdt.errors import InvalidInput
-    from cdt.models import parse_month
-    from cdt.report import build_report
+    from cdt.core.errors import InvalidInput
+    from cdt.domain.models import parse_month
+    from cdt.reports.report import build_report
 
     if district and province:
         raise InvalidInput("report.both_levels")
@@ -58,7 +58,7 @@ def report(
         message = t("report.xlsx_written", path=str(Path(written).resolve()))
         typer.echo(message, err=format is not ReportFormat.table)
     if html is not None:
-        from cdt.html import write_report_html
+        from cdt.reports.html import write_report_html
 
         written = write_report_html(data, html, number=number, place=place, signer=signer, preparer=preparer)
         typer.echo(t("report.html_written", path=str(Path(written).resolve())), err=format is not ReportFormat.table)

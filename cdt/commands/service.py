@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from cdt.commands import _removal, common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 70
 app = typer.Typer(help=t("service.help"), no_args_is_help=True)
@@ -18,7 +18,7 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     rows = register.service_catalogue(common.store(ctx))
     if format is common.Format.json:
@@ -37,7 +37,7 @@ def add(
     name: Annotated[str, typer.Option("--name", help=t("service.opt.name"), show_default=False)],
     alias: Annotated[Optional[List[str]], typer.Option("--alias", help=t("service.opt.alias"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     row = register.add_service(common.store(ctx), code, name, alias or [])
     common.say(t("service.added", code=row["code"], name=row["name"]))
@@ -50,7 +50,7 @@ def edit(
     name: Annotated[Optional[str], typer.Option("--name", help=t("service.opt.name"), show_default=False)] = None,
     alias: Annotated[Optional[List[str]], typer.Option("--alias", help=t("service.opt.alias_replace"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     row = register.edit_service(common.store(ctx), code, name=name, aliases=alias or None)
     common.say(t("service.edited", code=row["code"], name=row["name"]))

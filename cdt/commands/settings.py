@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 90
 app = typer.Typer(help=t("settings.help"), no_args_is_help=True)
@@ -18,7 +18,7 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     values = register.settings(common.store(ctx))
     if format is common.Format.json:
@@ -35,7 +35,7 @@ def set_(
     key: Annotated[str, typer.Argument(help=t("settings.arg.key"), metavar=t("metavar.key"), show_default=False)],
     value: Annotated[str, typer.Argument(help=t("settings.arg.value"), metavar=t("metavar.value"), show_default=False)],
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     stored = register.set_setting(common.store(ctx), key, value)
     common.say(t("settings.done", key=key.strip(), value=stored))

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 72
 
@@ -16,7 +16,7 @@ def status(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import merge as library
+    from cdt.exchange import merge as library
 
     data = library.status(common.store(ctx))
     if format is common.Format.json:

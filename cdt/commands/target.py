@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 76
 app = typer.Typer(help=t("target.help"), no_args_is_help=True)
@@ -25,7 +25,7 @@ def set_(
     value: Annotated[str, typer.Option("--value", help=t("target.opt.value"), show_default=False)],
     percent: Annotated[bool, typer.Option("--percent", help=t("target.opt.percent"))] = False,
 ) -> None:
-    from cdt.report import set_target
+    from cdt.reports.report import set_target
 
     row = set_target(common.store(ctx), indicator, year, value, percent)
     common.say(t("target.done", indicator=t(f"report.ind.{row['indicator']}"), year=row["year"], value=_value(row)))
@@ -36,7 +36,7 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.report import list_targets
+    from cdt.reports.report import list_targets
 
     rows = list_targets(common.store(ctx))
     if format is common.Format.json:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import _removal, common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 30
 app = typer.Typer(help=t("team.help"), no_args_is_help=True)
@@ -22,7 +22,7 @@ def add(
     decided_on: Annotated[Optional[str], typer.Option("--decided-on", help=t("team.opt.decided_on"), show_default=False)] = None,
     founded_on: Annotated[Optional[str], typer.Option("--founded-on", help=t("team.opt.founded_on"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     if common.asking(ctx, hamlet=hamlet):
         # a clerk at a terminal: ask for what is missing, in order (the decision may come later)
@@ -46,7 +46,7 @@ def edit(
     decided_on: Annotated[Optional[str], typer.Option("--decided-on", help=t("team.opt.decided_on"), show_default=False)] = None,
     founded_on: Annotated[Optional[str], typer.Option("--founded-on", help=t("team.opt.founded_on"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     common.run(register.edit_team, common.store(ctx), team, decision_number=decision,
                decision_date=decided_on, founded_on=founded_on)
@@ -59,7 +59,7 @@ def dissolve(
     team: Annotated[str, typer.Argument(help=t("team.arg.team"), metavar=t("metavar.team"), show_default=False)],
     on: Annotated[Optional[str], typer.Option("--date", help=t("team.opt.dissolved_on"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     row = common.run(register.dissolve_team, common.store(ctx), team, on)
     common.say(t("team.dissolved", date=common.display_date(row["dissolved_on"])))
@@ -75,7 +75,7 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     store = common.store(ctx)
     rows = register.list_teams(store)
@@ -106,8 +106,8 @@ def show(
     team: Annotated[str, typer.Argument(help=t("team.arg.team"), metavar=t("metavar.team"), show_default=False)],
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt import register
-    from cdt.models import choice_label
+    from cdt.register import records as register
+    from cdt.domain.models import choice_label
 
     detail = common.run(register.team_detail, common.store(ctx), team)
     if format is common.Format.json:

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from cdt.commands import _removal, common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 50
 app = typer.Typer(help=t("training.help"), no_args_is_help=True)
@@ -24,7 +24,7 @@ def add(
     mode: Annotated[Optional[str], typer.Option("--mode", help=t("training.opt.mode"), show_default=False)] = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     if common.asking(ctx, topic=topic, date=date):
         # a clerk at a terminal: ask for what is missing, in order
@@ -44,7 +44,7 @@ def attend(
     member: Annotated[Optional[List[str]], typer.Option("--member", help=common.required_help(t("training.opt.member")),
                                                         show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     if common.asking(ctx, training=training, member=member):
         # a clerk at a terminal: ask for what is missing, in order
@@ -68,7 +68,7 @@ def edit(
     organiser: Annotated[Optional[str], typer.Option("--organiser", help=t("training.opt.organiser"), show_default=False)] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help=t("training.opt.mode"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     row = common.run(register.edit_training, common.store(ctx), training, title=title, when=date,
                      organiser=organiser, mode=mode)
@@ -91,7 +91,7 @@ def unattend(
     training: Annotated[str, typer.Argument(help=t("training.arg.training"), metavar=t("metavar.training"), show_default=False)],
     member: Annotated[List[str], typer.Option("--member", help=t("training.opt.member"), show_default=False)],
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     session, removed = common.run(register.unattend, common.store(ctx), training, member)
     common.say(t("training.unattended", count=len(removed), topic=session["topic"]))
@@ -102,8 +102,8 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt import register
-    from cdt.models import choice_label
+    from cdt.register import records as register
+    from cdt.domain.models import choice_label
 
     rows = register.list_trainings(common.store(ctx))
     if format is common.ListFormat.json:

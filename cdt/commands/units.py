@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 15
 app = typer.Typer(help=t("units.help"), no_args_is_help=True)
@@ -23,7 +23,7 @@ def search(
 ) -> None:
     from dataclasses import asdict
 
-    from cdt import units
+    from cdt.domain import units
 
     if structure not in (None, "legacy", "2025"):
         raise typer.BadParameter(t("init.bad_structure", value=structure), param_hint="--structure")

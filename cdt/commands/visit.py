@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from cdt.commands import common
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 ORDER = 60
 app = typer.Typer(help=t("visit.help"), no_args_is_help=True)
@@ -36,7 +36,7 @@ def log(
     notes: Notes = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     if common.asking(ctx, team=team, household=household, people=people, service=service):
         # a clerk at a terminal: ask for what is missing, in order
@@ -69,7 +69,7 @@ def edit(
     member: Members = None,
     notes: Notes = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     row = common.run(register.edit_visit, common.store(ctx), visit, team=team, household=household,
                      people=people, date=date, services=service or [], members=member or [], notes=notes)
@@ -82,7 +82,7 @@ def remove(
     visit: Annotated[Optional[str], typer.Argument(help=common.required_help(t("visit.arg.ref")),
                                                    metavar=t("metavar.ref"), show_default=False)] = None,
 ) -> None:
-    from cdt import register
+    from cdt.register import records as register
 
     if common.asking(ctx, visit=visit):
         db = common.store(ctx)
@@ -102,8 +102,8 @@ def list_(
     team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.filter_team"), show_default=False)] = None,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt import register
-    from cdt.models import parse_month
+    from cdt.register import records as register
+    from cdt.domain.models import parse_month
 
     period = parse_month(month) if month else None
     rows = common.run(register.list_visits, common.store(ctx), month=period, team=team)

@@ -13,7 +13,7 @@ class CdtError(Exception):
 
     @property
     def message(self) -> str:
-        from cdt.i18n import t
+        from cdt.core.i18n import t
 
         return t(self.key, **self.params)
 
@@ -61,7 +61,7 @@ def os_reason(error: OSError) -> str:
     """Why a file could not be read or written, in the user's language (not the OS's English)."""
     import errno
 
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     if error.errno == errno.EROFS:
         return t("os.read_only")

@@ -53,7 +53,7 @@ def figures_by_month(store: Store, months: list[tuple[int, int]], *, by_hamlet: 
     communes up), and on a commune file distinct over the whole commune in the total (a household
     may be visited by two hamlets' teams).
     """
-    from cdt.report import period
+    from cdt.reports.report import period
 
     out = {ym: {"units": {}, "total": _zero()} for ym in months}
     if not months:
@@ -72,7 +72,7 @@ def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], pa
                  dc_set: set[str]) -> None:
     """figures_by_month from a scan of the visits: a commune file's (units are hamlets, found
     through the visit's team), and the full recount tests/test_totals.py compares the totals with."""
-    from cdt.report import _codes
+    from cdt.reports.report import _codes
 
     bucket = "t.hamlet_id" if by_hamlet else "v.origin"
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
@@ -122,7 +122,7 @@ def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], pa
 def _from_totals(store: Store, out: dict, key_of: dict[str, tuple[int, int]], dc_set: set[str]) -> None:
     """figures_by_month on a district or province file: from the totals kept per origin and month
     (cdt/totals.py), households distinct per commune as report.py counts them."""
-    from cdt.report import bucket_units, month_rows
+    from cdt.reports.report import bucket_units, month_rows
 
     args = {"first": min(key_of), "last": max(key_of)}
     unit_of = bucket_units(store)
@@ -206,7 +206,7 @@ def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_cod
 
 def stocks_at(store: Store, end: str) -> dict[str, int]:
     """The whole file's stock indicators at a day's end (the rules of report.py's ``_measure``)."""
-    from cdt.report import _ACTIVE_TEAM, _ACTIVE_TEAM_OF_HAMLET
+    from cdt.reports.report import _ACTIVE_TEAM, _ACTIVE_TEAM_OF_HAMLET
 
     params = {"end": end}
     q = store.conn.execute
@@ -233,7 +233,7 @@ def stocks_at(store: Store, end: str) -> dict[str, int]:
 
 def _households_ytd(store: Store, year: int, month: int) -> list[int]:
     """Distinct households reached from 1 January to the end of each month 1..month (cumulative)."""
-    from cdt.report import period
+    from cdt.reports.report import period
 
     params = {"year_start": f"{year:04d}-01-01", "end": period(year, month)["end"]}
     firsts = [0] * month
@@ -280,7 +280,7 @@ def target_paths(store: Store, year: int, month: int, *, targets: list[dict], to
     ``line`` the straight line from zero in January to the target in December (flows only: a
     count that builds up over the year). Targets of later years get an empty path.
     """
-    from cdt.report import CUMULATIVE_TARGETS, FLOW_KEYS, PERCENT_BASE, _ratio, period
+    from cdt.reports.report import CUMULATIVE_TARGETS, FLOW_KEYS, PERCENT_BASE, _ratio, period
 
     index = {ym: i for i, ym in enumerate(months)}
     flows_by_month = [per_month[index[(year, m)]] for m in range(1, month + 1)]

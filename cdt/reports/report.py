@@ -22,8 +22,8 @@ import json
 from datetime import date
 from typing import Any
 
-from cdt import units
-from cdt.errors import InvalidInput
+from cdt.domain import units
+from cdt.core.errors import InvalidInput
 from cdt.store import Store, now, ref_of
 
 SCHEMA = "cdt.report/1"
@@ -98,7 +98,7 @@ def _commune_of_origin(store: Store) -> dict[str, tuple[str, str | None, str | N
         found[site.db_id] = (site.commune_code, site.commune_name, site.district_code, site.structure)
     # An old commune's file absorbed by a 2025 commune's (cdt init --from): its rows are that
     # commune's, and its household codes that commune's register (cdt/regroup.py).
-    from cdt.regroup import absorbed_origins
+    from cdt.exchange.regroup import absorbed_origins
 
     for old, new in absorbed_origins(store).items():
         if new in found:
@@ -145,7 +145,7 @@ def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> N
     # (hamlets, teams, members) are not counted, the new file's are; their visits still count.
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_replaced (origin TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM temp.report_replaced")
-    from cdt.regroup import absorbed_origins
+    from cdt.exchange.regroup import absorbed_origins
 
     absorbed = absorbed_origins(store)  # their register is the new commune's: it counts
     conn.executemany("INSERT INTO temp.report_replaced (origin) VALUES (?)",
@@ -484,7 +484,7 @@ def _check_level(store: Store, level: str | None) -> str:
 
 
 def _level_word(level: str) -> str:
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     return t(f"level.{level}")
 
@@ -505,7 +505,7 @@ def _site_unit(store: Store) -> tuple[dict, dict | None, dict | None, units.Unit
 
 def _service_list(store: Store, totals: dict) -> list[dict]:
     """Services with any people helped up to the month's end: catalogue order, unknown codes last."""
-    from cdt.register import service_catalogue
+    from cdt.register.records import service_catalogue
 
     used = [code for code, flow in totals.get("people_by_service", {}).items() if flow["total"]]
     catalogue = service_catalogue(store)
@@ -570,7 +570,7 @@ def _households_total(store: Store, params: dict) -> dict:
 
 
 def _hamlet_units(store: Store) -> list[dict]:
-    from cdt.text import vi_key
+    from cdt.core.text import vi_key
 
     hamlets = store.query("SELECT id, name, kind FROM hamlet WHERE deleted = 0")
     return [{"code": ref_of(h["id"]), "id": h["id"], "name": h["name"], "level": "hamlet", "kind": h["kind"]}
@@ -623,8 +623,8 @@ def _second_files(store: Store) -> set[str]:
 def build_report(store: Store, *, year: int | None = None, month: int | None = None,
                  level: str | None = None) -> dict:
     """The report of a month for this file's unit, as the plain dict of docs/report-shape.md."""
-    from cdt.i18n import t
-    from cdt.register import settings
+    from cdt.core.i18n import t
+    from cdt.register.records import settings
 
     if year is None or month is None:
         year, month = last_full_month()
@@ -695,7 +695,7 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
         notes.append(t("valid.report.second_file", count=len(doubled), names=", ".join(doubled)))
 
     targets = target_progress(store, year, total)
-    from cdt.trends import build_trends
+    from cdt.reports.trends import build_trends
 
     trends = build_trends(store, year, month, by_hamlet=level == "commune", dc_codes=dc_codes, rows=rows,
                           row_key=lambda row: row["unit"].get("id") or row["unit"]["code"],
@@ -746,8 +746,8 @@ def _plain(value: Any) -> Any:
 
 def set_target(store: Store, indicator: str, year: Any, value: Any, percent: bool = False) -> dict:
     """Set (or change) this file's target for an indicator and year; percent values are 0–100."""
-    from cdt.models import TargetIn, validate
-    from cdt.text import clean
+    from cdt.domain.models import TargetIn, validate
+    from cdt.core.text import clean
 
     key = clean(indicator or "").lower()
     if key not in TARGET_INDICATORS:

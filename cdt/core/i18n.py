@@ -13,7 +13,7 @@ from pathlib import Path
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
-_LOCALE_DIR = Path(__file__).parent / "locale"
+_LOCALE_DIR = Path(__file__).parent.parent / "locale"
 _current = None
 
 

@@ -42,9 +42,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from cdt import __version__, keys, rules, totals
-from cdt import scratch as temp_folders
-from cdt.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected, os_reason
+from cdt import __version__
+from cdt.exchange import keys
+from cdt.domain import rules
+from cdt.core import totals
+from cdt.core import files as temp_folders
+from cdt.core.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected, os_reason
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
     HASH_COLUMNS, connect, hash_values, now, ref_of, tables_at,
@@ -269,7 +272,7 @@ def _open_untrusted(path: Path, deadline: float) -> sqlite3.Connection:
 
 def _sqlite_reason(error: sqlite3.Error) -> str:
     """SQLite's complaint about a pack, in one Vietnamese line."""
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     text = str(error).lower()
     for needle, key in (("malformed", "merge.why.malformed"), ("not a database", "merge.why.not_db"),
@@ -281,7 +284,7 @@ def _sqlite_reason(error: sqlite3.Error) -> str:
 
 
 def _unit(code: str | None, level: str, structure: str):
-    from cdt import units
+    from cdt.domain import units
 
     if not code or structure not in ("legacy", "2025"):
         return None
@@ -345,7 +348,7 @@ def check_file(target: Store, path: Path, digest: str | None = None) -> Checked:
 
 
 def _structure_label(structure: Any) -> str:
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     return t(f"structure.{structure}") if structure in ("legacy", "2025") else (clean_text(structure) or "?")
 
@@ -408,7 +411,7 @@ def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str
         # and would make another commune look "known" (and so skip the area check) later. The one
         # exception: a 2025 commune made from its old communes' files (cdt init --from) carries
         # exactly those files, checked against the bundled old→new map (cdt/regroup.py).
-        from cdt.regroup import absorbed_in_pack
+        from cdt.exchange.regroup import absorbed_in_pack
 
         origins = absorbed_in_pack(conn, version, site, origins)
         allowed.update(origin["db_id"] for origin in origins)
@@ -550,7 +553,7 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
             if "user-defined function" not in str(error):
                 raise
             # The hash function could not read a row's text: bytes that are no UTF-8.
-            from cdt.i18n import t
+            from cdt.core.i18n import t
 
             raise _refuse("merge.corrupt", reason=t("merge.why.encoding")) from error
         if found is not None:
@@ -1492,7 +1495,7 @@ def merge_files(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
 
 def status(store: Store) -> dict:
     """Every unit whose data this file holds, and the units of its area never heard from."""
-    from cdt import units
+    from cdt.domain import units
 
     site = store.site
     rows_by_origin: dict[str, dict[str, int]] = defaultdict(dict)
@@ -1766,7 +1769,7 @@ def extract_commune(store: Store, code: str, out: Path) -> dict:
     found = [o for o in found if o["db_id"] not in replaced] or found
     origin = max(found, key=lambda o: (o["clock"], o["packed_at"] or "", o["db_id"]))
     db_id = origin["db_id"]
-    from cdt.regroup import absorbed_origins
+    from cdt.exchange.regroup import absorbed_origins
 
     into = absorbed_origins(store).get(db_id)
     if into is not None:
@@ -1821,7 +1824,7 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
             counts = {}
             # A 2025 commune made from its old communes' files (cdt init --from) gets them back too:
             # their rows, chains, origin rows and the decisions that it absorbed them (cdt/regroup.py).
-            from cdt.regroup import absorbed_origins
+            from cdt.exchange.regroup import absorbed_origins
 
             absorbed = sorted(old for old, new in absorbed_origins(store).items() if new == db_id)
             carried = json.dumps([db_id, *absorbed])

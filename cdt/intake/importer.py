@@ -20,15 +20,14 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from cdt import legacy, register
-from cdt.errors import Ambiguous, CdtError, FileRefused, InvalidInput, NotFound, os_reason
-from cdt.i18n import t
-from cdt.kinds import kind_pattern
-from cdt.models import (
-    HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems,
-)
+from cdt.intake import old_encodings as legacy
+from cdt.register import records as register
+from cdt.core.errors import Ambiguous, CdtError, FileRefused, InvalidInput, NotFound, os_reason
+from cdt.core.i18n import t
+from cdt.domain.kinds import kind_pattern
+from cdt.domain.models import HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems
 from cdt.store import Store, ref_of
-from cdt.text import clean, fold
+from cdt.core.text import clean, fold
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 100
@@ -422,7 +421,7 @@ def _cap_refused(path: Path, key: str, **params) -> FileRefused:
 
 def read_sheets(path: str | Path) -> tuple[list[_Sheet], list[str], list[str]]:
     """The sheets of a workbook that hold a known table, after the safety checks; and the skipped titles."""
-    from cdt.xlsx_safety import check_xlsx
+    from cdt.intake.xlsx_safety import check_xlsx
 
     path = Path(path)
     # Columns past MAX_COLUMNS are never read, so a wide <dimension> (whole rows formatted) is harmless.

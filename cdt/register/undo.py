@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cdt.errors import InvalidInput
+from cdt.core.errors import InvalidInput
 from cdt.store import DATA_COLUMNS, JOURNAL_VERSION, Store, ref_of
 
 
@@ -75,13 +75,13 @@ def row_name(store: Store, table: str, row: dict) -> dict[str, Any]:
 
 def describe(store: Store, rev: int, stored: str | None = None) -> str:
     """One line saying what write rev did, in the user's language."""
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     if stored:
         key, params = json.loads(stored)
         uses = params.pop("uses", None)
         if uses:
-            from cdt.register import describe_uses
+            from cdt.register.records import describe_uses
 
             return t(key, **params) + t("history.with", uses=describe_uses(uses))
         return t(key, **params)

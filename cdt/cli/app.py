@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cdt.i18n import LANGUAGES, set_language, t
+from cdt.core.i18n import LANGUAGES, set_language, t
 
 
 def _configure_streams() -> None:
@@ -122,7 +122,7 @@ def _print_version(value: bool) -> None:
 
 def _translate_typer_panels() -> None:
     """Typer's rich help prints panel titles in English; give them the current language."""
-    from cdt import clihelp
+    from cdt.cli import help as clihelp
 
     if clihelp.load_rich_utils() is None:  # typer without rich: plain help, nothing to translate
         return
@@ -218,14 +218,14 @@ def _help_only(argv: list[str]) -> bool:
 
 def clean_echo(text: str) -> str:
     """Text from the command line or a file, safe to print: control characters shown as escapes."""
-    from cdt.i18n import printable
+    from cdt.core.i18n import printable
 
     return printable(text)
 
 
 def run(argv: list[str]) -> int:
     """Run the command line and return the exit code (no sys.exit: usable from tests)."""
-    from cdt.errors import CdtError
+    from cdt.core.errors import CdtError
 
     exceptions = click_exceptions()
     no_args_is_help = getattr(exceptions, "NoArgsIsHelpError", ())
@@ -269,7 +269,7 @@ def run(argv: list[str]) -> int:
     except BrokenPipeError:
         return 0
     except OSError as error:  # the disk or folder failed where no library check expected it
-        from cdt.errors import os_reason
+        from cdt.core.errors import os_reason
 
         where = clean_echo(str(error.filename)) if error.filename else ""
         _error_line(t("os.failed_at", file=where, reason=os_reason(error)) if where else
@@ -285,7 +285,7 @@ def run(argv: list[str]) -> int:
         if reason:
             _error_line(t("os.failed", reason=reason))
             return 1
-        from cdt.errors import log_unexpected
+        from cdt.core.errors import log_unexpected
 
         log = log_unexpected("cdt " + " ".join(argv))
         _error_line(t("error.unexpected", log=str(log) if log else "-"))
@@ -315,7 +315,7 @@ def _sqlite_disk_reason(error: BaseException) -> str | None:
 def _clean_scratch() -> None:
     """Remove what killed cdt processes left in the private scratch folder (personal data) and the
     .part files they had begun (issue 9): one directory listing when there is nothing to do."""
-    from cdt import scratch
+    from cdt.core import files as scratch
 
     try:
         scratch.clean_stale()
@@ -329,7 +329,7 @@ def _error_line(message: str) -> None:
 
 def _quiet_unraisable(unraisable) -> None:
     """An error in a finaliser (a zip file closed after a failed write) goes to the log, not the screen."""
-    from cdt.errors import log_unexpected
+    from cdt.core.errors import log_unexpected
 
     try:
         raise unraisable.exc_value

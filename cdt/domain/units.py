@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from cdt.i18n import t
-from cdt.text import fold
+from cdt.core.i18n import t
+from cdt.core.text import fold
 
 LEGACY = "legacy"
 NEW = "2025"
 STRUCTURES = (LEGACY, NEW)
 LEVELS = ("province", "district", "commune")
 
-_DATA_DIR = Path(__file__).parent / "data"
+_DATA_DIR = Path(__file__).parent.parent / "data"
 _WIDTH = {"province": 2, "district": 3, "commune": 5}
 # Search results list the current structure first.
 _STRUCTURE_RANK = {NEW: 0, LEGACY: 1}

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdt.errors import FileRefused
+from cdt.core.errors import FileRefused
 from cdt.store import looks_like_store
 
 MAGIC = b"CDTPACK\x00"

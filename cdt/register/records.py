@@ -14,12 +14,10 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Callable
 
-from cdt.errors import Ambiguous, Duplicate, InvalidInput, NotFound
-from cdt.models import (
-    HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate,
-)
+from cdt.core.errors import Ambiguous, Duplicate, InvalidInput, NotFound
+from cdt.domain.models import HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate
 from cdt.store import Store, ref_of
-from cdt.text import clean, fold, match_names, name_key, one_apostrophe, person_key, vi_key
+from cdt.core.text import clean, fold, match_names, name_key, one_apostrophe, person_key, vi_key
 
 
 SETTING_DEFAULTS: dict[str, str] = {
@@ -197,7 +195,7 @@ def _kind_keys(kinds: tuple[str, ...], folded: bool) -> tuple[str, ...]:
 def hamlet_keys(name: str) -> tuple[str, str, bool]:
     """(the name's key, the key without a leading kind word, whether it had one). Keys keep diacritics
     and drop case and tone placement (text.name_key): 'Xóm Đồng Tiến' and 'Xom Dong Tien' differ."""
-    from cdt.models import HAMLET_KINDS
+    from cdt.domain.models import HAMLET_KINDS
 
     key = name_key(name)
     for kind in _kind_keys(HAMLET_KINDS, False):
@@ -208,7 +206,7 @@ def hamlet_keys(name: str) -> tuple[str, str, bool]:
 
 def _folded_hamlet(name: str) -> str:
     """A hamlet name folded (search form) without its kind word: only to spot spellings alike."""
-    from cdt.models import HAMLET_KINDS
+    from cdt.domain.models import HAMLET_KINDS
 
     words = fold(name)
     for kind in _kind_keys(HAMLET_KINDS, True):
@@ -901,7 +899,7 @@ def create_file(path, level: str, query: str, structure: str | None = None, *, p
     and the caller says so. ``query`` may also be the exact key ``structure:code`` that an answer
     to the question gives.
     """
-    from cdt import units
+    from cdt.domain import units
     from cdt.store import Store, ref_of
 
     query = clean(query)
@@ -929,7 +927,7 @@ def create_file(path, level: str, query: str, structure: str | None = None, *, p
 
 
 def t_level(level: str) -> str:
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     return t(f"level.{level}")
 
@@ -974,14 +972,14 @@ class Removal:
 
 def describe_uses(counts: dict[str, int]) -> str:
     """'3 lượt hỗ trợ, 2 thành viên': what uses a record, in the user's language."""
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     return ", ".join(t(f"uses.{table}", count=count) for table, count in counts.items())
 
 
 def use_labels(store: Store, plan: Removal, limit: int = 10) -> list[str]:
     """One line per record removed or changed with the plan (at most ``limit`` per kind)."""
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     lines = []
     for table in USE_TABLES:
@@ -997,7 +995,7 @@ def use_labels(store: Store, plan: Removal, limit: int = 10) -> list[str]:
 
 def _own(store: Store, table: str, row: dict) -> None:
     if not store.may_change(row["origin"]):
-        from cdt.errors import ReadOnlyRow
+        from cdt.core.errors import ReadOnlyRow
 
         raise ReadOnlyRow("store.read_only")
 
@@ -1072,7 +1070,7 @@ def remove_record(store: Store, kind: str, text: str, *, cascade: bool = False) 
             _own(store, "visit", visit)
             tx.update("visit", visit["id"], {"members": visit["members"], "services": visit["services"]})
         tx.delete(plan.kind, plan.row["id"])
-        from cdt.undo import row_name
+        from cdt.register.undo import row_name
 
         tx.describe(f"history.remove.{kind}", **row_name(store, kind, plan.row), uses=plan.counts)
     return plan
@@ -1164,7 +1162,7 @@ def edit_service(store: Store, text: str, *, name: Any = None, aliases: list[str
 
 def _label(store: Store, table: str, row: dict) -> str:
     """A one-line label naming a record with what tells it apart from look-alikes, and its reference."""
-    from cdt.i18n import t
+    from cdt.core.i18n import t
 
     ref = ref_of(row["id"])
     parts: list[str] = []

@@ -24,8 +24,8 @@ from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from cdt import models
-from cdt.errors import FileRefused
+from cdt.domain import models
+from cdt.core.errors import FileRefused
 from cdt.store import ref_of, tables_at
 
 # Rows are refused when they name a date after the merging computer's today plus this tolerance
@@ -207,7 +207,7 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
 
 def _national_codes() -> str:
-    from cdt.register import DEFAULT_SERVICES
+    from cdt.register.records import DEFAULT_SERVICES
 
     return json.dumps([service["code"] for service in DEFAULT_SERVICES])
 
@@ -220,8 +220,8 @@ def parameters(today: date | None = None) -> dict[str, Any]:
 
 
 def _refuse(rule: Rule, row_id: Any, value: Any = None) -> FileRefused:
-    from cdt.i18n import t
-    from cdt.merge import clean_text
+    from cdt.core.i18n import t
+    from cdt.exchange.merge import clean_text
 
     return FileRefused("valid.refused", table=rule.table, id=clean_text(ref_of(row_id), 8) if isinstance(row_id, str) else "?",
                        column=rule.column, rule=t(rule.key), value=clean_text(value, 40) if value is not None else "∅")

@@ -12,11 +12,11 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from cdt.errors import InvalidInput
-from cdt.i18n import t
+from cdt.core.errors import InvalidInput
+from cdt.core.i18n import t
 # The hamlet kinds live in the light module cdt.kinds (the CLI's help reads them without pydantic).
-from cdt.kinds import HAMLET_KINDS, KIND_SPELLINGS, KIND_WORDS, kind_label, kind_pattern, kinds_text, split_kind  # noqa: F401
-from cdt.text import clean, fold, has_control_chars
+from cdt.domain.kinds import HAMLET_KINDS, KIND_SPELLINGS, KIND_WORDS, kind_label, kind_pattern, kinds_text, split_kind  # noqa: F401
+from cdt.core.text import clean, fold, has_control_chars
 
 MAX_NAME = 120
 MAX_TEXT = 500

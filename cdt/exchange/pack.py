@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from cdt import scratch
-from cdt.errors import StoreError, os_reason
-from cdt.i18n import t as _t
-from cdt.merge import PACK_SUFFIX, sha256_file
+from cdt.core import files as scratch
+from cdt.core.errors import StoreError, os_reason
+from cdt.core.i18n import t as _t
+from cdt.exchange.merge import PACK_SUFFIX, sha256_file
 from cdt.store import Store, now, strip_local_tables
-from cdt.text import fold
+from cdt.core.text import fold
 
 
 @dataclass
@@ -77,7 +77,7 @@ def seal_and_sign(store: Store, snapshot: Path, out: Path, packed_at: str) -> tu
     """The pack container (cdt/packfile.py) around a snapshot: signed with this file's key, sealed
     to the upstream key once one is trusted (cdt key trust), else in clear. Returns the container
     and its SHA-256."""
-    from cdt import keys, packfile
+    from cdt.exchange import keys, packfile
 
     own = keys.own_keys(store)
     upstream = keys.upstream(store)

@@ -16,9 +16,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cdt import svg
-from cdt.errors import CdtError, os_reason
-from cdt.i18n import language, t
+from cdt.reports import svg
+from cdt.core.errors import CdtError, os_reason
+from cdt.core.i18n import language, t
 
 
 def _number(value: Any) -> str:

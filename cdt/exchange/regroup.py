@@ -41,8 +41,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from cdt import units
-from cdt.errors import CdtError, FileRefused, InvalidInput, StoreError, os_reason
+from cdt.domain import units
+from cdt.core.errors import CdtError, FileRefused, InvalidInput, StoreError, os_reason
 from cdt.store import DATA_COLUMNS, RETIRED_SETTING, Store, now, ref_of
 
 ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
@@ -122,8 +122,8 @@ def _open_copy(path: Path, work: Path) -> Store:
 def _checked(path: Path, new_code: str) -> dict:
     """The old file after every merge check: its site, all its rows, history and origin row, and
     its merge_log entry."""
-    from cdt.merge import merge_file
-    from cdt.pack import make_pack
+    from cdt.exchange.merge import merge_file
+    from cdt.exchange.pack import make_pack
 
     work = Path(tempfile.mkdtemp(prefix="cdt-regroup-"))
     try:
@@ -207,7 +207,7 @@ def _release(opened: list[Store]) -> None:
 def regroup(path: Path, new_code: str, old_files: list[Path],
             progress: Optional[Callable[[int, int, str], None]] = None) -> dict:
     """Create the 2025 commune new_code's file at path from the files of the old communes that formed it."""
-    from cdt import register
+    from cdt.register import records as register
 
     new_unit = units.get(str(new_code), level="commune", structure=units.NEW)
     if new_unit is None:
@@ -312,7 +312,7 @@ def _bring_in(store: Store, collected: list[dict]) -> tuple[dict[str, int], list
 
 def _prefixes(collected: list[dict]) -> dict[str, str]:
     """A short letter prefix per old file from its commune's name ('Xã Hòa Phú' → 'HP'), unique."""
-    from cdt.text import fold
+    from cdt.core.text import fold
 
     taken: set[str] = set()
     found = {}
@@ -334,7 +334,7 @@ def _prefixes(collected: list[dict]) -> dict[str, str]:
 
 def _household_changes(store: Store, collected: list[dict]) -> dict[str, str]:
     """visit id → its new household code (None when none fits), for codes two or more old files use."""
-    from cdt.models import parse_household
+    from cdt.domain.models import parse_household
 
     used: dict[str, set[str]] = {}
     for row in store.query("SELECT origin, household FROM visit WHERE deleted = 0"):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from cdt.i18n import t
-from cdt.text import clean, fold
+from cdt.core.i18n import t
+from cdt.core.text import clean, fold
 
 # Kinds of hamlet-level unit (đơn vị cấp thôn) in every region, the one list the commands, the import,
 # the template's drop-down and the reports use: the North and Centre (thôn, xóm, làng, bản), the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from cdt.i18n import t
+from cdt.core.i18n import t
 
 _done = False
 
@@ -95,7 +95,7 @@ def _type_label(param, ctx) -> str | None:
 
 def _range_text(low, high) -> str | None:
     """A number option's range in words ("từ 1 đến 10.000"), not Click's "1<=x<=10000"."""
-    from cdt.i18n import language
+    from cdt.core.i18n import language
 
     def shown(n) -> str:
         text = f"{n:,}"

@@ -19,8 +19,8 @@ from xml.etree.ElementTree import ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from cdt.errors import FileRefused
-from cdt.i18n import language
+from cdt.core.errors import FileRefused
+from cdt.core.i18n import language
 
 MB = 1024 * 1024
 

@@ -1,0 +1,1 @@
+"""Packs and merging: the container, keys, making a pack, checking and merging incoming files."""

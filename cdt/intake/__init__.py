@@ -1,0 +1,1 @@
+"""Clerks' spreadsheets in: safety checks, headers, the import and its template."""
