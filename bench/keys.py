@@ -42,7 +42,7 @@ def _median(values: list[float]) -> float:
 def _plain_packs():
     """cdt pack and cdt merge without the container: the baseline."""
     from cdt.exchange import keys, merge, pack
-    from cdt.exchange.merge import sha256_file
+    from cdt.core.files import sha256_file
 
     saved = pack.seal_and_sign, merge._open_pack, keys.check_inner
 

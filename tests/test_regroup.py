@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from cdt.exchange import merge
-from cdt.store import Store, ref_of
+from cdt.store import Store, canonical_dump, ref_of
 
 # Legacy Xã Hòa Phú (24172) and Xã Hòa Khánh (24175) became the 2025 Xã Hòa Phú (24175), Đắk Lắk (66).
 OLD = {"24172": ["Buôn Ea", "Buôn Ky"], "24175": ["Thôn Một"]}
@@ -163,7 +163,7 @@ def test_two_old_communes_make_the_new_one_and_the_province_counts_each_once(cdt
         with Store.open(province) as store:
             assert merge.list_conflicts(store) == []
             assert store.get("member", member["id"])["phone"] == "0912345678"
-            dumps.append(merge.canonical_dump(store))
+            dumps.append(canonical_dump(store))
     assert dumps[0] == dumps[1]
 
     # A lost laptop: the province rebuilds the new commune's file, the old communes' rows included.

@@ -31,31 +31,31 @@ import os
 import queue
 import re
 import shutil
-import signal
 import sqlite3
 import tempfile
 import threading
 import time
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from cdt import __version__
+from cdt._testing import StatementSteps, merge_inserts_in_id_order
 from cdt.exchange import keys
+from cdt.exchange.packfile import PACK_SUFFIX
 from cdt.domain import rules
 from cdt.core import totals
 from cdt.core import files as temp_folders
+from cdt.core.files import sha256_file
+from cdt.core.text import clean_text
 from cdt.core.errors import CdtError, FileRefused, InvalidInput, NotFound, StoreError, log_unexpected, os_reason
 from cdt.store import (
     APPLICATION_ID, DATA_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations,
-    HASH_COLUMNS, connect, hash_values, now, ref_of, tables_at,
+    HASH_COLUMNS, ROW_COLUMNS, connect, hash_values, now, ref_of, tables_at,
 )
 
-PACK_SUFFIX = ".cdt"
 COUNT_KEYS = ("inserted", "updated", "unchanged", "older", "conflicts")
-ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
 # Checks of one file give up after this long (a crafted file could make a query loop for ever).
 CHECK_SECONDS = 300
 MAX_TEXT_BYTES = 1_000_000
@@ -65,55 +65,12 @@ STAGING_PREFIX = "cdt-merge-"
 STALE_STAGING_SECONDS = 15 * 60
 
 
-def clean_text(value: Any, limit: int = 200) -> str | None:
-    """Text read from a pack, safe to print: control characters (a newline would forge an output
-    line, an escape sequence would drive the terminal) become spaces, and it is cut to a length."""
-    if value is None:
-        return None
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(value))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def max_pack_bytes() -> int:
     """Largest pack accepted (CDT_MAX_PACK_MB, default 1024 MB): a stick may carry anything."""
     try:
         return int(float(os.environ.get("CDT_MAX_PACK_MB", "1024")) * 1024 * 1024)
     except ValueError:
         return 1024 * 1024 * 1024
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# -- test hook -------------------------------------------------------------------------------------
-
-
-class _Steps:
-    """Counts merge statements. Inert unless CDT_TEST_MERGE_KILL_AFTER / CDT_TEST_MERGE_SLEEP are set:
-    the crash test uses them to kill a real ``cdt merge`` at a statement boundary."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        kill = os.environ.get("CDT_TEST_MERGE_KILL_AFTER", "")
-        self.kill_after = int(kill) if kill.isdigit() else None
-        try:
-            self.sleep = float(os.environ.get("CDT_TEST_MERGE_SLEEP", "0"))
-        except ValueError:
-            self.sleep = 0.0
-
-    def __call__(self) -> None:
-        self.count += 1
-        if self.sleep:
-            time.sleep(self.sleep)
-        if self.kill_after is not None and self.count >= self.kill_after and hasattr(signal, "SIGKILL"):
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -640,7 +597,7 @@ def _hold_rows_sql(table: str, source: str, mode: str) -> str:
     )
 
 
-def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: _Steps, *,
+def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: StatementSteps, *,
                schema: str = "inc", own_tx: bool = True, fast: bool = True) -> dict:
     """Merge one checked file. With own_tx (the default) it is ATTACHed as ``inc`` and merged in a
     transaction of its own; without, the caller has ATTACHed it as ``schema`` and holds the
@@ -773,11 +730,8 @@ def _merge_all_new(run: Callable, conn: sqlite3.Connection, checked: Checked, sc
 
 
 # Rows inserted in the order of their id: each pack's random ids then sweep the target's id index
-# once, front to back, instead of hitting its pages at random. Measured on a province file grown
-# to 101 MB by 40 commune packs, one per merge: the per-pack cost of the last tenth over the first
-# 2.57 without, 1.45-1.76 with (ordering the visits by date instead: 2.62, so the id index is what
-# outgrows the cache). CDT_MERGE_ORDER=0 turns it off (for that comparison).
-_ORDER = {} if os.environ.get("CDT_MERGE_ORDER") == "0" else {table: " ORDER BY id" for table in DATA_COLUMNS}
+# once, front to back, instead of hitting its pages at random (bench/RESULTS.md).
+_ORDER = {table: " ORDER BY id" for table in DATA_COLUMNS} if merge_inserts_in_id_order() else {}
 
 
 def _insert_all_new(run: Callable, conn: sqlite3.Connection, schema: str) -> dict[str, int]:
@@ -1109,12 +1063,12 @@ def _apply(target: Store, prepared: Prepared, replaces: str | None, *, dry_run: 
     checked, opened, result = prepared.checked, prepared.opened, prepared.result
     checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
     if schema is not None:  # a _NotAllNew here rolls the shared transaction back (_apply_batch)
-        result.counts = _merge_one(target, checked, result.name, dry_run, _Steps(), schema=schema, own_tx=False)
+        result.counts = _merge_one(target, checked, result.name, dry_run, StatementSteps(), schema=schema, own_tx=False)
     else:
         try:
-            result.counts = _merge_one(target, checked, result.name, dry_run, _Steps())
+            result.counts = _merge_one(target, checked, result.name, dry_run, StatementSteps())
         except _NotAllNew:
-            result.counts = _merge_one(target, checked, result.name, dry_run, _Steps(), fast=False)
+            result.counts = _merge_one(target, checked, result.name, dry_run, StatementSteps(), fast=False)
     if opened.first_use and not dry_run:
         keys.pin(target, opened.header)
     elif opened.other_file and checked.replacement is not None and not dry_run:
@@ -1890,20 +1844,7 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
             "name": unit.name if unit else origin["unit_name"]}, "rows": counts}
 
 
-# -- canonical dump (tests and support) -------------------------------------------------------------
-
-
-def canonical_dump(store_or_conn: Store | sqlite3.Connection) -> dict[str, list[tuple]]:
-    """Every domain row, sorted: two files with equal dumps hold the same data."""
-    conn = store_or_conn.conn if isinstance(store_or_conn, Store) else store_or_conn
-    dump = {table: [tuple(r) for r in conn.execute(
-        f"SELECT {', '.join(ROW_COLUMNS[table])} FROM {table} ORDER BY id")] for table in DATA_COLUMNS}
-    dump["replacement"] = [tuple(r) for r in conn.execute(
-        "SELECT old_db_id, new_db_id, level, unit_code, switch_clock FROM replacement ORDER BY old_db_id")]
-    return dump
-
-
 __all__ = [
-    "FileResult", "canonical_dump", "check_file", "expand_paths", "extract_commune", "list_conflicts",
-    "merge_file", "merge_files", "resolve_conflict", "sha256_file", "show_conflict", "status",
+    "FileResult", "check_file", "expand_paths", "extract_commune", "list_conflicts",
+    "merge_file", "merge_files", "resolve_conflict", "show_conflict", "status",
 ]

@@ -43,9 +43,8 @@ from typing import Any, Callable, Optional
 
 from cdt.domain import units
 from cdt.core.errors import CdtError, FileRefused, InvalidInput, StoreError, os_reason
-from cdt.store import DATA_COLUMNS, RETIRED_SETTING, Store, now, ref_of
+from cdt.store import DATA_COLUMNS, RETIRED_SETTING, ROW_COLUMNS, Store, now, ref_of
 
-ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
 ORIGIN_COLUMNS = ("db_id", "level", "structure", "province_code", "district_code", "commune_code", "unit_name",
                   "clock", "packed_at", "merged_at")
 TYPE_WORDS = ("thi tran ", "xa ", "phuong ", "dac khu ")
