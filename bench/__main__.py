@@ -102,10 +102,10 @@ def median(values: list[float]) -> float:
 
 
 def merge_function() -> Callable[[Path, list[Path]], Any] | None:
-    """cdt's merge of pack files into a target file (cdt.merge.merge_files, every check on),
+    """cdt's merge of pack files into a target file (cdt.exchange.batch.merge_files, every check on),
     or None while cdt.merge does not exist. A refused file is an error here, never a fast run."""
     try:
-        from cdt.exchange.merge import merge_files
+        from cdt.exchange.batch import merge_files
     except ImportError:
         return None
     from cdt.store import Store
@@ -153,14 +153,14 @@ def _tables(conn: sqlite3.Connection, schema: str) -> list[str]:
 
 def raw_merge(target: Path, packs: list[Path], per_tx: int = 1, ignore_held: bool = False) -> None:
     """ATTACH + INSERT … SELECT of every row, no checks, per_tx files per transaction, on a
-    connection with exactly the settings of cdt's merge target (store.connect + merge.tune_target:
+    connection with exactly the settings of cdt's merge target (store.connect + batch.tune_target:
     rollback journal, synchronous=FULL, the same bounded page cache), into the same schema. With
     ignore_held, INSERT OR IGNORE: rows already held are skipped by their key (a next month's packs)."""
     from cdt.store import connect
 
     conn = connect(target)
     try:
-        from cdt.exchange.merge import tune_target
+        from cdt.exchange.batch import tune_target
     except ImportError:  # an older cdt: the store's settings only
         tune_target = None
     if tune_target is not None:
@@ -532,14 +532,15 @@ class Run:
 
     def merge_limit(self, name: str, packs: list[Path], fresh: Callable[[], Path], raw_s: float) -> None:
         """What bounds the merge on this machine, measured on the same packs: its two stages alone,
-        one after the other on one thread: the checks of every pack (cdt.merge._prepare: copy,
+        one after the other on one thread: the checks of every pack (cdt.exchange.merge.prepare: copy,
         signature, integrity_check, row hashes, rules) and the merge of every checked pack (the
         rows, the totals, the bookkeeping, a commit per pack). A pipeline of the two on two cores
         takes at least the longer stage (``{name}_limit_vs_raw``); the work spread perfectly over
         both cores, at least half their sum (``{name}_cpu_limit_vs_raw``). Either below a target
         means that target cannot be met with every check kept, whatever the scheduling."""
         try:
-            from cdt.exchange.merge import _prepare, merge_file, tune_target
+            from cdt.exchange.batch import tune_target
+            from cdt.exchange.merge import merge_file, prepare
         except ImportError:  # a cdt without the two stages
             return
         from cdt.store import Store
@@ -549,7 +550,7 @@ class Run:
             with Store.open(fresh()) as store:
                 tune_target(store.conn)
                 started = time.perf_counter()
-                prepared = [_prepare(store, pack) for pack in packs]
+                prepared = [prepare(store, pack) for pack in packs]
                 checks.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 for one in prepared:

@@ -42,9 +42,9 @@ def _median(values: list[float]) -> float:
 def _plain_packs():
     """cdt pack and cdt merge without the container: the baseline."""
     from cdt.exchange import keys, merge, pack
-    from cdt.exchange.merge import sha256_file
+    from cdt.core.files import sha256_file
 
-    saved = pack.seal_and_sign, merge._open_pack, keys.check_inner
+    saved = pack.seal_and_sign, merge.open_pack, keys.check_inner
 
     def passthrough(store, snapshot, out, packed_at):
         return snapshot, sha256_file(snapshot)  # what cdt pack did before signed packs
@@ -52,11 +52,11 @@ def _plain_packs():
     def open_plain(target, staged, staging, result):
         return keys.Opened(inner=staged, header=None, fingerprint="", first_use=False)
 
-    pack.seal_and_sign, merge._open_pack, keys.check_inner = passthrough, open_plain, lambda *a: None
+    pack.seal_and_sign, merge.open_pack, keys.check_inner = passthrough, open_plain, lambda *a: None
     try:
         yield
     finally:
-        pack.seal_and_sign, merge._open_pack, keys.check_inner = saved
+        pack.seal_and_sign, merge.open_pack, keys.check_inner = saved
 
 
 def _pack_all(sources: list[Path], out: Path) -> tuple[tuple[float, float], list[Path]]:
@@ -75,7 +75,7 @@ def _pack_all(sources: list[Path], out: Path) -> tuple[tuple[float, float], list
 
 
 def _merge_all(empty_district: Path, packs: list[Path], work: Path) -> tuple[float, float]:
-    from cdt.exchange.merge import merge_files
+    from cdt.exchange.batch import merge_files
     from cdt.store import Store
 
     target = work / "target.db"

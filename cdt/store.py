@@ -953,6 +953,23 @@ def open_store(path: str | Path | None) -> Store:
     return Store.open(resolve_db_path(path))
 
 
+
+# -- canonical dump (tests and support) -------------------------------------------------------------
+
+# Every column of a domain row, in the order a merge moves it: the row's bookkeeping, then its data.
+ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
+
+
+def canonical_dump(store_or_conn: Store | sqlite3.Connection) -> dict[str, list[tuple]]:
+    """Every domain row, sorted: two files with equal dumps hold the same data."""
+    conn = store_or_conn.conn if isinstance(store_or_conn, Store) else store_or_conn
+    dump = {table: [tuple(r) for r in conn.execute(
+        f"SELECT {', '.join(ROW_COLUMNS[table])} FROM {table} ORDER BY id")] for table in DATA_COLUMNS}
+    dump["replacement"] = [tuple(r) for r in conn.execute(
+        "SELECT old_db_id, new_db_id, level, unit_code, switch_clock FROM replacement ORDER BY old_db_id")]
+    return dump
+
+
 __all__ = [
     "APPLICATION_ID", "CdtError", "DATA_COLUMNS", "DOMAIN_TABLES", "SCHEMA_VERSION", "Site", "Store",
     "Transaction", "chain_link", "default_db_path", "open_store", "resolve_db_path", "row_hash",

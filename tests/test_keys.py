@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 import packkit
-from cdt.exchange.merge import canonical_dump
-from cdt.store import Store, row_hash
+from cdt.store import Store, canonical_dump, row_hash
 from test_merge import make_commune, pack
 
 NAMES = ("Hoàng Văn An", "Nguyễn Thị Bích")

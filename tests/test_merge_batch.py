@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cdt.exchange import batch as batching
 from cdt.exchange import merge
 from cdt.store import Store  # noqa: F401
 from mergekit import DAI_TU, add_hamlet, add_member, copy_store, dump, edit_hamlet, snapshot, unit_file
@@ -59,9 +60,9 @@ def _full_batches_only(monkeypatch) -> list[int]:
     """Apply only full batches (or at the end): the checked files then share transactions
     whatever the timing. Returns the size of each batch applied."""
     sizes: list[int] = []
-    real = merge._apply_batch
-    monkeypatch.setattr(merge, "_apply_now", lambda batch, ready: len(batch) >= merge.GROUP_FILES)
-    monkeypatch.setattr(merge, "_apply_batch", lambda target, batch, *a, **k: (
+    real = batching._apply_batch
+    monkeypatch.setattr(batching, "_apply_now", lambda batch, ready: len(batch) >= batching.GROUP_FILES)
+    monkeypatch.setattr(batching, "_apply_batch", lambda target, batch, *a, **k: (
         sizes.append(sum(1 for p in batch if p.checked is not None)), real(target, batch, *a, **k))[1])
     return sizes
 
@@ -72,7 +73,7 @@ def test_batched_merge_equals_merging_one_after_another(packs, tmp_path, monkeyp
         _full_batches_only(monkeypatch)
     batched = unit_file(tmp_path / "batched.db", "district", "171")
     in_turn = unit_file(tmp_path / "in_turn.db", "district", "171")
-    got = merge.merge_files(batched, packs)
+    got = batching.merge_files(batched, packs)
     want = _in_turn(in_turn, packs)
     assert _outcome(got) == _outcome(want)
     assert dump(batched) == dump(in_turn)
@@ -83,7 +84,7 @@ def test_batched_merge_equals_merging_one_after_another(packs, tmp_path, monkeyp
     assert [r.ok for r in got] == [True, True, True, True, True, True, False]
     # A dry run gives the real run's summary.
     dry = unit_file(tmp_path / "dry.db", "district", "171")
-    assert _outcome(merge.merge_batch(dry, packs, dry_run=True).results) == _outcome(got)
+    assert _outcome(batching.merge_batch(dry, packs, dry_run=True).results) == _outcome(got)
     assert dump(dry)["hamlet"] == []
 
 
@@ -101,7 +102,7 @@ def test_a_pack_failing_in_a_shared_transaction_sinks_no_other(packs, tmp_path, 
 
     monkeypatch.setattr(merge, "_record_origins", failing)
     sizes = _full_batches_only(monkeypatch)
-    results = merge.merge_files(target, good)
+    results = batching.merge_files(target, good)
     assert sizes == [3]
     assert [r.ok for r in results] == [True, False, True], [r.reason for r in results]
     assert results[1].error.key == "merge.failed"
@@ -124,7 +125,7 @@ def test_an_id_already_used_by_another_commune_leaves_the_fast_path(tmp_path):
     other.conn.execute("UPDATE hamlet SET id = ?, hash = ? WHERE id = ?", (taken, row_hash("hamlet", row), mine))
     district = unit_file(tmp_path / "d.db", "district", "171")
     packs = [snapshot(first, tmp_path / "a.cdt"), snapshot(other, tmp_path / "b.cdt")]
-    results = merge.merge_files(district, packs)
+    results = batching.merge_files(district, packs)
     assert [r.ok for r in results] == [True, True], [r.reason for r in results]
     assert results[1].counts["hamlet"]["conflicts"] == 1 and results[1].counts["hamlet"]["inserted"] == 1
     assert district.conn.execute("SELECT origin FROM hamlet WHERE id = ?", (taken,)).fetchone()[0] == first.site.db_id

@@ -69,16 +69,16 @@ def test_a_blob_in_a_data_column_refuses_that_file_and_the_others_merge(cdt, tmp
 
 def test_an_unexpected_error_checking_one_file_refuses_that_file_only(cdt, tmp_path, district, good_pack,
                                                                      other_pack, monkeypatch):
-    from cdt.exchange import merge
+    from cdt.exchange import incoming
 
-    real = merge._check_rows
+    real = incoming._check_rows
 
     def flaky(conn, version, site, allowed):
         if site["commune_code"] == "05761":
             raise RuntimeError("boom")
         return real(conn, version, site, allowed)
 
-    monkeypatch.setattr(merge, "_check_rows", flaky)
+    monkeypatch.setattr(incoming, "_check_rows", flaky)
     result = cdt("--db", district, "merge", good_pack, other_pack, "--format", "json")
     assert result.exit_code == 1
     first, second = _files(result)
@@ -382,16 +382,16 @@ def test_extract_to_an_impossible_folder_is_a_clear_error(cdt, tmp_path, distric
 
 def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_path, district_with_commune,
                                                                         monkeypatch):
-    from cdt.exchange import merge
+    from cdt.exchange import extract
 
     made = []
-    real = merge.Store.create
+    real = extract.Store.create
 
     def spy(path, **kwargs):
         made.append(Path(path))
         return real(path, **kwargs)
 
-    monkeypatch.setattr(merge.Store, "create", staticmethod(spy))
+    monkeypatch.setattr(extract.Store, "create", staticmethod(spy))
     out = tmp_path / "new" / "Hùng Sơn.db"
     result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", out)
     assert result.exit_code == 0, result.output

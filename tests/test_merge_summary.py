@@ -36,7 +36,7 @@ def test_one_line_per_pack_and_a_total(cdt, two_packs):
 
 
 def test_ctrl_c_says_what_was_merged_and_exits_130(cdt, two_packs, monkeypatch):
-    from cdt.exchange import merge as library
+    from cdt.exchange import batch as library
 
     district, first, second = two_packs
     original = library.merge_file

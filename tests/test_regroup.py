@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from cdt.exchange import merge
-from cdt.store import Store, ref_of
+from cdt.exchange import conflicts
+from cdt.store import Store, canonical_dump, ref_of
 
 # Legacy Xã Hòa Phú (24172) and Xã Hòa Khánh (24175) became the 2025 Xã Hòa Phú (24175), Đắk Lắk (66).
 OLD = {"24172": ["Buôn Ea", "Buôn Ky"], "24175": ["Thôn Một"]}
@@ -161,9 +161,9 @@ def test_two_old_communes_make_the_new_one_and_the_province_counts_each_once(cdt
         assert row["visits"]["month"] == after["visits"] and row["members"] == after["members"]
         assert not [r for r in report["rows"] if r["unit"]["code"] == "24172"]
         with Store.open(province) as store:
-            assert merge.list_conflicts(store) == []
+            assert conflicts.list_conflicts(store) == []
             assert store.get("member", member["id"])["phone"] == "0912345678"
-            dumps.append(merge.canonical_dump(store))
+            dumps.append(canonical_dump(store))
     assert dumps[0] == dumps[1]
 
     # A lost laptop: the province rebuilds the new commune's file, the old communes' rows included.

@@ -190,7 +190,8 @@ def _households_ytd_by_scan(store: Store, year: int, month: int) -> int:
 @given(ops=LIB_OPS, seed=st.integers(0, 10_000), fork=st.booleans(), replace=st.booleans())
 def test_totals_and_report_exact_through_edits_undo_merges_conflicts_and_replacement(ops, seed, fork, replace,
                                                                                         tmp_path_factory):
-    from cdt.exchange.merge import list_conflicts, merge_file, resolve_conflict
+    from cdt.exchange.conflicts import list_conflicts, resolve_conflict
+    from cdt.exchange.merge import merge_file
     from cdt.register.undo import undo
 
     folder = tmp_path_factory.mktemp("totals")

@@ -30,7 +30,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help=t("conflicts.opt.all"))] = False,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.exchange import merge as library
+    from cdt.exchange import conflicts as library
 
     found = library.list_conflicts(common.store(ctx), include_resolved=all_)
     if format is common.Format.json:
@@ -53,7 +53,7 @@ def show(
     conflict_id: Annotated[int, typer.Argument(help=t("conflicts.arg.id"), metavar=t("metavar.conflict"), show_default=False)],
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.exchange import merge as library
+    from cdt.exchange import conflicts as library
     from cdt.store import ref_of
 
     info = library.show_conflict(common.store(ctx), conflict_id)
@@ -90,7 +90,7 @@ def resolve(
     keep: Annotated[str, typer.Option("--keep", help=t("conflicts.opt.keep"), metavar=t("metavar.keep"),
                                       show_default=False)],
 ) -> None:
-    from cdt.exchange import merge as library
+    from cdt.exchange import conflicts as library
 
     keep = _keep(keep)
     done = library.resolve_conflict(common.store(ctx), conflict_id, keep)

@@ -18,7 +18,7 @@ def extract(
     commune: Annotated[str, typer.Option("--commune", help=t("extract.opt.commune"), show_default=False)],
     out: Annotated[Path, typer.Option("--out", help=t("extract.opt.out"), show_default=False)],
 ) -> None:
-    from cdt.exchange.merge import extract_commune
+    from cdt.exchange.extract import extract_commune
 
     with common.working(t("progress.extract")):
         done = extract_commune(common.store(ctx), commune, out)

@@ -23,7 +23,7 @@ def merge(
     replaces: Annotated[str | None, typer.Option("--replaces", help=t("merge.opt.replaces"),
                                                  metavar=t("metavar.db_id"))] = None,
 ) -> None:
-    from cdt.exchange import merge as library
+    from cdt.exchange import batch as library
 
     target = _dry_run_target(ctx) if dry_run else common.store(ctx)
     if format is common.Format.json:

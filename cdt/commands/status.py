@@ -16,7 +16,7 @@ def status(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.exchange import merge as library
+    from cdt.exchange import status as library
 
     data = library.status(common.store(ctx))
     if format is common.Format.json:

@@ -12,6 +12,7 @@ begun beside a destination (recorded in the subfolder's ``parts`` list before th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -144,4 +145,13 @@ def clean_stale() -> int:
     return removed
 
 
-__all__ = ["PART_SUFFIX", "clean_stale", "folder", "make", "note_part", "remove", "root"]
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+__all__ = ["PART_SUFFIX", "clean_stale", "folder", "make", "note_part", "remove", "root", "sha256_file"]

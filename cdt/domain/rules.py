@@ -221,7 +221,7 @@ def parameters(today: date | None = None) -> dict[str, Any]:
 
 def _refuse(rule: Rule, row_id: Any, value: Any = None) -> FileRefused:
     from cdt.core.i18n import t
-    from cdt.exchange.merge import clean_text
+    from cdt.core.text import clean_text
 
     return FileRefused("valid.refused", table=rule.table, id=clean_text(ref_of(row_id), 8) if isinstance(row_id, str) else "?",
                        column=rule.column, rule=t(rule.key), value=clean_text(value, 40) if value is not None else "∅")

@@ -21,7 +21,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdt.core.errors import FileRefused, InvalidInput, NotFound
+from cdt import __version__
+from cdt.core.errors import FileRefused, InvalidInput, NotFound, os_reason
+from cdt.core.files import sha256_file
+from cdt.core.text import clean_text
+from cdt.exchange import packfile
 from cdt.exchange.packfile import Header, b64decode, b64encode, key_id
 from cdt.store import Store, now
 
@@ -154,8 +158,6 @@ def export_file(store: Store, out: Path) -> dict:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     except OSError as error:
-        from cdt.core.errors import os_reason
-
         raise InvalidInput("keys.cannot_write", path=str(out), reason=os_reason(error)) from error
     return {"path": str(out), "fingerprint": print_}
 
@@ -260,8 +262,6 @@ def check_signer(store: Store, header: Header) -> str:
         (header.level, header.unit_code, b64encode(header.signer), header.db_id)).fetchone()
     if replaced:
         return "other_file"  # a replaced file's later pack, signed with its own old key: its rows are held
-    from cdt.exchange.merge import clean_text
-
     raise FileRefused("keys.other_key", name=clean_text(header.unit_name) or "?",
                       code=clean_text(header.unit_code) or "?", fingerprint=fingerprint(header.signer))
 
@@ -269,8 +269,6 @@ def check_signer(store: Store, header: Header) -> str:
 def pin(store: Store, header: Header, how: str = "first_use") -> None:
     """Remember a unit's signing key after its first pack merged; a file that replaces the unit's
     old one (``how='replaces'``) retires the keys pinned before, as ``cdt key accept`` does."""
-    from cdt.exchange.merge import clean_text
-
     with store._immediate():
         if how == "replaces":
             store.conn.execute("UPDATE pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
@@ -306,8 +304,6 @@ class Opened:
 
 def read_pack(path: Path) -> Header:
     """A pack's verified header (signature and content hash checked), without opening the content."""
-    from cdt.exchange import packfile
-
     return packfile.read_verified(Path(path))
 
 
@@ -316,8 +312,6 @@ def open_incoming(target: Store, staged: Path, staging: Path, header: Header | N
 
     ``header``: the staged pack's header as read_pack verified it already (the merge reads it first
     to know the unit), so the signature is not verified twice."""
-    from cdt.exchange import packfile
-
     header = header or packfile.read_verified(staged)
     state = check_signer(target, header)
     keys = own_keys(target)
@@ -342,9 +336,6 @@ def check_inner(opened: Opened, site: dict) -> None:
 
 def accept(store: Store, path: Path) -> dict:
     """Pin a pack's signing key for its unit, retiring the keys pinned before; logged in merge_log."""
-    from cdt import __version__
-    from cdt.exchange.merge import clean_text, sha256_file
-
     if store.site.level == "commune":
         raise InvalidInput("merge.commune_target")
     path = Path(path)
@@ -373,8 +364,6 @@ def accept(store: Store, path: Path) -> dict:
 
 def describe(header: Header) -> dict:
     """A pack's signer, for people: unit, file id, fingerprint, sealed or not."""
-    from cdt.exchange.merge import clean_text
-
     return {"level": header.level, "code": clean_text(header.unit_code), "name": clean_text(header.unit_name),
             "db_id": clean_text(header.db_id), "fingerprint": fingerprint(header.signer), "sealed": header.sealed,
             "packed_at": clean_text(header.fields.get("packed_at"))}

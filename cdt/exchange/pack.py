@@ -18,10 +18,12 @@ from pathlib import Path
 
 from cdt.core import files as scratch
 from cdt.core.errors import StoreError, os_reason
+from cdt.core.files import sha256_file
 from cdt.core.i18n import t as _t
-from cdt.exchange.merge import PACK_SUFFIX, sha256_file
-from cdt.store import Store, now, strip_local_tables
 from cdt.core.text import fold
+from cdt.exchange import keys, packfile
+from cdt.exchange.packfile import PACK_SUFFIX
+from cdt.store import Store, now, strip_local_tables
 
 
 @dataclass
@@ -77,8 +79,6 @@ def seal_and_sign(store: Store, snapshot: Path, out: Path, packed_at: str) -> tu
     """The pack container (cdt/packfile.py) around a snapshot: signed with this file's key, sealed
     to the upstream key once one is trusted (cdt key trust), else in clear. Returns the container
     and its SHA-256."""
-    from cdt.exchange import keys, packfile
-
     own = keys.own_keys(store)
     upstream = keys.upstream(store)
     site = store.site

@@ -26,6 +26,8 @@ from pathlib import Path
 from cdt.core.errors import FileRefused
 from cdt.store import looks_like_store
 
+# The name every pack file ends with (cdt pack writes it, cdt merge looks for it in a folder).
+PACK_SUFFIX = ".cdt"
 MAGIC = b"CDTPACK\x00"
 FORMAT_VERSION = 1
 PREFIX_BYTES = 14  # magic + version + header length

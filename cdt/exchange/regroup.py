@@ -15,7 +15,7 @@ the new commune starts from all of them:
    ``hash`` unchanged, each old file's history chain, its ``origin`` row, a ``merge_log`` row, and
    a ``replacement`` decision ``old file → new file`` with ``switch_clock`` = the old file's clock.
    So the old files' rows are the same rows wherever they travel (a province counts them once),
-   and a province holds any row an old file writes after the switch (merge.py's replacement rule).
+   and a province holds any row an old file writes after the switch (replacements.py's rule).
 4. The new file may change the rows of the files it absorbed (``Store.changeable_origins``): a
    changed row becomes the new file's row (its origin moves, with a rev of the new file), and a
    merge takes that version over the old file's, whatever order the packs arrive in.
@@ -27,7 +27,7 @@ the new commune starts from all of them:
    taken in step 1): it takes no more writes and no more packs, with one line saying which file
    replaced it.
 
-A commune pack carrying absorbed files passes the province's checks through ``absorbed_in_pack``:
+A commune pack carrying absorbed files passes the province's checks through ``incoming.absorbed_in_pack``:
 only legacy communes that formed it by the bundled map, each with its replacement decision.
 """
 
@@ -39,67 +39,21 @@ import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
+from cdt import __version__
+from cdt.core.errors import CdtError, InvalidInput, StoreError, os_reason
+from cdt.core.text import fold
 from cdt.domain import units
-from cdt.core.errors import CdtError, FileRefused, InvalidInput, StoreError, os_reason
-from cdt.store import DATA_COLUMNS, RETIRED_SETTING, Store, now, ref_of
+from cdt.domain.models import parse_household
+from cdt.exchange.merge import merge_file
+from cdt.exchange.pack import make_pack
+from cdt.register import records as register
+from cdt.store import DATA_COLUMNS, RETIRED_SETTING, ROW_COLUMNS, Store, now, ref_of
 
-ROW_COLUMNS = {table: ("id", "origin", "rev", "deleted", "hash", *cols) for table, cols in DATA_COLUMNS.items()}
 ORIGIN_COLUMNS = ("db_id", "level", "structure", "province_code", "district_code", "commune_code", "unit_name",
                   "clock", "packed_at", "merged_at")
 TYPE_WORDS = ("thi tran ", "xa ", "phuong ", "dac khu ")
-
-
-# -- what the report and the merge need to know ------------------------------------------------------
-
-
-def absorbed_origins(store: Store) -> dict[str, str]:
-    """old file db_id → the 2025 file that absorbed it (``init --from``), as this file knows them.
-
-    A replacement decision between files of two structures can only come from ``init --from`` (a
-    ``--replaces`` decision is about one unit, so one structure): such an old file's rows are the
-    new commune's register and activity, reported under the new commune."""
-    site = store.site
-    found = {}
-    for row in store.query(
-            "SELECT r.old_db_id, r.new_db_id, o.structure AS old_structure, n.structure AS new_structure"
-            " FROM replacement r LEFT JOIN origin o ON o.db_id = r.old_db_id"
-            " LEFT JOIN origin n ON n.db_id = r.new_db_id"):
-        new_structure = site.structure if row["new_db_id"] == site.db_id else row["new_structure"]
-        if row["old_structure"] == units.LEGACY and new_structure == units.NEW:
-            found[row["old_db_id"]] = row["new_db_id"]
-    return found
-
-
-def absorbed_in_pack(conn: sqlite3.Connection, version: int, site: dict, origins: list[dict]) -> list[dict]:
-    """The old communes' files a commune pack carries (its origin table), checked; raises FileRefused.
-
-    A commune file merges nothing, so its origin table is empty, except for a 2025 commune made by
-    ``init --from``: then it lists exactly the legacy communes' files it absorbed, each one a
-    predecessor of this commune in the bundled map, each with the replacement decision naming this
-    file. Anything else is forged (it would make another commune's rows look like this one's)."""
-    others = [o for o in origins if o.get("db_id") != site["db_id"]]
-    decisions: dict[Any, dict] = {}
-    if version >= 3:
-        decisions = {row[0]: {"new_db_id": row[1], "level": row[2]} for row in
-                     conn.execute("SELECT old_db_id, new_db_id, level FROM replacement")}
-    if not others and not decisions:
-        return []
-    if site.get("structure") != units.NEW or not site.get("commune_code"):
-        raise FileRefused("merge.commune_origins")
-    formed = {u.code for u in units.predecessors(str(site["commune_code"]))}
-    for origin in others:
-        decision = decisions.get(origin.get("db_id"))
-        if (not isinstance(origin.get("db_id"), str) or decision is None
-                or decision["new_db_id"] != site["db_id"] or decision["level"] != "commune"
-                or origin.get("level") != "commune" or origin.get("structure") != units.LEGACY
-                or origin.get("commune_code") not in formed
-                or not isinstance(origin.get("clock"), int) or isinstance(origin.get("clock"), bool)):
-            raise FileRefused("merge.commune_origins")
-    if set(decisions) - {o["db_id"] for o in others}:
-        raise FileRefused("merge.commune_origins")
-    return others
 
 
 # -- reading the old files ---------------------------------------------------------------------------
@@ -122,9 +76,6 @@ def _open_copy(path: Path, work: Path) -> Store:
 def _checked(path: Path, new_code: str) -> dict:
     """The old file after every merge check: its site, all its rows, history and origin row, and
     its merge_log entry."""
-    from cdt.exchange.merge import merge_file
-    from cdt.exchange.pack import make_pack
-
     work = Path(tempfile.mkdtemp(prefix="cdt-regroup-"))
     try:
         old = _open_copy(path, work)
@@ -207,8 +158,6 @@ def _release(opened: list[Store]) -> None:
 def regroup(path: Path, new_code: str, old_files: list[Path],
             progress: Optional[Callable[[int, int, str], None]] = None) -> dict:
     """Create the 2025 commune new_code's file at path from the files of the old communes that formed it."""
-    from cdt.register import records as register
-
     new_unit = units.get(str(new_code), level="commune", structure=units.NEW)
     if new_unit is None:
         found = [u for u in units.search(str(new_code), structure=units.NEW, level="commune")]
@@ -295,7 +244,7 @@ def _bring_in(store: Store, collected: list[dict]) -> tuple[dict[str, int], list
                 " schema_version, counts, outcome, reason, merged_at, cdt_version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'regrouped', NULL, ?, ?)",
                 (log["file_name"], log["sha256"], log["db_id"], log["level"], log["unit_code"], log["unit_name"],
-                 log["packed_at"], log["clock"], log["schema_version"], json.dumps(counts), now(), _version()),
+                 log["packed_at"], log["clock"], log["schema_version"], json.dumps(counts), now(), __version__),
             )
         store.refresh()  # the replacement decisions make the old files' rows changeable here
         changes = _household_changes(store, collected)
@@ -312,8 +261,6 @@ def _bring_in(store: Store, collected: list[dict]) -> tuple[dict[str, int], list
 
 def _prefixes(collected: list[dict]) -> dict[str, str]:
     """A short letter prefix per old file from its commune's name ('Xã Hòa Phú' → 'HP'), unique."""
-    from cdt.core.text import fold
-
     taken: set[str] = set()
     found = {}
     for old in collected:
@@ -334,8 +281,6 @@ def _prefixes(collected: list[dict]) -> dict[str, str]:
 
 def _household_changes(store: Store, collected: list[dict]) -> dict[str, str]:
     """visit id → its new household code (None when none fits), for codes two or more old files use."""
-    from cdt.domain.models import parse_household
-
     used: dict[str, set[str]] = {}
     for row in store.query("SELECT origin, household FROM visit WHERE deleted = 0"):
         used.setdefault(row["household"], set()).add(row["origin"])
@@ -375,10 +320,4 @@ def _summarise(store: Store, collected: list[dict], changes: dict[str, str]) -> 
     return sorted(seen.values(), key=lambda e: (e["code"] or "", e["household"] or ""))
 
 
-def _version() -> str:
-    from cdt import __version__
-
-    return __version__
-
-
-__all__ = ["absorbed_in_pack", "absorbed_origins", "regroup", "CdtError"]
+__all__ = ["regroup", "CdtError"]

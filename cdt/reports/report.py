@@ -98,7 +98,7 @@ def _commune_of_origin(store: Store) -> dict[str, tuple[str, str | None, str | N
         found[site.db_id] = (site.commune_code, site.commune_name, site.district_code, site.structure)
     # An old commune's file absorbed by a 2025 commune's (cdt init --from): its rows are that
     # commune's, and its household codes that commune's register (cdt/regroup.py).
-    from cdt.exchange.regroup import absorbed_origins
+    from cdt.exchange.replacements import absorbed_origins
 
     for old, new in absorbed_origins(store).items():
         if new in found:
@@ -145,7 +145,7 @@ def _load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> N
     # (hamlets, teams, members) are not counted, the new file's are; their visits still count.
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_replaced (origin TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM temp.report_replaced")
-    from cdt.exchange.regroup import absorbed_origins
+    from cdt.exchange.replacements import absorbed_origins
 
     absorbed = absorbed_origins(store)  # their register is the new commune's: it counts
     conn.executemany("INSERT INTO temp.report_replaced (origin) VALUES (?)",
