@@ -135,8 +135,8 @@ def load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> No
 
 # A team is active at the month's end when founded by then and not dissolved by then.
 ACTIVE_TEAM = ("t.deleted = 0 AND (t.founded_on IS NULL OR t.founded_on <= :end)"
-                " AND CASE WHEN t.dissolved_on IS NOT NULL THEN t.dissolved_on > :end"
-                " ELSE t.status <> 'dissolved' END")
+               " AND CASE WHEN t.dissolved_on IS NOT NULL THEN t.dissolved_on > :end"
+               " ELSE t.status <> 'dissolved' END")
 ACTIVE_TEAM_OF_HAMLET = ACTIVE_TEAM.replace("t.", "tt.")
 # A register row of a unit's current file (not of a file replaced by another).
 _CURRENT_FILE = "NOT EXISTS (SELECT 1 FROM temp.report_replaced x WHERE x.origin = {a}.origin)"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from datetime import date
-from typing import Any
 
 from cdt.core.errors import InvalidInput
 from cdt.core.i18n import t
