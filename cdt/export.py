@@ -191,8 +191,6 @@ def _write_summary_sheet(ws: Sheet, ctx: Document, appendices: list[tuple[str, s
     _paginate(ws, keep, end)
 
 
-
-
 # Printable height of a landscape A4 page in points: 210 mm less the 20 mm margins, with slack
 # for rounding. The summary is narrower than the page, so fitting to width does not shrink it.
 _PAGE_HEIGHT = 470.0
@@ -310,8 +308,6 @@ def _write_indicators(ws: Sheet, ctx: Document, line: int) -> int:
     return line
 
 
-
-
 def _write_targets(ws: Sheet, ctx: Document, line: int) -> int:
     if not ctx.targets:
         ws.merge(line, 1, 6, t("xlsx_report.no_targets"), size=SIZE_BODY, italic=True)
@@ -345,7 +341,6 @@ def _write_targets(ws: Sheet, ctx: Document, line: int) -> int:
         ws.put(line, 6, number_or_none(target.get("progress")), fmt=PERCENT, size=SIZE_BODY, box=True)
         line += 1
     return line
-
 
 
 def _write_signature(ws: Sheet, ctx: Document, line: int) -> int:

@@ -37,7 +37,6 @@ def period(year: int, month: int) -> dict[str, str]:
             "year_start": f"{year:04d}-01-01"}
 
 
-
 # -- which unit a row belongs to (the one place) -----------------------------------------------------
 
 
@@ -128,7 +127,6 @@ def load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> No
     conn.execute("DELETE FROM temp.report_shared")
     conn.execute("INSERT INTO temp.report_shared SELECT origin FROM temp.report_origin WHERE commune IN"
                  " (SELECT commune FROM temp.report_origin GROUP BY commune HAVING count(*) > 1)")
-
 
 
 # -- the queries ----------------------------------------------------------------------------------
@@ -441,4 +439,3 @@ def households_total(store: Store, params: dict) -> dict:
               FROM visit v NOT INDEXED LEFT JOIN temp.report_origin o ON o.origin = v.origin
               WHERE v.deleted = 0 AND v.date <= :end GROUP BY 1, 2)""", params).fetchone()
     return new_flow(row["m"], row["y"], row["total"])
-

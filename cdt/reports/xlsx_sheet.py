@@ -230,4 +230,3 @@ def wrapped_lines(text: str, width: float, size: int) -> int:
 def row_height(lines: int, size: int) -> float:
     """The height in points of a row of that many lines of text at that size."""
     return round(lines * size * 1.25 + 3, 1)
-
