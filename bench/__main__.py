@@ -272,7 +272,7 @@ DIGITAL_CITIZEN_SERVICES = {"dvc", "vneid", "payment"}
 
 def hand_report(conn: sqlite3.Connection) -> dict[str, list]:
     """Run the hand-written queries; returns their rows (so the work cannot be skipped)."""
-    from cdt.reports.report import period
+    from cdt.reports.figures import period
 
     dates = period(REPORT_YEAR, REPORT_MONTH)
     params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"],

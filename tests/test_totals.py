@@ -138,37 +138,38 @@ def edit_values(rng: random.Random) -> dict:
 def scan_report(store: Store, year: int, month: int) -> tuple[dict, dict]:
     """The district report's visit figures per unit and its trends, recounted by scanning every
     visit (report.py's and trends.py's scans, with the bucket tables build_report just loaded)."""
-    from cdt.reports import report, trends
+    from cdt.reports import figures, trends
 
-    dates = report.period(year, month)
+    dates = figures.period(year, month)
     params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"]}
     out: dict[str, dict] = {}
     dc = {"dvc", "vneid", "payment"}
-    report._measure_visits_by_scan(store, False, params, dc, lambda key: out.setdefault(key, report._empty()))
+    figures.measure_visits_by_scan(store, False, params, dc,
+                                   lambda key: out.setdefault(key, figures.empty_figures()))
     months = trends.month_list(year, month)
     by_month = {ym: {"units": {}, "total": trends._zero()} for ym in months}
     first, last = min(months), max(months)
     trends._from_visits(store, by_month, {f"{y:04d}-{m:02d}": (y, m) for y, m in months},
-                        {"start": report.period(*first)["start"], "end": report.period(*last)["end"]}, False, dc)
+                        {"start": figures.period(*first)["start"], "end": figures.period(*last)["end"]}, False, dc)
     return out, by_month
 
 
 def assert_report_exact(store: Store) -> None:
-    from cdt.reports import report, trends
+    from cdt.reports import figures, report, trends
 
     keys = ("visits", "people_helped", "digital_citizens", "households_reached")
     for year, month in ((2025, 1), (2025, 2), (2025, 10), (2024, 12)):
         built = report.build_report(store, year=year, month=month, level="district")
         scanned, by_month = scan_report(store, year, month)
-        total = report._sum(scanned.values())
+        total = figures.sum_figures(scanned.values())
         for key in keys:
             assert built["total"][key] == total[key], (year, month, key)
         for row in built["rows"]:
-            want = scanned.get(row["unit"]["code"], report._empty())
+            want = scanned.get(row["unit"]["code"], figures.empty_figures())
             for key in keys:
                 assert row[key] == want[key], (year, month, row["unit"]["code"], key)
             for code, flow in row["people_by_service"].items():
-                assert flow == want["people_by_service"].get(code, report._flow(0, 0, 0))
+                assert flow == want["people_by_service"].get(code, figures.new_flow(0, 0, 0))
         kept = trends.figures_by_month(store, trends.month_list(year, month), by_hamlet=False,
                                        dc_codes=["dvc", "vneid", "payment"])
         assert kept == by_month, (year, month)
@@ -178,7 +179,7 @@ def assert_report_exact(store: Store) -> None:
 
 
 def _households_ytd_by_scan(store: Store, year: int, month: int) -> int:
-    from cdt.reports.report import period
+    from cdt.reports.figures import period
 
     return store.conn.execute(
         "SELECT count(*) FROM (SELECT DISTINCT coalesce(o.commune, v.origin), v.household FROM visit v"

@@ -25,7 +25,7 @@ def set_(
     value: Annotated[str, typer.Option("--value", help=t("target.opt.value"), show_default=False)],
     percent: Annotated[bool, typer.Option("--percent", help=t("target.opt.percent"))] = False,
 ) -> None:
-    from cdt.reports.report import set_target
+    from cdt.register.targets import set_target
 
     row = set_target(common.store(ctx), indicator, year, value, percent)
     common.say(t("target.done", indicator=t(f"report.ind.{row['indicator']}"), year=row["year"], value=_value(row)))
@@ -36,7 +36,7 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.reports.report import list_targets
+    from cdt.register.targets import list_targets
 
     rows = list_targets(common.store(ctx))
     if format is common.Format.json:

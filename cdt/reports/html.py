@@ -2,12 +2,12 @@
 
 The file opens offline in any current browser and prints as the official report on A4: styles
 are inline, fonts fall back to what the machine has (Times New Roman, Liberation Serif, Tinos,
-DejaVu Serif), charts are inline SVG (``cdt/svg.py``), there is no script, and a Content Security
-Policy in the page forbids every network request. Text is escaped by Jinja2's autoescape.
+DejaVu Serif), charts are inline SVG (``cdt/reports/svg.py``), there is no script, and a Content
+Security Policy in the page forbids every network request. Text is escaped by Jinja2's autoescape.
 
-The content is the workbook's (``cdt/export.py``): the same texts (``xlsx_report.*`` messages),
-the same figures, the same appendices, plus the trend charts. The input is the plain dict of
-``docs/report-shape.md``; nothing here queries the database.
+The content is the workbook's (``cdt/export.py``), both read from ``cdt/reports/document.py``: the
+same texts (``xlsx_report.*`` messages), the same figures, the same appendices, plus the trend
+charts. The input is the plain dict of ``docs/report-shape.md``; nothing here queries the database.
 """
 
 from __future__ import annotations
@@ -16,9 +16,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cdt.reports import svg
 from cdt.core.errors import CdtError, os_reason
 from cdt.core.i18n import language, t
+from cdt.domain.indicators import TREND_KEYS
+from cdt.reports import svg
+from cdt.reports.document import (NUMERALS, PERCENT, PERCENT_KEYS, SERVICES_PER_SHEET, STOCK_ROWS, Document,
+                                  appendix_line, flow_value, month_label, parse_date, sentence_case, service_value,
+                                  stock_value, target_label, unit_name)
 
 
 def _number(value: Any) -> str:
@@ -41,10 +45,6 @@ def _percent(value: Any) -> str:
     return (text.replace(".", ",") if language() == "vi" else text) + "%"
 
 
-def _month_label(ym: str) -> str:
-    return f"{ym[5:7]}/{ym[:4]}" if len(ym) >= 7 else ym
-
-
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -53,7 +53,7 @@ def _environment():
     env.globals["t"] = t
     env.filters["number"] = _number
     env.filters["percent"] = _percent
-    env.filters["month"] = _month_label
+    env.filters["month"] = month_label
     return env
 
 
@@ -62,60 +62,41 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
     """What the template shows, computed once from the report dict (texts and figures as the workbook's)."""
     from markupsafe import Markup  # noqa: F401  (charts are trusted markup built by cdt.svg)
 
-    from cdt import export as x
-
-    ctx = x._Context(report, number=number, place=place, signer=signer, preparer=preparer)  # noqa: SLF001
-    superior = None
-    if ctx.level == "commune":
-        superior = (ctx.parent or {}).get("name") or (ctx.province or {}).get("name")
-    elif ctx.level == "district":
-        superior = (ctx.province or {}).get("name")
-    unit_upper = x._upper(ctx.unit_name)  # noqa: SLF001
-    if superior:
-        top, body, top_bold = t("xlsx_report.superior", unit=x._upper(x._clean(superior))), \
-            t("xlsx_report.body", unit=unit_upper), False  # noqa: SLF001
-    else:
-        top, body, top_bold = t("xlsx_report.body_top"), t("xlsx_report.body_top_unit", unit=unit_upper), True
-    doc_number = ctx.number
-    if doc_number and "/" not in doc_number:
-        doc_number = f"{doc_number}{t('xlsx_report.number_suffix')}"
-    if not doc_number:
-        doc_number = "\u2002" * 5 + t("xlsx_report.number_suffix")
-    day = ctx.generated
-    place_date = t("xlsx_report.place_date", place=ctx.place, day=x._nd30_number(day.day, day.day < 10),  # noqa: SLF001
-                   month=x._nd30_number(day.month, day.month <= 2), year=day.year)  # noqa: SLF001
+    ctx = Document(report, number=number, place=place, signer=signer, preparer=preparer)
+    top, body, top_bold = ctx.heading()
 
     total = ctx.total
     stocks = [{"label": t(f"xlsx_report.ind.{key}"), "measure": t(f"xlsx_report.measure.{measure}"),
-               "value": _percent(x._stock(total, key)) if fmt == x.PERCENT else _number(x._stock(total, key))}  # noqa: SLF001
-              for key, measure, fmt in x._STOCKS]  # noqa: SLF001
+               "value": _percent(stock_value(total, key)) if fmt == PERCENT else _number(stock_value(total, key))}
+              for key, measure, fmt in STOCK_ROWS]
     flows = []
     for key, measure, fmt in ctx.flows:
-        show = _percent if fmt == x.PERCENT else _number
+        show = _percent if fmt == PERCENT else _number
         flows.append({"label": t(f"xlsx_report.ind.{key}"), "measure": t(f"xlsx_report.measure.{measure}"),
-                      "values": [show(x._flow(total, key, part)) for part in ("month", "ytd", "total")]})  # noqa: SLF001
+                      "values": [show(flow_value(total, key, part)) for part in ("month", "ytd", "total")]})
     services = [{"name": s.get("name") or s.get("code"),
-                 "values": [_number(x._service(total, str(s.get("code") or ""), p)) for p in ("month", "ytd", "total")]}  # noqa: SLF001
+                 "values": [_number(service_value(total, str(s.get("code") or ""), p))
+                            for p in ("month", "ytd", "total")]}
                 for s in ctx.services]
 
     targets = []
     for target in ctx.targets:
-        show = _percent if target.get("percent") or target.get("indicator") in x._PERCENT_KEYS else _number  # noqa: SLF001
-        targets.append({"label": x._target_label(target), "year": target.get("year"),  # noqa: SLF001
+        show = _percent if target.get("percent") or target.get("indicator") in PERCENT_KEYS else _number
+        targets.append({"label": target_label(target), "year": target.get("year"),
                         "value": show(target.get("value")), "actual": show(target.get("actual")),
                         "progress": _percent(target.get("progress"))})
 
     level_label = ctx.level_label(ctx.row_level)
-    names = [x._unit_name(row) for row in ctx.rows]  # noqa: SLF001
-    people_month = [x._flow(row, "people_helped", "month") or 0 for row in ctx.rows]  # noqa: SLF001
+    names = [unit_name(row) for row in ctx.rows]
+    people_month = [flow_value(row, "people_helped", "month") or 0 for row in ctx.rows]
     chart_units = svg.bars(names, people_month, fmt=_number, row=22 if len(names) <= 12 else 17,
                            title=t("xlsx_report.chart_title", month=f"{ctx.month:02d}", year=ctx.year))
 
     def register(rows: list[dict]) -> list[list[str]]:
         out = []
         for row in rows:
-            out.append([_percent(x._stock(row, k)) if f == x.PERCENT else _number(x._stock(row, k))  # noqa: SLF001
-                        for k, _, f in x._STOCKS])  # noqa: SLF001
+            out.append([_percent(stock_value(row, k)) if f == PERCENT else _number(stock_value(row, k))
+                        for k, _, f in STOCK_ROWS])
         return out
 
     def activity(rows: list[dict]) -> list[list[str]]:
@@ -123,42 +104,43 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
         for row in rows:
             cells = []
             for key, _, fmt in ctx.flows:
-                show = _percent if fmt == x.PERCENT else _number
-                cells += [show(x._flow(row, key, "month")), show(x._flow(row, key, "ytd"))]  # noqa: SLF001
+                show = _percent if fmt == PERCENT else _number
+                cells += [show(flow_value(row, key, "month")), show(flow_value(row, key, "ytd"))]
             out.append(cells)
         return out
 
     def unit_table(rows: list[dict], row_level: str, kind: str) -> dict:
         make = register if kind == "register" else activity
-        return {"level_label": ctx.level_label(row_level), "names": [x._unit_name(r) for r in rows],  # noqa: SLF001
+        return {"level_label": ctx.level_label(row_level), "names": [unit_name(r) for r in rows],
                 "rows": make(rows), "total": make([ctx.total])[0]}
 
     appendices: list[dict] = []
 
     def appendix(kind: str, title: str, **data) -> None:
-        numeral = x._NUMERALS[len({a["numeral"] for a in appendices})]  # noqa: SLF001
+        numeral = NUMERALS[len({a["numeral"] for a in appendices})]
         appendices.append({"kind": kind, "title": title, "numeral": numeral, **data})
 
     appendix("register", t("xlsx_report.register_title"), table=unit_table(ctx.rows, ctx.row_level, "register"),
-             heads=[t(f"xlsx_report.ind.{k}") for k, _, _ in x._STOCKS])  # noqa: SLF001
+             heads=[t(f"xlsx_report.ind.{k}") for k, _, _ in STOCK_ROWS])
     appendix("activity", t("xlsx_report.activity_title"), table=unit_table(ctx.rows, ctx.row_level, "activity"),
              heads=[t(f"xlsx_report.ind.{k}") for k, _, _ in ctx.flows])
     if ctx.level == "province" and ctx.commune_rows and ctx.row_level != "commune":
         appendix("register", t("xlsx_report.communes_register_title"),
                  table=unit_table(ctx.commune_rows, "commune", "register"),
-                 heads=[t(f"xlsx_report.ind.{k}") for k, _, _ in x._STOCKS])  # noqa: SLF001
+                 heads=[t(f"xlsx_report.ind.{k}") for k, _, _ in STOCK_ROWS])
         appendix("activity", t("xlsx_report.communes_activity_title"),
                  table=unit_table(ctx.commune_rows, "commune", "activity"),
                  heads=[t(f"xlsx_report.ind.{k}") for k, _, _ in ctx.flows])
     codes = [str(s.get("code") or "") for s in ctx.services]
-    for start in range(0, max(1, len(codes)), x._SERVICES_PER_SHEET):  # noqa: SLF001
-        chunk = ctx.services[start:start + x._SERVICES_PER_SHEET]  # noqa: SLF001
-        chunk_codes = codes[start:start + x._SERVICES_PER_SHEET]  # noqa: SLF001
+    for start in range(0, max(1, len(codes)), SERVICES_PER_SHEET):
+        chunk = ctx.services[start:start + SERVICES_PER_SHEET]
+        chunk_codes = codes[start:start + SERVICES_PER_SHEET]
 
         def service_cells(row: dict, chunk_codes=chunk_codes) -> list[str]:
-            cells = [_number(x._flow(row, "people_helped", "month")), _number(x._flow(row, "people_helped", "ytd"))]  # noqa: SLF001
+            cells = [_number(flow_value(row, "people_helped", "month")),
+                     _number(flow_value(row, "people_helped", "ytd"))]
             for code in chunk_codes:
-                cells += [_number(x._service(row, code, "month")), _number(x._service(row, code, "ytd"))]  # noqa: SLF001
+                cells += [_number(service_value(row, code, "month")), _number(service_value(row, code, "ytd"))]
             return cells
 
         title = t("xlsx_report.services_title")
@@ -177,42 +159,27 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
              chart_units=Markup(chart_units) if chart_units else None,
              chart_units_empty=t("xlsx_report.empty_chart", month=f"{ctx.month:02d}", year=ctx.year)
              if ctx.rows else t("xlsx_report.no_rows"),
-             chart_units_title=x._sentence_case(t("xlsx_report.section_chart")),  # noqa: SLF001
-             trend=trend, trend_title=x._sentence_case(t("xlsx_report.trend_title")))  # noqa: SLF001
+             chart_units_title=sentence_case(t("xlsx_report.section_chart")),
+             trend=trend, trend_title=sentence_case(t("xlsx_report.trend_title")))
     if trend:
         appendix("trend_units", t("xlsx_report.trend_units_title"), trend=trend)
     if ctx.level != "commune":
         rows = []
         for entry in ctx.completeness:
             reported = bool(entry.get("reported"))
-            packed, merged = x._parse_date(entry.get("packed_at")), x._parse_date(entry.get("merged_at"))  # noqa: SLF001
-            rows.append({"name": x._unit_name(entry), "code": str((entry.get("unit") or {}).get("code") or ""),  # noqa: SLF001
+            packed, merged = parse_date(entry.get("packed_at")), parse_date(entry.get("merged_at"))
+            rows.append({"name": unit_name(entry), "code": str((entry.get("unit") or {}).get("code") or ""),
                          "reported": reported,
                          "status": t("xlsx_report.status_sent") if reported else t("xlsx_report.status_missing"),
                          "packed": packed.strftime("%d/%m/%Y") if packed else "",
                          "merged": merged.strftime("%d/%m/%Y") if merged else ""})
-        expected, sent, missing = x._completeness_counts(ctx)  # noqa: SLF001
+        expected, sent, missing = ctx.completeness_counts()
         appendix("completeness", t("xlsx_report.completeness_title"), rows=rows,
                  counts=[(t("xlsx_report.count_expected"), expected), (t("xlsx_report.count_sent"), sent),
                          (t("xlsx_report.count_missing"), len(missing))])
 
-    notes = [str(n) for n in ctx.notes]
-    if ctx.level != "commune":
-        expected, sent, missing = x._completeness_counts(ctx)  # noqa: SLF001
-        if expected and missing:
-            notes.append(t("xlsx_report.completeness_some", sent=sent, expected=expected, missing=", ".join(missing)))
-        elif expected:
-            notes.append(t("xlsx_report.completeness_all", expected=expected))
-
-    recipients = [t("xlsx_report.recipients")]
-    if ctx.level == "province":
-        recipients.append(t("xlsx_report.recipient_ministry"))
-    else:
-        up = (ctx.parent or {}).get("name") if ctx.level == "commune" else None
-        up = up or (ctx.province or {}).get("name")
-        if up:
-            recipients.append(t("xlsx_report.recipient_superior", unit=x._in_sentence(x._clean(up))))  # noqa: SLF001
-    recipients.append(t("xlsx_report.recipient_archive"))
+    notes = ctx.summary_notes()
+    recipients = ctx.recipients()
 
     progress_items = []
     paths = {(p.get("indicator"), p.get("year")): p for p in (ctx.trends or {}).get("targets") or []}
@@ -221,7 +188,7 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
         pace = None
         if path and path[-1].get("line") is not None and target.get("value"):
             pace = path[-1]["line"] / target["value"]
-        progress_items.append((x._target_label(target), target.get("progress"), pace))  # noqa: SLF001
+        progress_items.append((target_label(target), target.get("progress"), pace))
     chart_targets = svg.progress(progress_items, fmt=_percent, title=t("xlsx_report.section_targets"))
 
     appendix_list, seen = [], set()
@@ -229,16 +196,15 @@ def build_view(report: dict, *, number: str | None = None, place: str | None = N
         a["anchor"] = f"pl-{a['numeral']}" if a["numeral"] not in seen else f"pl-{a['numeral']}-{index}"
         if a["numeral"] not in seen:
             seen.add(a["numeral"])
-            appendix_list.append((a["numeral"], t("xlsx_report.appendix_line", numeral=a["numeral"],
-                                                  title=x._sentence_case(a["title"]))))  # noqa: SLF001
+            appendix_list.append((a["numeral"], appendix_line(a["numeral"], a["title"])))
     return {
         "appendix_list": appendix_list,
         "lang": language(),
-        "title": t("xlsx_report.subject", month=ctx.month_text, year=ctx.year),
+        "title": ctx.subject(),
         "top": top, "top_bold": top_bold, "body": body,
         "motto_1": t("xlsx_report.motto_1"), "motto_2": t("xlsx_report.motto_2"),
-        "number": t("xlsx_report.number", number=doc_number), "place_date": place_date,
-        "period": t("xlsx_report.period", start=ctx.start.strftime("%d/%m/%Y"), end=ctx.end.strftime("%d/%m/%Y")),
+        "number": ctx.number_line(), "place_date": ctx.place_date(),
+        "period": ctx.period_line(),
         "col_month": ctx.col_month(), "col_ytd": ctx.col_ytd(), "subtitle": ctx.subtitle(),
         "stocks": stocks, "flows": flows, "services": services, "targets": targets,
         "chart_targets": Markup(chart_targets) if chart_targets else None,
@@ -254,10 +220,9 @@ def _trend_view(ctx, names: list[str]) -> dict | None:
     trends = ctx.trends
     if not trends:
         return None
-    months = [_month_label(str(m)) for m in trends.get("months") or []]
+    months = [month_label(str(m)) for m in trends.get("months") or []]
     totals = trends.get("total") or {}
-    keys = [k for k in ("visits", "households_reached", "people_helped", "digital_citizens")
-            if isinstance(totals.get(k), list)]
+    keys = [k for k in TREND_KEYS if isinstance(totals.get(k), list)]
     series = [(t(f"xlsx_report.ind.{k}"), totals[k]) for k in keys]
     chart = svg.lines(months, series, fmt=_number,
                       title=t("xlsx_report.trend_chart_title", month=f"{ctx.month:02d}", year=ctx.year))
@@ -273,10 +238,8 @@ def _trend_view(ctx, names: list[str]) -> dict | None:
         if not target.get("path"):
             continue
         show = _percent if target.get("percent") else _number
-        from cdt.export import _target_label
-
-        paths.append({"label": _target_label(target),
-                      "months": [_month_label(p["month"]) for p in target["path"]],
+        paths.append({"label": target_label(target),
+                      "months": [month_label(p["month"]) for p in target["path"]],
                       "actual": [show(p.get("actual")) for p in target["path"]],
                       "line": [show(p.get("line")) for p in target["path"]]
                       if any(p.get("line") is not None for p in target["path"]) else None,

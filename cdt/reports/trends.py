@@ -5,7 +5,7 @@ each month's flows (visits, distinct households reached, people helped, digital 
 and for the whole file. On a district or province file it reads the totals kept per origin and
 month (cdt/totals.py); on a commune file it reads the visits, in one pass for the 12 months.
 
-``figures_by_month`` relies on the temporary bucket tables report.py loads (``temp.report_bucket``,
+``figures_by_month`` relies on the temporary bucket tables figures.py loads (``temp.report_bucket``,
 ``temp.report_origin``), so it is called from ``build_report`` after they are written.
 """
 
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from cdt.domain.indicators import CUMULATIVE_TARGETS, FLOW_KEYS, PERCENT_BASE, TREND_KEYS
+from cdt.reports.figures import (ACTIVE_TEAM, ACTIVE_TEAM_OF_HAMLET, bucket_units, month_rows, period, ratio,
+                                 service_codes)
 from cdt.store import Store
 
-TREND_KEYS = ("visits", "households_reached", "people_helped", "digital_citizens")
 MONTHS = 12
 
 
@@ -53,8 +55,6 @@ def figures_by_month(store: Store, months: list[tuple[int, int]], *, by_hamlet: 
     communes up), and on a commune file distinct over the whole commune in the total (a household
     may be visited by two hamlets' teams).
     """
-    from cdt.reports.report import period
-
     out = {ym: {"units": {}, "total": _zero()} for ym in months}
     if not months:
         return out
@@ -72,12 +72,10 @@ def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], pa
                  dc_set: set[str]) -> None:
     """figures_by_month from a scan of the visits: a commune file's (units are hamlets, found
     through the visit's team), and the full recount tests/test_totals.py compares the totals with."""
-    from cdt.reports.report import _codes
-
     bucket = "t.hamlet_id" if by_hamlet else "v.origin"
     team_join = "LEFT JOIN team t ON t.id = v.team_id" if by_hamlet else ""
     parsed: dict[str, bool] = {}
-    # One pass over the rows (NOT INDEXED, as in report.py: a year of visits is most of the table),
+    # One pass over the rows (NOT INDEXED, as in figures.py: a year of visits is most of the table),
     # added up here: measured faster than grouping by unit, month, household and services in SQL,
     # which sorts every row on long keys.
     households: dict[tuple, set] = {}
@@ -99,7 +97,7 @@ def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], pa
         services = services or ""
         dc = parsed.get(services)
         if dc is None:
-            dc = parsed[services] = bool(_codes(services) & dc_set)
+            dc = parsed[services] = bool(service_codes(services) & dc_set)
         people = int(people or 0)
         entry["visits"] += 1
         total["visits"] += 1
@@ -121,9 +119,7 @@ def _from_visits(store: Store, out: dict, key_of: dict[str, tuple[int, int]], pa
 
 def _from_totals(store: Store, out: dict, key_of: dict[str, tuple[int, int]], dc_set: set[str]) -> None:
     """figures_by_month on a district or province file: from the totals kept per origin and month
-    (cdt/totals.py), households distinct per commune as report.py counts them."""
-    from cdt.reports.report import bucket_units, month_rows
-
+    (cdt/totals.py), households distinct per commune as figures.py counts them."""
     args = {"first": min(key_of), "last": max(key_of)}
     unit_of = bucket_units(store)
     _, rows = month_rows(store, dc_set, args["last"])
@@ -205,19 +201,17 @@ def build_trends(store: Store, year: int, month: int, *, by_hamlet: bool, dc_cod
 
 
 def stocks_at(store: Store, end: str) -> dict[str, int]:
-    """The whole file's stock indicators at a day's end (the rules of report.py's ``_measure``)."""
-    from cdt.reports.report import _ACTIVE_TEAM, _ACTIVE_TEAM_OF_HAMLET
-
+    """The whole file's stock indicators at a day's end (the rules of figures.py's ``measure``)."""
     params = {"end": end}
     q = store.conn.execute
     hamlets = q(f"""
         SELECT count(*) AS hamlets,
                coalesce(sum(EXISTS (SELECT 1 FROM team tt WHERE tt.hamlet_id = h.id
-                                    AND {_ACTIVE_TEAM_OF_HAMLET})), 0) AS covered
+                                    AND {ACTIVE_TEAM_OF_HAMLET})), 0) AS covered
         FROM hamlet h WHERE h.deleted = 0""", params).fetchone()
     teams = q(f"""
         SELECT count(*) AS teams, coalesce(sum(trim(coalesce(t.decision_number, '')) <> ''), 0) AS decided
-        FROM team t WHERE {_ACTIVE_TEAM}""", params).fetchone()
+        FROM team t WHERE {ACTIVE_TEAM}""", params).fetchone()
     members = q(f"""
         SELECT count(*) AS members,
                coalesce(sum(EXISTS (SELECT 1 FROM training_attendance a JOIN training tr ON tr.id = a.training_id
@@ -225,7 +219,7 @@ def stocks_at(store: Store, end: str) -> dict[str, int]:
                                       AND tr.date <= :end)), 0) AS trained
         FROM member m JOIN team t ON t.id = m.team_id
         WHERE m.deleted = 0 AND (m.joined_on IS NULL OR m.joined_on <= :end)
-          AND (m.left_on IS NULL OR m.left_on > :end) AND {_ACTIVE_TEAM}""", params).fetchone()
+          AND (m.left_on IS NULL OR m.left_on > :end) AND {ACTIVE_TEAM}""", params).fetchone()
     return {"hamlets": int(hamlets["hamlets"]), "hamlets_covered": int(hamlets["covered"]),
             "teams": int(teams["teams"]), "teams_with_decision": int(teams["decided"]),
             "members": int(members["members"]), "members_trained": int(members["trained"])}
@@ -233,8 +227,6 @@ def stocks_at(store: Store, end: str) -> dict[str, int]:
 
 def _households_ytd(store: Store, year: int, month: int) -> list[int]:
     """Distinct households reached from 1 January to the end of each month 1..month (cumulative)."""
-    from cdt.reports.report import period
-
     params = {"year_start": f"{year:04d}-01-01", "end": period(year, month)["end"]}
     firsts = [0] * month
     if store.site.level != "commune":
@@ -280,8 +272,6 @@ def target_paths(store: Store, year: int, month: int, *, targets: list[dict], to
     ``line`` the straight line from zero in January to the target in December (flows only: a
     count that builds up over the year). Targets of later years get an empty path.
     """
-    from cdt.reports.report import CUMULATIVE_TARGETS, FLOW_KEYS, PERCENT_BASE, _ratio, period
-
     index = {ym: i for i, ym in enumerate(months)}
     flows_by_month = [per_month[index[(year, m)]] for m in range(1, month + 1)]
     stock_cache: dict[int, dict[str, int]] = {}
@@ -315,7 +305,7 @@ def target_paths(store: Store, year: int, month: int, *, targets: list[dict], to
                     base_key = PERCENT_BASE.get(key, "")
                     base = stocks(m).get(base_key) if base_key in ("teams", "members", "hamlets") \
                         else total.get(base_key)
-                    actual = _ratio(count, base)
+                    actual = ratio(count, base)
                 else:
                     actual = count
                 progress = round(actual / goal, 6) if actual is not None and goal else None
