@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
@@ -154,3 +155,13 @@ def match_names(query: str, items: list, key) -> list:
             if found:
                 return found
     return []
+
+
+def display_date(iso: str | None) -> str:
+    """ISO date → dd/mm/yyyy, the way Vietnamese documents write it ('' for none; text that is no date as it is)."""
+    if not iso:
+        return ""
+    try:
+        return date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso

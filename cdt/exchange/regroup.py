@@ -207,7 +207,7 @@ def _release(opened: list[Store]) -> None:
 def regroup(path: Path, new_code: str, old_files: list[Path],
             progress: Optional[Callable[[int, int, str], None]] = None) -> dict:
     """Create the 2025 commune new_code's file at path from the files of the old communes that formed it."""
-    from cdt.register import records as register
+    from cdt.register.site import create_file
 
     new_unit = units.get(str(new_code), level="commune", structure=units.NEW)
     if new_unit is None:
@@ -226,7 +226,7 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
             collected.append(_checked(old.path, new_unit.code))
         if progress:
             progress(len(opened), len(opened), "")
-        store = register.create_file(path, "commune", new_unit.code, units.NEW)
+        store = create_file(path, "commune", new_unit.code, units.NEW)
         try:
             counts, recoded = _bring_in(store, collected)
             same_names = _hamlets_of_one_name(store, collected)

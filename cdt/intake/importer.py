@@ -21,13 +21,14 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from cdt.intake import old_encodings as legacy
-from cdt.register import records as register
+from cdt.domain import sameness
+from cdt.register import lookup, records
 from cdt.core.errors import Ambiguous, CdtError, FileRefused, InvalidInput, NotFound, os_reason
 from cdt.core.i18n import t
 from cdt.domain.kinds import kind_pattern
 from cdt.domain.models import HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems
 from cdt.store import Store, ref_of
-from cdt.core.text import clean, fold
+from cdt.core.text import clean, display_date, fold
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 100
@@ -574,14 +575,6 @@ def _position(value: Any) -> tuple[Any, Any]:
     return None, value
 
 
-def _hamlet_key(name: str) -> str:
-    words = fold(name)
-    for kind in sorted((fold(k) for k in HAMLET_KINDS), key=len, reverse=True):
-        if words.startswith(kind + " ") and len(words) > len(kind) + 1:
-            return words[len(kind) + 1:]
-    return words
-
-
 def _kind_from_name(name: str) -> str | None:
     words = fold(name)
     for kind in sorted(HAMLET_KINDS, key=len, reverse=True):
@@ -623,7 +616,7 @@ class _Run:
     def __init__(self, store: Store, result: ImportResult):
         self.store = store
         self.result = result
-        self.hamlets = register.HamletIndex(store)
+        self.hamlets = sameness.HamletIndex(store)
         self.row_created: dict[str, int] = {}
         self.row_updated: dict[str, int] = {}
         self.row_hamlets: list[dict] = []
@@ -691,7 +684,7 @@ class _Run:
                            if not _blank(v) and getattr(data, k) != found[k]}
             if not changes:
                 return found, PRESENT
-            edited = self.call(sheet, row, register.edit_hamlet, self.store, found["id"], **changes)
+            edited = self.call(sheet, row, records.edit_hamlet, self.store, found["id"], **changes)
             self.hamlets.discard(found)
             self.hamlets.add(edited)
             self.updated("hamlet")
@@ -700,7 +693,7 @@ class _Run:
             kind = _kind_from_name(str(name)) or "thôn"
         data = self.check(sheet, row, HamletIn, {"name": "hamlet"}, name=name, kind=kind,
                           households=values.get("households"), working_age=values.get("working_age"))
-        made = self.call(sheet, row, register.add_hamlet, self.store, data.name, data.kind, data.households,
+        made = self.call(sheet, row, records.add_hamlet, self.store, data.name, data.kind, data.households,
                          data.working_age, hamlets=self.hamlets)
         self.hamlets.add(made)
         self.row_hamlets.append(made)
@@ -720,10 +713,10 @@ class _Run:
                        if sheet.kind == TEAM and not _blank(v) and getattr(data, k) != team[k]}
             if not changes:
                 return team, PRESENT
-            edited = self.call(sheet, row, register.edit_team, self.store, team, **changes)
+            edited = self.call(sheet, row, records.edit_team, self.store, team, **changes)
             self.updated("team")
             return edited, UPDATED
-        made = self.call(sheet, row, register.add_team, self.store, hamlet, data.decision_number,
+        made = self.call(sheet, row, records.add_team, self.store, hamlet, data.decision_number,
                          data.decision_date, data.founded_on)
         self.created("team")
         return made, NEW
@@ -793,35 +786,35 @@ class _Run:
         team, _ = self.team(sheet, row, hamlet, values)
         given = [k for k in ("gender", "birth_year", "phone", "role", "affiliation", "joined_on") if not _blank(fields[k])]
         column = lambda error: where["role"] if error.key == "member.second_leader" else "full_name"
-        existing = register.same_member(self.store, team["id"], data.full_name, data.birth_year, data.phone)
+        existing = sameness.same_member(self.store, team["id"], data.full_name, data.birth_year, data.phone)
         if existing:
             changes = {k: getattr(data, k) for k in given if getattr(data, k) != existing[k]}
             if not changes:
                 self.present("member", existing, f"{existing['full_name']} — {hamlet['name']}")
                 return PRESENT
-            self.call(sheet, row, register.edit_member, self.store, existing, column=column, **changes)
+            self.call(sheet, row, records.edit_member, self.store, existing, column=column, **changes)
             self.updated("member")
             return UPDATED
-        self.call(sheet, row, register.add_member, self.store, data.full_name, team, column=column,
+        self.call(sheet, row, records.add_member, self.store, data.full_name, team, column=column,
                   **{k: getattr(data, k) for k in given})
         self.created("member")
         return NEW
 
     def find_member(self, text: str) -> tuple[dict | None, str | None]:
-        """An attendee as the commands find one (register.find_member), within the hamlet in brackets."""
+        """An attendee as the commands find one (lookup.find_member), within the hamlet in brackets."""
         text = clean(text)
         team_id = None
         match = re.fullmatch(r"(.+?)\s*(?:\((.+)\)|[-–—]\s*(.+))", text)
         if match:
             text, hamlet_name = match.group(1), match.group(2) or match.group(3)
             try:
-                hamlet = self.hamlets.same(hamlet_name) or register.find_hamlet(self.store, hamlet_name)
+                hamlet = self.hamlets.same(hamlet_name) or lookup.find_hamlet(self.store, hamlet_name)
                 teams = self.store.rows("team", hamlet_id=hamlet["id"])
                 team_id = next((t_["id"] for t_ in teams if t_["status"] == "active"), teams[0]["id"] if teams else "-")
             except CdtError:
                 team_id = "-"
         try:
-            return register.find_member(self.store, text, team_id=team_id), None
+            return lookup.find_member(self.store, text, team_id=team_id), None
         except Ambiguous as error:
             return None, t("import.attendee_ambiguous", name=text, count=len(error.candidates))
         except NotFound:
@@ -847,32 +840,29 @@ class _Run:
                 members.append(member)
         if len(members) < len(names):
             raise _RowFailed()
-        session = register.same_training(self.store, data.topic, data.date)
+        session = sameness.same_training(self.store, data.topic, data.date)
         outcome = PRESENT
         if session is None:
-            session = self.call(sheet, row, register.add_training, self.store, data.topic, data.date, data.organiser,
+            session = self.call(sheet, row, records.add_training, self.store, data.topic, data.date, data.organiser,
                                 data.mode)
             self.created("training")
             outcome = NEW
         else:
             changes = {k: getattr(data, k) for k in ("organiser", "mode")
                        if not _blank(values.get(k)) and getattr(data, k) != session[k]}
-            # Training edits go through the register's edit_training (issue 11 item 1, another branch);
-            # without it a changed organiser or mode leaves the training as it is.
-            edit = getattr(register, "edit_training", None)
-            if changes and edit is not None:
-                if True:
-                    session = self.call(sheet, row, edit, self.store, session["id"], **changes)
-                    self.updated("training")
-                    outcome = UPDATED
-        new = [m for m in members if not register.same_attendance(self.store, session["id"], m["id"])]
+            # A changed organiser or mode goes through the register's edit_training.
+            if changes:
+                session = self.call(sheet, row, records.edit_training, self.store, session["id"], **changes)
+                self.updated("training")
+                outcome = UPDATED
+        new = [m for m in members if not sameness.same_attendance(self.store, session["id"], m["id"])]
         if new:
-            self.call(sheet, row, register.attend, self.store, session, new, column=lambda e: column)
+            self.call(sheet, row, records.attend, self.store, session, new, column=lambda e: column)
             self.row_created["training_attendance"] = self.row_created.get("training_attendance", 0) + len(new)
             if outcome == PRESENT:
                 outcome = NEW
         if outcome == PRESENT:
-            self.present("training", session, f"{session['topic']} ({_display(session['date'])})")
+            self.present("training", session, f"{session['topic']} ({display_date(session['date'])})")
         return outcome
 
     def visit_row(self, sheet: _Sheet, row: int, values: dict) -> str:
@@ -895,12 +885,12 @@ class _Run:
                     else "visitors" if key.startswith(("member.", "visit.member_"))
                     else "date" if key.startswith("visit.") and not key.startswith("visit.duplicate") else None)
 
-        values_ = self.call(sheet, row, register.new_visit_values, self.store, teams[0],
+        values_ = self.call(sheet, row, records.new_visit_values, self.store, teams[0],
                             {**{k: v for k, v in fields.items() if k != "when"}, "date": fields["when"]},
                             column=column)
-        existing = register.same_visit(self.store, values_)
+        existing = sameness.same_visit(self.store, values_)
         if existing is None:
-            self.call(sheet, row, register.record_visit, self.store, values_, column=column)
+            self.call(sheet, row, records.record_visit, self.store, values_, column=column)
             self.created("visit")
             return NEW
         changes = {}
@@ -911,9 +901,9 @@ class _Run:
         if fields["members"] and values_["members"] != existing["members"]:
             changes["members"] = fields["members"]
         if not changes:
-            self.present("visit", existing, f"{existing['household']} {_display(existing['date'])}")
+            self.present("visit", existing, f"{existing['household']} {display_date(existing['date'])}")
             return PRESENT
-        self.call(sheet, row, register.edit_visit, self.store, existing["id"], column=column, **changes)
+        self.call(sheet, row, records.edit_visit, self.store, existing["id"], column=column, **changes)
         self.updated("visit")
         return UPDATED
 
@@ -1009,10 +999,6 @@ class _Run:
                 values["decision_number"], values["decision_date"] = decision
             count.rows += 1
             self.row(sheet, handler, number, values, count)
-
-
-def _display(iso: str | None) -> str:
-    return register._display_date(iso)
 
 
 _TITLE_DECISION = re.compile(

@@ -505,7 +505,7 @@ def _site_unit(store: Store) -> tuple[dict, dict | None, dict | None, units.Unit
 
 def _service_list(store: Store, totals: dict) -> list[dict]:
     """Services with any people helped up to the month's end: catalogue order, unknown codes last."""
-    from cdt.register.records import service_catalogue
+    from cdt.domain.services import service_catalogue
 
     used = [code for code, flow in totals.get("people_by_service", {}).items() if flow["total"]]
     catalogue = service_catalogue(store)
@@ -624,7 +624,7 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
                  level: str | None = None) -> dict:
     """The report of a month for this file's unit, as the plain dict of docs/report-shape.md."""
     from cdt.core.i18n import t
-    from cdt.register.records import settings
+    from cdt.register.settings import settings
 
     if year is None or month is None:
         year, month = last_full_month()
