@@ -34,10 +34,10 @@ def init(
         raise typer.BadParameter(t("init.bad_structure", value=structure), param_hint="--structure")
     if level == "district" and structure == "2025":
         raise typer.BadParameter(t("init.no_district_2025"), param_hint="--structure")
-    from cdt.register import site as register_site
+    from cdt.register.site import create_file
 
     path = common.db_path(ctx)
-    created = common.run(register_site.create_file, path, level, query, structure,
+    created = common.run(create_file, path, level, query, structure,
                          prefer_legacy=not common.interactive())
     site = created.site
     created.close()

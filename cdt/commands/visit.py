@@ -37,7 +37,7 @@ def log(
     notes: Notes = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
-    from cdt.domain import services as register_services
+    from cdt.domain.services import service_catalogue, service_from_words
     from cdt.register import lookup, records
     from cdt.store import ref_of
 
@@ -48,9 +48,9 @@ def log(
                                  check=lambda v: lookup.find_team(db, v))
         household = common.ask_text(ctx, "household", t("prompt.visit.household"), household)
         people = common.ask_text(ctx, "people", t("prompt.visit.people"), people, default="1")
-        services = [(s["code"], f"{s['name']} ({s['code']})") for s in register_services.service_catalogue(db)]
+        services = [(s["code"], f"{s['name']} ({s['code']})") for s in service_catalogue(db)]
         service = common.ask_choice(ctx, "service", t("prompt.visit.service"), service, services, many=True,
-                                    resolve=lambda v: register_services.service_from_words(db, v))
+                                    resolve=lambda v: service_from_words(db, v))
         date = common.ask_text(ctx, "date", t("prompt.date"), date, default=common.today())
         member = common.ask_choice(ctx, "member", t("prompt.visit.member"), member,
                                    common.member_choices(db, team), many=True, optional=True)
