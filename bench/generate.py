@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from cdt.domain import units
-from cdt.register.records import DEFAULT_SERVICES
+from cdt.domain.services import DEFAULT_SERVICES
 from cdt.store import DOMAIN_TABLES, Store, now
 
 # The report month every benchmark asks for; visits cover the twelve months that end with it.

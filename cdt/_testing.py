@@ -36,3 +36,13 @@ def merge_inserts_in_id_order() -> bool:
     """Whether the merge's bulk insert orders a pack's rows by id: CDT_MERGE_ORDER=0 turns it off,
     to measure what the order gains (bench/RESULTS.md)."""
     return os.environ.get("CDT_MERGE_ORDER") != "0"
+
+
+# -- CDT_TEST_PAUSE: wait inside a write -------------------------------------------------------------
+
+
+def pause(point: str) -> None:
+    """Wait at a named point inside a write (CDT_TEST_PAUSE=point:seconds), to race two processes."""
+    wanted = os.environ.get("CDT_TEST_PAUSE", "")
+    if wanted.startswith(point + ":"):
+        time.sleep(float(wanted.split(":", 1)[1]))

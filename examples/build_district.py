@@ -128,9 +128,9 @@ def months_before(today: date, count: int) -> list[tuple[int, int]]:
 
 
 def _initials(hamlet: str) -> str:
-    from cdt.intake.importer import _hamlet_key
+    from cdt.domain.sameness import folded_hamlet
 
-    return "".join(w[0] for w in _hamlet_key(hamlet).split()).upper()
+    return "".join(w[0] for w in folded_hamlet(hamlet).split()).upper()
 
 
 def write_tracking_book(commune: dict, path: Path, months: list[tuple[int, int]], rng: random.Random,

@@ -143,7 +143,7 @@ def write_template_file(commune: dict, path: Path) -> None:
     """The clean case: the cdt template, filled in sheet by sheet."""
     from openpyxl import load_workbook
 
-    from cdt.intake.importer import write_template
+    from cdt.intake.template import write_template
 
     write_template(path)
     book = load_workbook(path)

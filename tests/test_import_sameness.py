@@ -113,11 +113,11 @@ def test_hamlet_column_under_every_region_header(cdt, commune, tmp_path):
 
 
 def test_kind_headers_follow_the_kinds_list(monkeypatch):
-    from cdt.intake import importer
+    from cdt.intake import headers
 
-    monkeypatch.setattr(importer, "HAMLET_KINDS", (*importer.HAMLET_KINDS, "khóm", "phum", "sóc"))
+    monkeypatch.setattr(headers, "HAMLET_KINDS", (*headers.HAMLET_KINDS, "khóm", "phum", "sóc"))
     for header in ("Khóm/Ấp", "Khom - Ap", "Phum, sóc", "Tên ấp, khóm"):
-        assert importer.header_field(header) == "hamlet", header
+        assert headers.header_field(header) == "hamlet", header
 
 
 def test_no_hamlet_column_is_one_line_naming_the_headers(cdt, commune, tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cdt.register import records as register
+from cdt.register import lookup
 from cdt.store import Store
 from cdt.core.text import fold
 
@@ -104,9 +104,9 @@ def test_region_commune_imports_packs_merges_and_reports(region, data, tmp_path)
     store = Store.open(commune)
     try:
         for m in members:
-            assert register.find_member(store, fold(m["full_name"]))["full_name"] == m["full_name"]
+            assert lookup.find_member(store, fold(m["full_name"]))["full_name"] == m["full_name"]
             swapped = m["full_name"].replace("'", "\u02bc").replace("’", "'")
-            assert register.find_member(store, swapped)["full_name"] == m["full_name"]
+            assert lookup.find_member(store, swapped)["full_name"] == m["full_name"]
     finally:
         store.close()
 

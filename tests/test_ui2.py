@@ -136,18 +136,18 @@ def test_a_refusal_among_merged_packs_is_shown_once(cdt, tmp_path):
 
 
 def test_words_of_one_service_are_taken_at_a_prompt_only(cdt, commune):
-    from cdt.register import records as register
+    from cdt.domain import services
     from cdt.core.errors import NotFound
     from cdt.store import Store
 
     store = Store.open(commune)
     try:
-        assert register.service_from_words(store, "dinh danh") == "vneid"
-        assert register.service_from_words(store, "Định danh điện tử VNeID") == "vneid"
+        assert services.service_from_words(store, "dinh danh") == "vneid"
+        assert services.service_from_words(store, "Định danh điện tử VNeID") == "vneid"
         with pytest.raises(NotFound):  # words of several services: no guess
-            register.service_from_words(store, "dien tu")
+            services.service_from_words(store, "dien tu")
         with pytest.raises(NotFound):  # an option stays exact
-            register.resolve_service(store, "dinh danh")
+            services.resolve_service(store, "dinh danh")
     finally:
         store.close()
     assert cdt("hamlet", "add", "La Cút", "--kind", "xóm").exit_code == 0

@@ -23,17 +23,17 @@ Cascade = Annotated[bool, typer.Option("--cascade", help=t("remove.opt.cascade")
 
 def remove(ctx: typer.Context, kind: str, text: str, yes: bool, cascade: bool) -> None:
     """Show what a removal takes with it, ask, remove, and say what was removed."""
-    from cdt.register import records as register
+    from cdt.register import corrections, lookup
     from cdt.core.errors import InvalidInput
 
     store = common.store(ctx)
-    plan = common.run(register.plan_removal, store, kind, text)
+    plan = common.run(corrections.plan_removal, store, kind, text)
     if plan.used and not cascade:
-        uses = register.describe_uses(plan.counts)
+        uses = lookup.describe_uses(plan.counts)
         if yes or not common.interactive():
             raise InvalidInput("remove.in_use", what=plan.label, uses=uses)
         common.say(t("remove.uses_head", what=plan.label, uses=uses))
-        for line in register.use_labels(store, plan):
+        for line in corrections.use_labels(store, plan):
             common.say(f"  - {line}")
         if not common.confirm(t("remove.confirm_cascade", what=plan.label)):
             common.say(t("remove.kept", what=plan.label))
@@ -43,15 +43,15 @@ def remove(ctx: typer.Context, kind: str, text: str, yes: bool, cascade: bool) -
         if not common.interactive():
             raise InvalidInput("remove.needs_yes", what=plan.label)
         if plan.used:
-            common.say(t("remove.uses_head", what=plan.label, uses=register.describe_uses(plan.counts)))
-            for line in register.use_labels(store, plan):
+            common.say(t("remove.uses_head", what=plan.label, uses=lookup.describe_uses(plan.counts)))
+            for line in corrections.use_labels(store, plan):
                 common.say(f"  - {line}")
         if not common.confirm(t("remove.confirm", what=plan.label)):
             common.say(t("remove.kept", what=plan.label))
             return
-    done = register.remove_record(store, kind, plan.row["id"] if kind != "service" else plan.row["code"],
-                                  cascade=cascade)
+    done = corrections.remove_record(store, kind, plan.row["id"] if kind != "service" else plan.row["code"],
+                                     cascade=cascade)
     if done.used:
-        common.say(t("remove.done_with", what=done.label, uses=register.describe_uses(done.counts)))
+        common.say(t("remove.done_with", what=done.label, uses=lookup.describe_uses(done.counts)))
     else:
         common.say(t("remove.done", what=done.label))

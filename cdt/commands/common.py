@@ -87,16 +87,6 @@ def shell_quote(text: str) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
-def display_date(iso: Optional[str]) -> str:
-    """ISO date → dd/mm/yyyy, the way Vietnamese documents write it."""
-    if not iso:
-        return ""
-    try:
-        return date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
-    except ValueError:
-        return iso
-
-
 def number(value: Any) -> str:
     """An integer with the thousands separator of the language in use: 17.000 (vi), 17,000 (en)."""
     if value is None:
@@ -331,16 +321,16 @@ def today() -> str:
 
 def team_choices(db) -> list[tuple[str, str]]:
     """The commune's active teams, offered by hamlet name."""
-    from cdt.register import records as register
+    from cdt.register import records
 
-    return [(r["id"], r["hamlet"]) for r in register.list_teams(db, include_dissolved=False)]
+    return [(r["id"], r["hamlet"]) for r in records.list_teams(db, include_dissolved=False)]
 
 
 def member_choices(db, team: Optional[str] = None) -> list[tuple[str, str]]:
     """The active members (of one team when given), offered by name (and team, when all are)."""
-    from cdt.register import records as register
+    from cdt.register import records
 
-    rows = run(register.list_members, db, team=team)
+    rows = run(records.list_members, db, team=team)
     return [(m["id"], m["full_name"] if team else f"{m['full_name']} — {m['team']}") for m in rows]
 
 
@@ -349,11 +339,11 @@ def ask_member(ctx: typer.Context, name: str, value: Optional[str]) -> Optional[
     looked up at once); else the usage error."""
     if not asking(ctx, **{name: value}):
         return value
-    from cdt.register import records as register
+    from cdt.register import lookup
 
     db = store(ctx)
     return ask_choice(ctx, name, t("prompt.member.which"), value, member_choices(db),
-                      check=lambda v: register.find_member(db, v))
+                      check=lambda v: lookup.find_member(db, v))
 
 
 def ask_text(ctx: typer.Context, name: str, label: str, value: Any = None, default: Optional[str] = None) -> Any:

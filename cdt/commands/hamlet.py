@@ -24,7 +24,7 @@ def add(
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
 
     if common.asking(ctx, name=name, kind=kind):
         # a clerk at a terminal: ask for what is missing, in order
@@ -34,7 +34,7 @@ def add(
         name = common.ask_text(ctx, "name", t("prompt.hamlet.name"), name)
         kinds = [(kind_, kind_label(kind_)) for kind_ in HAMLET_KINDS]
         kind = common.ask_choice(ctx, "kind", t("prompt.hamlet.kind"), kind, kinds, check=parse_kind)
-    row = common.run(register.add_hamlet, common.store(ctx), name, kind, households, working_age)
+    row = common.run(records.add_hamlet, common.store(ctx), name, kind, households, working_age)
     common.say(t("hamlet.added", name=row["name"], kind=row["kind"]))
 
 
@@ -47,9 +47,9 @@ def edit(
     households: Annotated[Optional[str], typer.Option("--households", help=t("hamlet.opt.households"), show_default=False)] = None,
     working_age: Annotated[Optional[str], typer.Option("--working-age", help=t("hamlet.opt.working_age"), show_default=False)] = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
 
-    row = common.run(register.edit_hamlet, common.store(ctx), hamlet, name=name, kind=kind,
+    row = common.run(records.edit_hamlet, common.store(ctx), hamlet, name=name, kind=kind,
                      households=households, working_age=working_age)
     common.say(t("hamlet.edited", name=row["name"]))
 
@@ -59,9 +59,9 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
 
-    rows = register.list_hamlets(common.store(ctx))
+    rows = records.list_hamlets(common.store(ctx))
     if format is common.ListFormat.json:
         common.print_json(rows)
         return

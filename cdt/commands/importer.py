@@ -80,7 +80,7 @@ def import_(
 def template(
     out: Annotated[Optional[Path], typer.Option("--out", help=t("template.opt.out"), show_default=False)] = None,
 ) -> None:
-    from cdt.intake.importer import write_template
+    from cdt.intake.template import write_template
 
     path = write_template(out or Path.cwd() / DEFAULT_TEMPLATE)
     common.say(t("template.written_run", file=str(path), command=f"cdt import {common.shell_quote(str(path))}"))

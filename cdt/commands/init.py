@@ -34,10 +34,10 @@ def init(
         raise typer.BadParameter(t("init.bad_structure", value=structure), param_hint="--structure")
     if level == "district" and structure == "2025":
         raise typer.BadParameter(t("init.no_district_2025"), param_hint="--structure")
-    from cdt.register import records as register
+    from cdt.register.site import create_file
 
     path = common.db_path(ctx)
-    created = common.run(register.create_file, path, level, query, structure,
+    created = common.run(create_file, path, level, query, structure,
                          prefer_legacy=not common.interactive())
     site = created.site
     created.close()
@@ -85,9 +85,9 @@ def info(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import site
 
-    data = register.info(common.store(ctx))
+    data = site.info(common.store(ctx))
     if format is common.Format.json:
         common.print_json(data)
         return

@@ -8,6 +8,7 @@ import typer
 
 from cdt.commands import common
 from cdt.core.i18n import t
+from cdt.core.text import display_date
 
 ORDER = 40
 app = typer.Typer(help=t("member.help"), no_args_is_help=True)
@@ -31,7 +32,7 @@ def add(
     birth_year: BirthYear = None, joined_on: Joined = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import lookup, records
     from cdt.domain.models import ROLES, choice_label, parse_role
 
     if common.asking(ctx, name=name, team=team):
@@ -39,11 +40,11 @@ def add(
         db = common.store(ctx)
         name = common.ask_text(ctx, "name", t("prompt.member.name"), name)
         team = common.ask_choice(ctx, "team", t("prompt.member.team"), team, common.team_choices(db),
-                                 check=lambda v: register.find_team(db, v))
+                                 check=lambda v: lookup.find_team(db, v))
         roles = [(role_, choice_label("role", role_)) for role_ in ROLES]
         role = common.ask_choice(ctx, "role", t("prompt.member.role"), role, roles, optional=True,
                                  check=parse_role)
-    row = common.run(register.add_member, common.store(ctx), name, team, role=role, affiliation=affiliation,
+    row = common.run(records.add_member, common.store(ctx), name, team, role=role, affiliation=affiliation,
                      phone=phone, gender=gender, birth_year=birth_year, joined_on=joined_on,
                      allow_duplicate=allow_duplicate)
     common.say(t("member.added", name=row["full_name"], role=choice_label("role", row["role"])))
@@ -58,9 +59,9 @@ def edit(
     role: Role = None, affiliation: Affiliation = None, phone: Phone = None, gender: Gender = None,
     birth_year: BirthYear = None, joined_on: Joined = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
 
-    row = common.run(register.edit_member, common.store(ctx), member, team=team, full_name=name, role=role,
+    row = common.run(records.edit_member, common.store(ctx), member, team=team, full_name=name, role=role,
                      affiliation=affiliation, phone=phone, gender=gender, birth_year=birth_year,
                      joined_on=joined_on)
     common.say(t("member.edited", name=row["full_name"]))
@@ -77,11 +78,11 @@ def leave(
     member: Named = None,
     on: Annotated[Optional[str], typer.Option("--date", help=t("member.opt.left_on"), show_default=False)] = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
 
     member = common.ask_member(ctx, "member", member)
-    row = common.run(register.member_leave, common.store(ctx), member, on)
-    common.say(t("member.left", name=row["full_name"], date=common.display_date(row["left_on"])))
+    row = common.run(records.member_leave, common.store(ctx), member, on)
+    common.say(t("member.left", name=row["full_name"], date=display_date(row["left_on"])))
 
 
 @app.command("remove", help=t("member.remove.help"))
@@ -91,7 +92,7 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("opt.yes"))] = False,
     cascade: Annotated[bool, typer.Option("--cascade", help=t("remove.opt.cascade"))] = False,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import corrections, lookup
 
     from cdt.core.errors import InvalidInput
 
@@ -99,8 +100,8 @@ def remove(
 
     member = common.ask_member(ctx, "member", member)
     store = common.store(ctx)
-    target = common.run(register.find_member, store, member)
-    if cascade or register.plan_removal(store, "member", target["id"]).used:
+    target = common.run(lookup.find_member, store, member)
+    if cascade or corrections.plan_removal(store, "member", target["id"]).used:
         _removal.remove(ctx, "member", target["id"], yes, cascade)
         return
     if not yes:
@@ -109,7 +110,7 @@ def remove(
         if not common.confirm(t("member.remove_confirm", name=target["full_name"])):
             common.say(t("member.remove_kept", name=target["full_name"]))
             return
-    removed = register.remove_member(store, target["id"])
+    removed = corrections.remove_member(store, target["id"])
     common.say(t("member.removed", name=removed["full_name"]))
 
 
@@ -120,17 +121,17 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help=t("member.opt.all"))] = False,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
     from cdt.domain.models import choice_label
 
     # JSON is for machines: every live row, members who left included (their left_on says so).
     json_out = format is common.ListFormat.json
-    rows = common.run(register.list_members, common.store(ctx), team=team, include_left=all_ or json_out)
+    rows = common.run(records.list_members, common.store(ctx), team=team, include_left=all_ or json_out)
     if json_out:
         common.print_json(rows)
         return
     shown = [{**r, "role": choice_label("role", r["role"]), "gender": choice_label("gender", r["gender"]),
-              "trained": t("word.yes") if r["trained"] else "", "left_on": common.display_date(r["left_on"])}
+              "trained": t("word.yes") if r["trained"] else "", "left_on": display_date(r["left_on"])}
              for r in rows]
     columns = [("ref", t("col.ref")), ("full_name", t("col.full_name")), ("team", t("col.team")),
                ("role", t("col.role")), ("affiliation", t("col.affiliation")), ("phone", t("col.phone")),

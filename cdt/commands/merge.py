@@ -9,6 +9,7 @@ import typer
 
 from cdt.commands import common
 from cdt.core.i18n import t
+from cdt.core.text import display_date
 
 ORDER = 71
 
@@ -138,20 +139,20 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False,
         if not detail:
             line = t("merge.pack_line", name=result.name, level=t(f"level.{result.level}"),
                      unit=result.unit_name, code=result.unit_code,
-                     packed=common.display_date(result.packed_at), counts=_counts_text(totals))
+                     packed=display_date(result.packed_at), counts=_counts_text(totals))
             if result.signer and not result.already_merged:
                 line += " · " + t("merge.key_short", fingerprint=result.signer,
                                   new=t("merge.key_new_short") if result.new_key else "",
                                   sealed=t("merge.key_sealed_short" if result.sealed else "merge.key_not_sealed_short"))
             common.say(line)
             if result.already_merged:
-                common.say("  " + t("merge.already_merged", date=common.display_date(result.already_merged)))
+                common.say("  " + t("merge.already_merged", date=display_date(result.already_merged)))
             continue
         common.say(t("merge.unit_line", level=t(f"level.{result.level}"), name=result.unit_name,
-                     code=result.unit_code, clock=result.clock, packed=common.display_date(result.packed_at),
+                     code=result.unit_code, clock=result.clock, packed=display_date(result.packed_at),
                      sha=(result.sha256 or "")[:16]))
         if result.already_merged:
-            common.say(t("merge.already_merged", date=common.display_date(result.already_merged)))
+            common.say(t("merge.already_merged", date=display_date(result.already_merged)))
         else:
             _say_key(result, receiver)
         rows = [{"table": t(f"table.{table}"), **counts} for table, counts in result.counts.items()

@@ -10,6 +10,7 @@ import typer
 
 from cdt.commands import common
 from cdt.core.i18n import t
+from cdt.core.text import display_date
 
 ORDER = 75
 
@@ -165,7 +166,7 @@ def print_report(data: dict) -> None:
             done.add_row(common.escape(str(entry["unit"].get("name") or "")),
                          (t("report.yes") if entry["reported"] else t("report.no"))
                          + (" · " + t("valid.report.col.second_file") if entry.get("second_file") else ""),
-                         common.display_date(entry.get("packed_at")), common.display_date(entry.get("merged_at")))
+                         display_date(entry.get("packed_at")), display_date(entry.get("merged_at")))
         out.print(done)
 
     if data["targets"]:

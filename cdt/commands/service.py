@@ -18,9 +18,9 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.domain import services
 
-    rows = register.service_catalogue(common.store(ctx))
+    rows = services.service_catalogue(common.store(ctx))
     if format is common.Format.json:
         common.print_json(rows)
         return
@@ -37,9 +37,9 @@ def add(
     name: Annotated[str, typer.Option("--name", help=t("service.opt.name"), show_default=False)],
     alias: Annotated[Optional[List[str]], typer.Option("--alias", help=t("service.opt.alias"), show_default=False)] = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
 
-    row = register.add_service(common.store(ctx), code, name, alias or [])
+    row = records.add_service(common.store(ctx), code, name, alias or [])
     common.say(t("service.added", code=row["code"], name=row["name"]))
 
 
@@ -50,9 +50,9 @@ def edit(
     name: Annotated[Optional[str], typer.Option("--name", help=t("service.opt.name"), show_default=False)] = None,
     alias: Annotated[Optional[List[str]], typer.Option("--alias", help=t("service.opt.alias_replace"), show_default=False)] = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
 
-    row = register.edit_service(common.store(ctx), code, name=name, aliases=alias or None)
+    row = records.edit_service(common.store(ctx), code, name=name, aliases=alias or None)
     common.say(t("service.edited", code=row["code"], name=row["name"]))
 
 

@@ -18,9 +18,9 @@ def list_(
     ctx: typer.Context,
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import settings
 
-    values = register.settings(common.store(ctx))
+    values = settings.settings(common.store(ctx))
     if format is common.Format.json:
         common.print_json(values)
         return
@@ -35,9 +35,9 @@ def set_(
     key: Annotated[str, typer.Argument(help=t("settings.arg.key"), metavar=t("metavar.key"), show_default=False)],
     value: Annotated[str, typer.Argument(help=t("settings.arg.value"), metavar=t("metavar.value"), show_default=False)],
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import settings
 
-    stored = register.set_setting(common.store(ctx), key, value)
+    stored = settings.set_setting(common.store(ctx), key, value)
     common.say(t("settings.done", key=key.strip(), value=stored))
 
 

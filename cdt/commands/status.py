@@ -8,6 +8,7 @@ import typer
 
 from cdt.commands import common
 from cdt.core.i18n import t
+from cdt.core.text import display_date
 
 ORDER = 72
 
@@ -33,7 +34,7 @@ def status(
         for old in origin.get("replaces") or []:
             name += " · " + t("valid.status.replaces", old=old[:8])
         counts = ", ".join(f"{t('table.' + k)} {common.number(v)}" for k, v in origin["rows"].items() if v)
-        rows.append({"unit": name, "db_id": origin["db_id"][:8], "packed": common.display_date(origin["packed_at"]),
+        rows.append({"unit": name, "db_id": origin["db_id"][:8], "packed": display_date(origin["packed_at"]),
                      "clock": origin["clock"], "merged": (origin["merged_at"] or "").replace("T", " "),
                      "rows": counts, "key": origin.get("key") or ""})
     common.print_table(

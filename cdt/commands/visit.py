@@ -8,6 +8,7 @@ import typer
 
 from cdt.commands import common
 from cdt.core.i18n import t
+from cdt.core.text import display_date
 
 ORDER = 60
 app = typer.Typer(help=t("visit.help"), no_args_is_help=True)
@@ -36,25 +37,27 @@ def log(
     notes: Notes = None,
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.domain.services import service_catalogue, service_from_words
+    from cdt.register import lookup, records
+    from cdt.store import ref_of
 
     if common.asking(ctx, team=team, household=household, people=people, service=service):
         # a clerk at a terminal: ask for what is missing, in order
         db = common.store(ctx)
         team = common.ask_choice(ctx, "team", t("prompt.visit.team"), team, common.team_choices(db),
-                                 check=lambda v: register.find_team(db, v))
+                                 check=lambda v: lookup.find_team(db, v))
         household = common.ask_text(ctx, "household", t("prompt.visit.household"), household)
         people = common.ask_text(ctx, "people", t("prompt.visit.people"), people, default="1")
-        services = [(s["code"], f"{s['name']} ({s['code']})") for s in register.service_catalogue(db)]
+        services = [(s["code"], f"{s['name']} ({s['code']})") for s in service_catalogue(db)]
         service = common.ask_choice(ctx, "service", t("prompt.visit.service"), service, services, many=True,
-                                    resolve=lambda v: register.service_from_words(db, v))
+                                    resolve=lambda v: service_from_words(db, v))
         date = common.ask_text(ctx, "date", t("prompt.date"), date, default=common.today())
         member = common.ask_choice(ctx, "member", t("prompt.visit.member"), member,
                                    common.member_choices(db, team), many=True, optional=True)
-    row = common.run(register.log_visit, common.store(ctx), team, household, people, service, date,
+    row = common.run(records.log_visit, common.store(ctx), team, household, people, service, date,
                      member or [], notes, allow_duplicate=allow_duplicate)
-    common.say(t("visit.logged", household=row["household"], date=common.display_date(row["date"]),
-                 people=row["people"], ref=register.ref_of(row["id"])))
+    common.say(t("visit.logged", household=row["household"], date=display_date(row["date"]),
+                 people=row["people"], ref=ref_of(row["id"])))
 
 
 @app.command("edit", help=t("visit.edit.help"))
@@ -69,11 +72,12 @@ def edit(
     member: Members = None,
     notes: Notes = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
+    from cdt.store import ref_of
 
-    row = common.run(register.edit_visit, common.store(ctx), visit, team=team, household=household,
+    row = common.run(records.edit_visit, common.store(ctx), visit, team=team, household=household,
                      people=people, date=date, services=service or [], members=member or [], notes=notes)
-    common.say(t("visit.edited", ref=register.ref_of(row["id"])))
+    common.say(t("visit.edited", ref=ref_of(row["id"])))
 
 
 @app.command("remove", help=t("visit.remove.help"))
@@ -82,17 +86,17 @@ def remove(
     visit: Annotated[Optional[str], typer.Argument(help=common.required_help(t("visit.arg.ref")),
                                                    metavar=t("metavar.ref"), show_default=False)] = None,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import corrections, lookup, records
 
     if common.asking(ctx, visit=visit):
         db = common.store(ctx)
-        recent = register.list_visits(db)[:RECENT]
-        visits = [(v["id"], f"{common.display_date(v['date'])} {v['household']} — {v['team']} [{v['ref']}]")
+        recent = records.list_visits(db)[:RECENT]
+        visits = [(v["id"], f"{display_date(v['date'])} {v['household']} — {v['team']} [{v['ref']}]")
                   for v in recent]
         visit = common.ask_choice(ctx, "visit", t("prompt.visit.which"), visit, visits,
-                                  check=lambda v: register.find_visit(db, v))
-    row = common.run(register.remove_visit, common.store(ctx), visit)
-    common.say(t("visit.removed", household=row["household"], date=common.display_date(row["date"])))
+                                  check=lambda v: lookup.find_visit(db, v))
+    row = common.run(corrections.remove_visit, common.store(ctx), visit)
+    common.say(t("visit.removed", household=row["household"], date=display_date(row["date"])))
 
 
 @app.command("list", help=t("visit.list.help"))
@@ -102,11 +106,11 @@ def list_(
     team: Annotated[Optional[str], typer.Option("--team", help=t("member.opt.filter_team"), show_default=False)] = None,
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
-    from cdt.register import records as register
+    from cdt.register import records
     from cdt.domain.models import parse_month
 
     period = parse_month(month) if month else None
-    rows = common.run(register.list_visits, common.store(ctx), month=period, team=team)
+    rows = common.run(records.list_visits, common.store(ctx), month=period, team=team)
     if format is common.ListFormat.json:
         common.print_json(rows)
         return
@@ -116,7 +120,7 @@ def list_(
         [("ref", t("col.ref")), ("date", t("col.date")), ("team", t("col.team")),
          ("household", t("col.household")), ("people", t("col.people")), ("services", t("col.services")),
          ("members", t("col.members_present"))],
-        shown, render={"date": common.display_date, "people": common.number}, empty=t("visit.none"),
+        shown, render={"date": display_date, "people": common.number}, empty=t("visit.none"),
         as_csv=format is common.ListFormat.csv,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -165,3 +166,13 @@ def clean_text(value: Any, limit: int = 200) -> str | None:
     text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(value))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def display_date(iso: str | None) -> str:
+    """ISO date → dd/mm/yyyy, the way Vietnamese documents write it ('' for none; text that is no date as it is)."""
+    if not iso:
+        return ""
+    try:
+        return date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso

@@ -6,9 +6,10 @@ Light on purpose (no pydantic): the CLI's help lists the kinds. ``cdt.models`` r
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from cdt.core.i18n import t
-from cdt.core.text import clean, fold
+from cdt.core.text import clean, fold, name_key
 
 # Kinds of hamlet-level unit (đơn vị cấp thôn) in every region, the one list the commands, the import,
 # the template's drop-down and the reports use: the North and Centre (thôn, xóm, làng, bản), the
@@ -53,6 +54,25 @@ def split_kind(name: str) -> tuple[str | None, str]:
         if kind:
             return kind, " ".join(words[count:])
     return None, clean(name or "")
+
+
+@lru_cache(maxsize=4)
+def _kind_keys(kinds: tuple[str, ...], folded: bool) -> tuple[str, ...]:
+    return tuple(sorted(((fold if folded else name_key)(k) for k in kinds), key=len, reverse=True))
+
+
+def without_kind(name: str, *, folded: bool = False) -> tuple[str, bool]:
+    """(a hamlet name's key without its leading kind word, whether it had one): 'Thôn Na Mao' → 'na mao'.
+
+    The key is text.name_key (diacritics kept: 'Thon Na Mao' has no kind word 'thôn'), or with
+    ``folded`` text.fold (the search form: only to spot spellings alike). A kind word is taken off
+    only when a name follows it; the longest kind wins ('tổ dân phố' before 'tổ'). Unlike split_kind,
+    the kind's other spellings (plơi) are not kind words here."""
+    key = (fold if folded else name_key)(name)
+    for kind in _kind_keys(HAMLET_KINDS, folded):
+        if key.startswith(kind + " ") and len(key) > len(kind) + 1:
+            return key[len(kind) + 1:], True
+    return key, False
 
 
 # After "tổ", words that make it the team (Tổ CNSCĐ, tổ công nghệ số) or a role (tổ trưởng, tổ phó,

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from typing import Any, Callable
 
 from cdt.domain import models
+from cdt.domain.services import DEFAULT_SERVICES
 from cdt.core.errors import FileRefused
 from cdt.store import ref_of, tables_at
 
@@ -207,8 +208,6 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
 
 def _national_codes() -> str:
-    from cdt.register.records import DEFAULT_SERVICES
-
     return json.dumps([service["code"] for service in DEFAULT_SERVICES])
 
 

@@ -48,7 +48,7 @@ from cdt.domain import units
 from cdt.domain.models import parse_household
 from cdt.exchange.merge import merge_file
 from cdt.exchange.pack import make_pack
-from cdt.register import records as register
+from cdt.register.site import create_file
 from cdt.store import DATA_COLUMNS, RETIRED_SETTING, ROW_COLUMNS, Store, now, ref_of
 
 ORIGIN_COLUMNS = ("db_id", "level", "structure", "province_code", "district_code", "commune_code", "unit_name",
@@ -175,7 +175,7 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
             collected.append(_checked(old.path, new_unit.code))
         if progress:
             progress(len(opened), len(opened), "")
-        store = register.create_file(path, "commune", new_unit.code, units.NEW)
+        store = create_file(path, "commune", new_unit.code, units.NEW)
         try:
             counts, recoded = _bring_in(store, collected)
             same_names = _hamlets_of_one_name(store, collected)

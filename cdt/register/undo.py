@@ -1,4 +1,4 @@
-"""cdt history and cdt undo: this file's own writes, listed and reversed (issue 11, item 2).
+"""History and undo: this file's own writes, listed and reversed.
 
 Undo is a new write (DESIGN.md §2): the rows a write changed get their previous values back in a
 new transaction with a new rev, so the correction travels upward like any other and history is
@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from cdt.core.errors import InvalidInput
+from cdt.core.i18n import t
+from cdt.register.lookup import describe_uses
 from cdt.store import DATA_COLUMNS, JOURNAL_VERSION, Store, ref_of
-
 
 
 def _has_journal(store: Store) -> bool:
@@ -75,14 +76,10 @@ def row_name(store: Store, table: str, row: dict) -> dict[str, Any]:
 
 def describe(store: Store, rev: int, stored: str | None = None) -> str:
     """One line saying what write rev did, in the user's language."""
-    from cdt.core.i18n import t
-
     if stored:
         key, params = json.loads(stored)
         uses = params.pop("uses", None)
         if uses:
-            from cdt.register.records import describe_uses
-
             return t(key, **params) + t("history.with", uses=describe_uses(uses))
         return t(key, **params)
     entries = _entries(store, rev)

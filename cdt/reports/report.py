@@ -15,7 +15,8 @@ from cdt.core.i18n import t
 from cdt.core.text import vi_key
 from cdt.domain import units
 from cdt.domain.indicators import CUMULATIVE_TARGETS, FLOW_KEYS, PARTS, PERCENT_BASE
-from cdt.register.records import service_catalogue, settings
+from cdt.domain.services import service_catalogue
+from cdt.register.settings import settings
 from cdt.register.targets import own_targets, plain_number
 from cdt.reports.figures import (buckets, commune_of_origin, empty_figures, households_total, load_buckets,
                                  measure, origins, period, ratio, sum_figures, unit_dict)
