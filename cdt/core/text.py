@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 _SPACES = re.compile(r"\s+")
 
@@ -154,3 +155,13 @@ def match_names(query: str, items: list, key) -> list:
             if found:
                 return found
     return []
+
+
+def clean_text(value: Any, limit: int = 200) -> str | None:
+    """Text read from a pack, safe to print: control characters (a newline would forge an output
+    line, an escape sequence would drive the terminal) become spaces, and it is cut to a length."""
+    if value is None:
+        return None
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(value))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

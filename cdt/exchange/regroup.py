@@ -334,7 +334,7 @@ def _prefixes(collected: list[dict]) -> dict[str, str]:
 
 def _household_changes(store: Store, collected: list[dict]) -> dict[str, str]:
     """visit id → its new household code (None when none fits), for codes two or more old files use."""
-    from cdt.domain.models import parse_household
+    from cdt.domain.parsers import parse_household
 
     used: dict[str, set[str]] = {}
     for row in store.query("SELECT origin, household FROM visit WHERE deleted = 0"):

@@ -25,7 +25,9 @@ from cdt.register import records as register
 from cdt.core.errors import Ambiguous, CdtError, FileRefused, InvalidInput, NotFound, os_reason
 from cdt.core.i18n import t
 from cdt.domain.kinds import kind_pattern
-from cdt.domain.models import HAMLET_KINDS, HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems
+from cdt.domain.kinds import HAMLET_KINDS
+from cdt.domain.models import HamletIn, MemberIn, TeamIn, TrainingIn, problems
+from cdt.domain.parsers import parse_kind, parse_role
 from cdt.store import Store, ref_of
 from cdt.core.text import clean, fold
 

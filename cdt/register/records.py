@@ -15,7 +15,9 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from cdt.core.errors import Ambiguous, Duplicate, InvalidInput, NotFound
-from cdt.domain.models import HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate
+from cdt.domain.models import HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, validate
+from cdt.domain.parsers import parse_date
+from cdt.domain.services import DEFAULT_SERVICES
 from cdt.store import Store, ref_of
 from cdt.core.text import clean, fold, match_names, name_key, one_apostrophe, person_key, vi_key
 
@@ -28,23 +30,6 @@ SETTING_DEFAULTS: dict[str, str] = {
     # At a district or province: refuse packs that are signed but not sealed (cdt/keys.py).
     "require_sealed": "false",
 }
-
-# The national catalogue every file knows; provinces add their own rows to ``service``.
-DEFAULT_SERVICES: list[dict[str, Any]] = [
-    {"code": "dvc", "name": "Dịch vụ công trực tuyến",
-     "aliases": ["DVCTT", "Cổng dịch vụ công", "dịch vụ công", "public services"]},
-    {"code": "vneid", "name": "Định danh điện tử VNeID", "aliases": ["VNeID", "định danh điện tử"]},
-    {"code": "payment", "name": "Thanh toán không dùng tiền mặt",
-     "aliases": ["thanh toán điện tử", "ví điện tử", "QR", "cashless"]},
-    {"code": "ecommerce", "name": "Thương mại điện tử", "aliases": ["TMĐT", "sàn thương mại điện tử", "mua bán trực tuyến"]},
-    {"code": "ehealth", "name": "Sổ sức khỏe điện tử", "aliases": ["y tế số", "sức khỏe điện tử"]},
-    {"code": "esign", "name": "Chữ ký số", "aliases": ["chữ ký điện tử", "digital signature"]},
-    {"code": "elearning", "name": "Học trực tuyến", "aliases": ["giáo dục trực tuyến", "online learning"]},
-    {"code": "cybersafety", "name": "An toàn trên không gian mạng",
-     "aliases": ["an toàn thông tin", "phòng chống lừa đảo", "an ninh mạng"]},
-    {"code": "bdhvs", "name": "Bình dân học vụ số", "aliases": ["Binh dan hoc vu so"]},
-]
-
 
 # -- settings ---------------------------------------------------------------------------------
 
@@ -195,7 +180,7 @@ def _kind_keys(kinds: tuple[str, ...], folded: bool) -> tuple[str, ...]:
 def hamlet_keys(name: str) -> tuple[str, str, bool]:
     """(the name's key, the key without a leading kind word, whether it had one). Keys keep diacritics
     and drop case and tone placement (text.name_key): 'Xóm Đồng Tiến' and 'Xom Dong Tien' differ."""
-    from cdt.domain.models import HAMLET_KINDS
+    from cdt.domain.kinds import HAMLET_KINDS
 
     key = name_key(name)
     for kind in _kind_keys(HAMLET_KINDS, False):
@@ -206,7 +191,7 @@ def hamlet_keys(name: str) -> tuple[str, str, bool]:
 
 def _folded_hamlet(name: str) -> str:
     """A hamlet name folded (search form) without its kind word: only to spot spellings alike."""
-    from cdt.domain.models import HAMLET_KINDS
+    from cdt.domain.kinds import HAMLET_KINDS
 
     words = fold(name)
     for kind in _kind_keys(HAMLET_KINDS, True):
