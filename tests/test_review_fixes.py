@@ -6,7 +6,7 @@ import json
 
 from openpyxl import Workbook
 
-from cdt.domain.models import personal_number
+from cdt.domain.parsers import personal_number
 from cdt.core.text import fold, match_names
 
 

@@ -29,7 +29,7 @@ def add(
     if common.asking(ctx, name=name, kind=kind):
         # a clerk at a terminal: ask for what is missing, in order
         from cdt.domain.kinds import HAMLET_KINDS
-        from cdt.domain.models import parse_kind
+        from cdt.domain.parsers import parse_kind
 
         name = common.ask_text(ctx, "name", t("prompt.hamlet.name"), name)
         kinds = [(kind_, kind_label(kind_)) for kind_ in HAMLET_KINDS]

@@ -33,7 +33,8 @@ def add(
     allow_duplicate: Annotated[bool, typer.Option("--allow-duplicate", help=t("opt.allow_duplicate"))] = False,
 ) -> None:
     from cdt.register import lookup, records
-    from cdt.domain.models import ROLES, choice_label, parse_role
+    from cdt.domain.parsers import ROLES, parse_role
+    from cdt.domain.models import choice_label
 
     if common.asking(ctx, name=name, team=team):
         # a clerk at a terminal: ask for what is missing, in order (Enter at the role: thành viên)

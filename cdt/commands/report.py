@@ -36,7 +36,7 @@ def report(
                                                     show_default=False)] = None,
 ) -> None:
     from cdt.core.errors import InvalidInput
-    from cdt.domain.models import parse_month
+    from cdt.domain.parsers import parse_month
     from cdt.reports.report import build_report
 
     if district and province:

@@ -107,7 +107,7 @@ def list_(
     format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.list_format"))] = common.ListFormat.table,
 ) -> None:
     from cdt.register import records
-    from cdt.domain.models import parse_month
+    from cdt.domain.parsers import parse_month
 
     period = parse_month(month) if month else None
     rows = common.run(records.list_visits, common.store(ctx), month=period, team=team)

@@ -1,17 +1,20 @@
-"""The rules of the commands, checked on every row of an incoming pack (DESIGN.md §3.1).
+"""Every rule of the register as one table: each rule's Python check beside its SQL form for the merge.
 
-A row hash proves a row was not changed after it was written; it says nothing about whether the
-writer obeyed the rules. A pack edited with any SQLite tool (hashes recomputed) could otherwise
-bring ``people`` = 2^63−1, a date 9999-99-99 or a citizen ID as a household code into a district's
-figures, where nobody can repair them. So the merge checks every row of the staged copy against
-the rules of ``models.py`` — the same constants and word lists, and the same Python parsers
-(registered as SQL functions) where a rule is a parser — set-based, one query per rule.
+A clerk's command checks a typed value with a rule's ``check`` (the input models of ``models.py``
+are built from these checks); the merge runs the same rule's ``sql`` over every live row of an
+incoming pack (DESIGN.md §3.1), set-based, one query per rule. Both forms are built here from the
+same constants and parsers, and where a rule is a parser the SQL calls that very parser (registered
+as the SQL function ``cdt_rule``), so the commands and the merge cannot disagree. A row hash proves a
+row was not changed after it was written; these rules say whether the writer obeyed the commands.
 
 Only live rows (``deleted = 0``) carry values that count; a tombstone keeps only its identity.
 A reference resolves to a row of its table in the pack: a pack is a whole snapshot of its file, so
 what a row points at travels with it. A live team, member or visit must point at a live hamlet or
 team (the commands remove those only together with what uses them, so a report never counts a
 visit of a team that is gone); an attendance or a visit's member list may name a removed member.
+
+Rules across rows that need the register (one active team per hamlet, one leader per team) have
+their Python check here too, as functions over the store, so every write path calls the one rule.
 """
 
 from __future__ import annotations
@@ -20,15 +23,33 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, timedelta
+from functools import lru_cache, partial
 from typing import Any, Callable
 
-from cdt.domain import models
+from cdt.core.errors import FileRefused, InvalidInput
+from cdt.core.i18n import t
+from cdt.core.text import clean, clean_text
+from cdt.domain.indicators import PERCENT_BASE, TARGET_INDICATORS
+from cdt.domain.kinds import HAMLET_KINDS
+from cdt.domain.parsers import (
+    EARLIEST_DATE_YEAR, GENDERS, MAX_CODE, MAX_NAME, MAX_TITLE, ROLES, TEAM_STATUSES, TRAINING_MODES,
+    display_date, normalise_phone, parse_amount, parse_date, parse_gender, parse_household, parse_kind, parse_mode,
+    parse_notes, parse_role, parse_service_code, parse_text, parse_whole_in, plain_number,
+)
 from cdt.domain.services import DEFAULT_SERVICES
-from cdt.core.errors import FileRefused
-from cdt.store import ref_of, tables_at
+from cdt.store import Store, ref_of, tables_at
 
+# Ranges of the numbers a clerk may enter.
+HOUSEHOLDS_RANGE = (0, 100_000)
+WORKING_AGE_RANGE = (0, 500_000)
+PEOPLE_RANGE = (1, 200)
+BIRTH_YEAR_LOW = 1920
+MIN_MEMBER_AGE = 10  # birth year at most this year - 10
+TARGET_YEAR_RANGE = (2000, 2100)
+# A count target above this is a typing slip (more than everyone in the country, many times over).
+MAX_TARGET = 1_000_000_000
+MAX_PERCENT = 100
 # Rows are refused when they name a date after the merging computer's today plus this tolerance
 # (a commune laptop a few hours ahead, another time zone). Never packed_at: a commune clock may be wrong.
 DATE_TOLERANCE = timedelta(days=1)
@@ -36,233 +57,352 @@ DATE_TOLERANCE = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule: the table and column it reads, its message key, and a condition true for a bad row.
-
-    ``where`` is SQL over the table aliased ``r``, applied to live rows (not tombstoned)."""
+    """One rule: the table and column it is about, the message key that names it, its SQL form (true
+    for a bad live row of the table aliased ``r``; reads ``parameters()``) and, for a rule about one
+    typed value, its Python check (the typed value → the stored one, or ValueError saying why)."""
 
     table: str
     column: str
     key: str
-    where: str
+    sql: str
+    check: Callable[[Any], Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}.{self.column}"
 
 
 def _quoted(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def _bad_date(column: str, *, required: bool = False) -> str:
+def _required(column: str, bad: str, required: bool) -> str:
+    return f"(r.{column} IS NULL OR {bad})" if required else f"(r.{column} IS NOT NULL AND {bad})"
+
+
+def _parsed(table: str, column: str, key: str, check: Callable[[Any], Any], *, required: bool) -> Rule:
+    """A rule that is a parser: the SQL calls the same parser (cdt_rule) and wants its value back."""
+    bad = f"cdt_rule('{table}.{column}', r.{column}) IS NOT r.{column}"
+    return Rule(table, column, key, _required(column, bad, required), check)
+
+
+def _text(table: str, column: str, *, required: bool, limit: int) -> Rule:
+    """Text as parse_text stores it; an optional text may also be stored empty (files have such rows)."""
+    found = _parsed(table, column, "valid.rule.text", partial(parse_text, required=required, limit=limit),
+                    required=required)
+    if required:
+        return found
+    return Rule(table, column, found.key, f"(r.{column} <> '' AND {found.sql})", found.check)
+
+
+def _whole(table: str, column: str, low: int | str, high: int | str, *, required: bool = False,
+           check: Callable[[Any], Any] | None = None) -> Rule:
+    bad = f"(typeof(r.{column}) <> 'integer' OR r.{column} < {low} OR r.{column} > {high})"
+    if check is None:
+        check = partial(parse_whole_in, low=low, high=high, required=required)
+    return Rule(table, column, "valid.rule.range", _required(column, bad, required), check)
+
+
+def _date(table: str, column: str, *, required: bool = False) -> Rule:
     """A stored date is canonical ISO text of a real calendar day, not before 1945, not after :latest.
 
     The '+0 days' modifier makes SQLite normalise the day (2026-02-31 becomes 2026-03-03, which
     differs from the text); without a modifier SQLite 3.40 gives 2026-02-31 back unchanged."""
     ok = (f"(typeof(r.{column}) = 'text' AND date(r.{column}, '+0 days') IS r.{column}"
-          f" AND r.{column} >= '{models.EARLIEST_DATE_YEAR:04d}-01-01' AND r.{column} <= :latest)")
-    return f"NOT {ok}" if required else f"r.{column} IS NOT NULL AND NOT {ok}"
+          f" AND r.{column} >= '{EARLIEST_DATE_YEAR:04d}-01-01' AND r.{column} <= :latest)")
+
+    def check(value: Any) -> str | None:
+        parsed = parse_date(value, not_future=True)
+        if parsed is None and required:
+            raise ValueError(t("input.empty"))
+        return parsed
+
+    return Rule(table, column, "valid.rule.date", f"NOT {ok}" if required else f"r.{column} IS NOT NULL AND NOT {ok}",
+                check)
 
 
-def _outside(column: str, low: int | str, high: int | str, *, required: bool = False) -> str:
-    bad = f"(typeof(r.{column}) <> 'integer' OR r.{column} < {low} OR r.{column} > {high})"
-    return bad if required else f"(r.{column} IS NOT NULL AND {bad})"
+def _word(table: str, column: str, key: str, words: tuple[str, ...], parser: Callable[[Any], Any], *,
+          required: bool) -> Rule:
+    def check(value: Any) -> str | None:
+        parsed = parser(value)
+        if parsed is None and required:
+            raise ValueError(t("input.empty"))
+        return parsed
+
+    return Rule(table, column, key, _required(column, f"r.{column} NOT IN ({_quoted(words)})", required), check)
 
 
-def _not_in(column: str, words: tuple[str, ...], *, required: bool = True) -> str:
-    bad = f"r.{column} NOT IN ({_quoted(words)})"
-    return f"(r.{column} IS NULL OR {bad})" if required else f"(r.{column} IS NOT NULL AND {bad})"
-
-
-def _dangling(column: str, table: str, *, live: bool = False) -> str:
+def _reference(table: str, column: str, target: str, *, live: bool = False) -> Rule:
     alive = " AND x.deleted = 0" if live else ""
-    return f"NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = r.{column}{alive})"
+    return Rule(table, column, "valid.rule.reference",
+                f"NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = r.{column}{alive})")
 
 
-def _json_list_bad(column: str, each_bad: str, *, non_empty: bool) -> str:
+def _json_list_bad(column: str, each_bad: str, *, non_empty: bool, unique: bool = False) -> str:
     """A JSON array of text whose items all pass (CASE: json_each must never read malformed JSON)."""
     empty = f" OR json_array_length(r.{column}) = 0" if non_empty else ""
+    twice = (f" OR (SELECT count(*) FROM json_each(r.{column})) <>"
+             f" (SELECT count(DISTINCT value) FROM json_each(r.{column}))") if unique else ""
     return (f"CASE WHEN typeof(r.{column}) = 'text' AND json_valid(r.{column})"
-            f" AND json_type(r.{column}) = 'array' THEN (0{empty}"
+            f" AND json_type(r.{column}) = 'array' THEN (0{empty}{twice}"
             f" OR EXISTS (SELECT 1 FROM json_each(r.{column}) j WHERE j.type <> 'text' OR {each_bad}))"
             " ELSE 1 END")
 
 
-def rules() -> list[Rule]:
-    """Every rule, read from models.py at call time (issue 15 extends the kinds, for one)."""
-    households, working = models.HOUSEHOLDS_RANGE, models.WORKING_AGE_RANGE
-    people, years = models.PEOPLE_RANGE, models.TARGET_YEAR_RANGE
-    return [
-        Rule("hamlet", "name", "valid.rule.text", "NOT cdt_text_ok(r.name, 1, :max_name)"),
-        Rule("hamlet", "kind", "valid.rule.kind", _not_in("kind", models.HAMLET_KINDS)),
-        Rule("hamlet", "households", "valid.rule.range", _outside("households", *households)),
-        Rule("hamlet", "working_age", "valid.rule.range", _outside("working_age", *working)),
-        Rule("team", "hamlet_id", "valid.rule.reference", _dangling("hamlet_id", "hamlet", live=True)),
-        Rule("team", "status", "valid.rule.status", _not_in("status", models.TEAM_STATUSES)),
-        Rule("team", "decision_number", "valid.rule.text", "r.decision_number IS NOT NULL AND NOT cdt_text_ok(r.decision_number, 0, 60)"),
-        Rule("team", "decision_date", "valid.rule.date", _bad_date("decision_date")),
-        Rule("team", "founded_on", "valid.rule.date", _bad_date("founded_on")),
-        Rule("team", "dissolved_on", "valid.rule.date", _bad_date("dissolved_on")),
+# -- the Python checks of values that are lists or depend on today ------------------------------------
+
+
+def check_birth_year(value: Any) -> int | None:
+    """A member's birth year: from 1920 to ten years before this year."""
+    return parse_whole_in(value, BIRTH_YEAR_LOW, date.today().year - MIN_MEMBER_AGE)
+
+
+def check_services(codes: list[str]) -> list[str]:
+    """A visit's services: at least one; each once, in order (which codes exist is the catalogue's)."""
+    if not codes:
+        raise ValueError(t("input.no_service"))
+    return sorted(set(codes))
+
+
+def check_aliases(value: Any) -> list[str]:
+    """A service's other names: texts, empty ones dropped."""
+    return [a for a in (parse_text(v, required=False, limit=MAX_NAME) for v in (value or [])) if a]
+
+
+def check_indicator(value: Any) -> str:
+    """A target's indicator: one of the report's indicators that may carry a target."""
+    key = clean(str(value or "")).lower()
+    if key not in TARGET_INDICATORS:
+        raise ValueError(t("target.unknown_indicator", indicator=clean(str(value or "")),
+                           keys=", ".join(TARGET_INDICATORS)))
+    return key
+
+
+def check_target_value(value: Any) -> float:
+    """A target's value: a number from 0 to MAX_TARGET (a percent's ceiling is checked with the row)."""
+    number = parse_amount(value)
+    if number > MAX_TARGET:
+        raise ValueError(t("input.out_of_range", value=plain_number(number), low=0, high=MAX_TARGET))
+    return number
+
+
+def check_target(indicator: str, value: float, percent: bool) -> None:
+    """A target as a whole: a count is whole (ValueError, like a field's rule); a percent is at most 100 and
+    only for an indicator with a base (InvalidInput naming the target rule)."""
+    if percent:
+        if indicator not in PERCENT_BASE:
+            raise InvalidInput("target.no_percent", indicator=indicator)
+        if value > MAX_PERCENT:
+            raise InvalidInput("target.percent_over", value=plain_number(value))
+    elif not float(value).is_integer():
+        raise ValueError(t("input.count_not_whole", value=plain_number(value)))
+
+
+def check_member_dates(joined_on: str | None, left_on: str | None) -> None:
+    """A member leaves on or after the day they joined."""
+    if joined_on and left_on and left_on < joined_on:
+        raise InvalidInput("member.left_before_joined", date=display_date(left_on))
+
+
+def check_team_dates(founded_on: str | None, dissolved_on: str | None) -> None:
+    """A team is dissolved on or after the day it was founded."""
+    if founded_on and dissolved_on and dissolved_on < founded_on:
+        raise InvalidInput("team.dissolved_before_founded", date=display_date(dissolved_on))
+
+
+# -- rules across rows: their Python checks over the register ---------------------------------------
+
+
+def refuse_second_active_team(store: Store, hamlet: dict, *, team_id: str | None = None) -> None:
+    """One active team per hamlet: raise when the hamlet has an active team other than team_id."""
+    for team in store.rows("team", hamlet_id=hamlet["id"]):
+        if team["status"] == "active" and team["id"] != team_id:
+            raise InvalidInput("team.hamlet_has_team", hamlet=hamlet["name"])
+
+
+def refuse_second_leader(store: Store, team_id: str, *, member_id: str | None = None) -> None:
+    """One leader per team among its members still in it: raise naming the leader there is."""
+    for member in store.rows("member", team_id=team_id):
+        if member["role"] == "leader" and not member["left_on"] and member["id"] != member_id:
+            raise InvalidInput("member.second_leader", leader=member["full_name"])
+
+
+def require_commune(store: Store) -> None:
+    """The register is written at the commune: a district or province file holds what communes packed."""
+    if store.site.level != "commune":
+        raise InvalidInput("register.commune_only", level=t(f"level.{store.site.level}"))
+
+
+# -- the table ------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def rules() -> tuple[Rule, ...]:
+    """Every rule, in the order the merge checks them (so each tampering keeps its message)."""
+    return (
+        _text("hamlet", "name", required=True, limit=MAX_NAME),
+        _word("hamlet", "kind", "valid.rule.kind", HAMLET_KINDS, parse_kind, required=True),
+        _whole("hamlet", "households", *HOUSEHOLDS_RANGE),
+        _whole("hamlet", "working_age", *WORKING_AGE_RANGE),
+        _reference("team", "hamlet_id", "hamlet", live=True),
+        Rule("team", "status", "valid.rule.status", _required("status", f"r.status NOT IN ({_quoted(TEAM_STATUSES)})",
+                                                              True)),
+        _text("team", "decision_number", required=False, limit=MAX_CODE),
+        _date("team", "decision_date"),
+        _date("team", "founded_on"),
+        _date("team", "dissolved_on"),
         Rule("team", "hamlet_id", "valid.rule.two_active_teams",
              "r.status = 'active' AND EXISTS (SELECT 1 FROM team o WHERE o.hamlet_id = r.hamlet_id"
              " AND o.deleted = 0 AND o.status = 'active' AND o.id < r.id)"),
-        Rule("member", "team_id", "valid.rule.reference", _dangling("team_id", "team", live=True)),
-        Rule("member", "full_name", "valid.rule.text", "NOT cdt_text_ok(r.full_name, 1, :max_name)"),
-        Rule("member", "role", "valid.rule.role", _not_in("role", models.ROLES)),
-        Rule("member", "gender", "valid.rule.gender", _not_in("gender", models.GENDERS, required=False)),
-        Rule("member", "birth_year", "valid.rule.range",
-             _outside("birth_year", models.BIRTH_YEAR_LOW, ":latest_birth_year")),
-        Rule("member", "phone", "valid.rule.phone", "r.phone IS NOT NULL AND cdt_phone(r.phone) IS NOT r.phone"),
-        Rule("member", "affiliation", "valid.rule.text", "r.affiliation IS NOT NULL AND NOT cdt_text_ok(r.affiliation, 0, :max_name)"),
-        Rule("member", "joined_on", "valid.rule.date", _bad_date("joined_on")),
-        Rule("member", "left_on", "valid.rule.date", _bad_date("left_on")),
+        Rule("team", "dissolved_on", "valid.rule.dissolved_before_founded",
+             "r.dissolved_on IS NOT NULL AND r.founded_on IS NOT NULL AND r.dissolved_on < r.founded_on"),
+        _reference("member", "team_id", "team", live=True),
+        _text("member", "full_name", required=True, limit=MAX_NAME),
+        _word("member", "role", "valid.rule.role", ROLES, parse_role, required=True),
+        _word("member", "gender", "valid.rule.gender", GENDERS, parse_gender, required=False),
+        _whole("member", "birth_year", BIRTH_YEAR_LOW, ":latest_birth_year", check=check_birth_year),
+        _parsed("member", "phone", "valid.rule.phone", normalise_phone, required=False),
+        _text("member", "affiliation", required=False, limit=MAX_NAME),
+        _date("member", "joined_on"),
+        _date("member", "left_on"),
         Rule("member", "role", "valid.rule.two_leaders",
              "r.role = 'leader' AND r.left_on IS NULL AND EXISTS (SELECT 1 FROM member o"
              " WHERE o.team_id = r.team_id AND o.deleted = 0 AND o.role = 'leader' AND o.left_on IS NULL"
              " AND o.id < r.id)"),
-        Rule("training", "topic", "valid.rule.text", "NOT cdt_text_ok(r.topic, 1, 200)"),
-        Rule("training", "date", "valid.rule.date", _bad_date("date", required=True)),
-        Rule("training", "organiser", "valid.rule.text", "r.organiser IS NOT NULL AND NOT cdt_text_ok(r.organiser, 0, 200)"),
-        Rule("training", "mode", "valid.rule.mode", _not_in("mode", models.TRAINING_MODES, required=False)),
-        Rule("training_attendance", "training_id", "valid.rule.reference", _dangling("training_id", "training")),
-        Rule("training_attendance", "member_id", "valid.rule.reference", _dangling("member_id", "member")),
-        Rule("visit", "date", "valid.rule.date", _bad_date("date", required=True)),
-        Rule("visit", "team_id", "valid.rule.reference", _dangling("team_id", "team", live=True)),
-        Rule("visit", "household", "valid.rule.household", "cdt_household(r.household) IS NOT r.household"),
-        Rule("visit", "people", "valid.rule.range", _outside("people", *people, required=True)),
+        Rule("member", "left_on", "valid.rule.left_before_joined",
+             "r.left_on IS NOT NULL AND r.joined_on IS NOT NULL AND r.left_on < r.joined_on"),
+        _text("training", "topic", required=True, limit=MAX_TITLE),
+        _date("training", "date", required=True),
+        _text("training", "organiser", required=False, limit=MAX_TITLE),
+        _word("training", "mode", "valid.rule.mode", TRAINING_MODES, parse_mode, required=False),
+        _reference("training_attendance", "training_id", "training"),
+        _reference("training_attendance", "member_id", "member"),
+        _date("visit", "date", required=True),
+        _reference("visit", "team_id", "team", live=True),
+        _parsed("visit", "household", "valid.rule.household", parse_household, required=True),
+        _whole("visit", "people", *PEOPLE_RANGE, required=True),
         Rule("visit", "services", "valid.rule.services", _json_list_bad(
             "services", "(j.value NOT IN (SELECT value FROM json_each(:national))"
-            " AND NOT EXISTS (SELECT 1 FROM service s WHERE s.code = j.value))", non_empty=True)),
+            " AND NOT EXISTS (SELECT 1 FROM service s WHERE s.code = j.value))", non_empty=True, unique=True),
+             check_services),
         Rule("visit", "members", "valid.rule.reference", _json_list_bad(
             "members", "NOT EXISTS (SELECT 1 FROM member m WHERE m.id = j.value)", non_empty=False)),
-        Rule("visit", "notes", "valid.rule.text", "r.notes IS NOT NULL AND cdt_notes(r.notes) IS NOT r.notes"),
-        Rule("service", "code", "valid.rule.service_code", "cdt_service_code(r.code) IS NOT r.code"),
-        Rule("service", "name", "valid.rule.text", "NOT cdt_text_ok(r.name, 1, :max_name)"),
-        Rule("target", "year", "valid.rule.range", _outside("year", *years, required=True)),
+        _parsed("visit", "notes", "valid.rule.text", parse_notes, required=False),
+        _parsed("service", "code", "valid.rule.service_code", parse_service_code, required=True),
+        _text("service", "name", required=True, limit=MAX_NAME),
+        Rule("service", "aliases", "valid.rule.text", _json_list_bad(
+            "aliases", "cdt_rule('service.alias', j.value) IS NOT j.value", non_empty=False), check_aliases),
+        _word("target", "indicator", "valid.rule.indicator", TARGET_INDICATORS, check_indicator, required=True),
+        _whole("target", "year", *TARGET_YEAR_RANGE, required=True),
         Rule("target", "value", "valid.rule.range",
-             "(typeof(r.value) NOT IN ('integer', 'real') OR r.value < 0 OR r.value > 9.0e15"
-             " OR (r.percent = 0 AND r.value <> CAST(r.value AS INTEGER)))"),
-        Rule("target", "percent", "valid.rule.range", "r.percent NOT IN (0, 1)"),
-    ]
+             f"(typeof(r.value) NOT IN ('integer', 'real') OR r.value < 0 OR r.value > {MAX_TARGET}"
+             f" OR (r.percent = 0 AND r.value <> CAST(r.value AS INTEGER)) OR (r.percent = 1 AND r.value > {MAX_PERCENT}))",
+             check_target_value),
+        Rule("target", "percent", "valid.rule.range", "r.percent NOT IN (0, 1)", bool),
+        Rule("target", "percent", "valid.rule.percent_without_base",
+             f"r.percent = 1 AND r.indicator NOT IN ({_quoted(tuple(PERCENT_BASE))})"),
+    )
 
 
-# -- the rules that are Python parsers, registered as SQL functions -------------------------------
+def rule(table: str, column: str) -> Rule:
+    """The value rule of one column (the one with a Python check): what the input models use."""
+    for found in rules():
+        if found.table == table and found.column == column and found.check is not None:
+            return found
+    raise KeyError(f"no value rule for {table}.{column}")
 
 
-_PARSERS: dict[Callable[[Any], Any], Callable[[Any], Any]] = {}
+def value_check(table: str, column: str) -> Callable[[Any], Any]:
+    """The Python check of one column's value rule (what an input model's field runs)."""
+    return rule(table, column).check
 
 
-def _parsed(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A parser as an SQL function: the canonical value, or NULL when the parser refuses.
+# -- the merge: the table as SQL over a staged pack ---------------------------------------------------
 
-    Cached, and the cache kept from pack to pack for as long as the parser is the same function
-    (a merge of many packs checks the same household-code shapes, notes and phones again and again;
-    the parsers are pure). A parser replaced in models gets a cache of its own."""
-    known = _PARSERS.get(parser)
-    if known is not None:
-        return known
-    if len(_PARSERS) > 32:  # parsers replaced again and again (tests): forget the old ones
-        _PARSERS.clear()
+# Value checks the SQL calls by name (cdt_rule('visit.household', r.household)): each rule that is a
+# parser, and the items of a service's aliases.
+_CHECKS: dict[str, Callable[[Any], Any]] = {}
 
-    @lru_cache(maxsize=1 << 16)
-    def call(value: Any) -> Any:
-        if not isinstance(value, str):
-            return None
-        try:
-            return parser(value)
-        except (ValueError, TypeError):
-            return None
 
-    _PARSERS[parser] = call
-    return call
+def _checks() -> dict[str, Callable[[Any], Any]]:
+    if not _CHECKS:
+        _CHECKS.update({r.name: r.check for r in rules() if r.check is not None and "cdt_rule(" in r.sql})
+        _CHECKS["service.alias"] = partial(parse_text, required=True, limit=MAX_NAME)
+    return _CHECKS
 
 
 @lru_cache(maxsize=1 << 16)
-def _text_ok(value: Any, required: Any, limit: Any) -> int:
-    if value is None:
-        return 0 if required else 1
+def _rule_value(name: str, value: Any) -> Any:
+    """cdt_rule: the canonical value of a stored one, or NULL when its rule refuses it.
+
+    Cached from pack to pack (a merge of many packs checks the same household codes, notes and phones
+    again and again; the checks are pure)."""
     if not isinstance(value, str):
-        return 0
+        return None
+    found = _checks().get(name)
+    if found is None:
+        return None
     try:
-        models._text(value, required=bool(required), limit=int(limit))
-    except (ValueError, TypeError):
-        return 0
-    return 1
-
-
-def _service_code(value: Any) -> Any:
-    return models.ServiceIn.model_validate({"code": value, "name": "x"}).code
-
-
-def _notes(value: Any) -> Any:
-    # Issue 11 adds models.parse_notes (no phone or ID numbers in notes): use it once it is there.
-    parse = getattr(models, "parse_notes", None)
-    return parse(value) if parse else models._text(value, required=False, limit=models.MAX_TEXT)
+        return found(value)
+    except (ValueError, TypeError, InvalidInput):
+        return None
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """The parsers of models.py, callable from the rules' SQL (deterministic: SQLite may cache them).
-
-    Made per call (not at import), so the rules always read models' current parsers."""
-    conn.create_function("cdt_household", 1, _parsed(models.parse_household), deterministic=True)
-    conn.create_function("cdt_phone", 1, _parsed(models.normalise_phone), deterministic=True)
-    conn.create_function("cdt_text_ok", 3, _text_ok, deterministic=True)
-    conn.create_function("cdt_service_code", 1, _parsed(_service_code), deterministic=True)
-    conn.create_function("cdt_notes", 1, _parsed(_notes), deterministic=True)
-
-
-def _national_codes() -> str:
-    return json.dumps([service["code"] for service in DEFAULT_SERVICES])
+    """The Python checks, callable from the rules' SQL (deterministic: SQLite may cache them)."""
+    conn.create_function("cdt_rule", 2, _rule_value, deterministic=True)
 
 
 def parameters(today: date | None = None) -> dict[str, Any]:
-    """The values the rules' SQL reads: today's limits (the merging computer's clock), word lists."""
+    """The values the rules' SQL reads: today's limits (the merging computer's clock), the national services."""
     today = today or date.today()
-    return {"latest": (today + DATE_TOLERANCE).isoformat(), "latest_birth_year": today.year - models.MIN_MEMBER_AGE,
-            "max_name": models.MAX_NAME, "national": _national_codes()}
+    return {"latest": (today + DATE_TOLERANCE).isoformat(), "latest_birth_year": today.year - MIN_MEMBER_AGE,
+            "national": json.dumps([service["code"] for service in DEFAULT_SERVICES])}
 
 
-def _refuse(rule: Rule, row_id: Any, value: Any = None) -> FileRefused:
-    from cdt.core.i18n import t
-    from cdt.core.text import clean_text
-
-    return FileRefused("valid.refused", table=rule.table, id=clean_text(ref_of(row_id), 8) if isinstance(row_id, str) else "?",
+def refusal(rule: Rule, row_id: Any, value: Any = None) -> FileRefused:
+    """A pack refused by a rule: table, row, column, value and the rule, in one line."""
+    return FileRefused("valid.refused", table=rule.table,
+                       id=clean_text(ref_of(row_id), 8) if isinstance(row_id, str) else "?",
                        column=rule.column, rule=t(rule.key), value=clean_text(value, 40) if value is not None else "∅")
 
 
 def _per_value(rule: Rule) -> bool:
     """Whether a rule reads only its own column's value (so it can run once per distinct value)."""
-    return set(re.findall(r"\br\.(\w+)", rule.where)) == {rule.column}
+    return set(re.findall(r"\br\.(\w+)", rule.sql)) == {rule.column}
 
 
 def check_rows(conn: sqlite3.Connection, version: int, today: date | None = None) -> None:
-    """Every live row of every table obeys the commands' rules; the first bad row refuses the pack.
+    """Every live row of every table obeys the rules; the first bad row refuses the pack.
 
     A rule that reads only its column's value runs once per distinct value (a commune's visits
-    repeat dates, household codes, notes and service lists: the parsers run once for each;
-    measured about half the CPU time of one scan per table); the other rules of a table run in one
-    scan, OR-ed, a CASE naming the first one broken."""
+    repeat dates, household codes, notes and service lists: the parsers run once for each); the other
+    rules of a table run in one scan, OR-ed, a CASE naming the first one broken."""
     register_functions(conn)
     args = parameters(today)
     present = set(tables_at(version))
     by_table: dict[str, list[Rule]] = {}
-    for rule in rules():
-        if rule.table not in present:
+    for found in rules():
+        if found.table not in present:
             continue
-        if _per_value(rule):
-            found = conn.execute(f"SELECT r.{rule.column} FROM (SELECT DISTINCT {rule.column} FROM {rule.table}"
-                                 f" WHERE deleted = 0) AS r WHERE {rule.where} LIMIT 1", args).fetchone()
-            if found is not None:
-                row = conn.execute(f"SELECT id FROM {rule.table} WHERE deleted = 0 AND {rule.column} IS ?"
-                                   " LIMIT 1", (found[0],)).fetchone()
-                raise _refuse(rule, row[0] if row else None, found[0])
+        if _per_value(found):
+            bad = conn.execute(f"SELECT r.{found.column} FROM (SELECT DISTINCT {found.column} FROM {found.table}"
+                               f" WHERE deleted = 0) AS r WHERE {found.sql} LIMIT 1", args).fetchone()
+            if bad is not None:
+                row = conn.execute(f"SELECT id FROM {found.table} WHERE deleted = 0 AND {found.column} IS ?"
+                                   " LIMIT 1", (bad[0],)).fetchone()
+                raise refusal(found, row[0] if row else None, bad[0])
         else:
-            by_table.setdefault(rule.table, []).append(rule)
+            by_table.setdefault(found.table, []).append(found)
     for table, table_rules in by_table.items():
-        which = " ".join(f"WHEN {rule.where} THEN {n}" for n, rule in enumerate(table_rules))
-        broken = " OR ".join(f"({rule.where})" for rule in table_rules)
-        found = conn.execute(f"SELECT r.id, CASE {which} END FROM {table} r WHERE r.deleted = 0 AND ({broken})"
-                             " LIMIT 1", args).fetchone()
-        if found is not None:
-            rule = table_rules[found[1]]
-            value = conn.execute(f"SELECT {rule.column} FROM {table} WHERE id = ?", (found[0],)).fetchone()
-            raise _refuse(rule, found[0], value[0] if value else None)
+        which = " ".join(f"WHEN {r.sql} THEN {n}" for n, r in enumerate(table_rules))
+        broken = " OR ".join(f"({r.sql})" for r in table_rules)
+        bad = conn.execute(f"SELECT r.id, CASE {which} END FROM {table} r WHERE r.deleted = 0 AND ({broken})"
+                           " LIMIT 1", args).fetchone()
+        if bad is not None:
+            found = table_rules[bad[1]]
+            value = conn.execute(f"SELECT {found.column} FROM {table} WHERE id = ?", (bad[0],)).fetchone()
+            raise refusal(found, bad[0], value[0] if value else None)
 
 
 def check_clocks(conn: sqlite3.Connection, version: int, site: dict, origins: list[dict]) -> None:
@@ -281,7 +421,7 @@ def check_clocks(conn: sqlite3.Connection, version: int, site: dict, origins: li
                              args).fetchone()
         if found is not None:
             key = "valid.rule.rev_after_clock" if found[2] else "valid.rule.no_history"
-            raise _refuse(Rule(table, "rev", key, ""), found[0], found[1])
+            raise refusal(Rule(table, "rev", key, ""), found[0], found[1])
     found = conn.execute(f"SELECT origin, rev FROM history h WHERE h.rev > {clock_of.format(a='h')} LIMIT 1",
                          args).fetchone()
     if found is not None:
@@ -312,4 +452,4 @@ def check(conn: sqlite3.Connection, version: int, site: dict, origins: list[dict
 
 
 __all__ = ["DATE_TOLERANCE", "Rule", "check", "check_clocks", "check_rows", "parameters", "register_functions",
-           "rules"]
+           "rule", "rules", "value_check"]

@@ -45,7 +45,7 @@ from cdt import __version__
 from cdt.core.errors import CdtError, InvalidInput, StoreError, os_reason
 from cdt.core.text import fold
 from cdt.domain import units
-from cdt.domain.models import parse_household
+from cdt.domain.parsers import parse_household
 from cdt.exchange.merge import merge_file
 from cdt.exchange.pack import make_pack
 from cdt.register.site import create_file

@@ -21,7 +21,8 @@ from cdt.core.i18n import t
 from cdt.core.text import clean, display_date, fold
 from cdt.domain import sameness
 from cdt.domain.kinds import HAMLET_KINDS, kind_pattern
-from cdt.domain.models import HamletIn, MemberIn, TeamIn, TrainingIn, parse_kind, parse_role, problems
+from cdt.domain.models import HamletIn, MemberIn, TeamIn, TrainingIn, problems
+from cdt.domain.parsers import parse_kind, parse_role
 from cdt.intake import old_encodings as legacy
 from cdt.intake.headers import HAMLET, MEMBER, TEAM, TRAINING, VISIT, header_words
 from cdt.intake.sheets import Sheet, blank, column_letter, read_sheets

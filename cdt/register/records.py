@@ -14,7 +14,8 @@ from typing import Any, Callable
 from cdt import _testing
 from cdt.core.errors import Duplicate, InvalidInput
 from cdt.core.text import display_date, fold, name_key, person_key, vi_key
-from cdt.domain.models import HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, parse_date, validate
+from cdt.domain.models import HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, validate
+from cdt.domain.parsers import parse_date
 from cdt.domain.sameness import HamletIndex, hamlet_keys, same_attendance, same_member, same_training, same_visit
 from cdt.domain.services import resolve_service, service_catalogue
 from cdt.register.corrections import own

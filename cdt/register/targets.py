@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdt.core.errors import InvalidInput
-from cdt.core.text import clean
-from cdt.domain.indicators import PERCENT_BASE, TARGET_INDICATORS
+from cdt.domain.indicators import PERCENT_BASE
 from cdt.domain.models import TargetIn, validate
 from cdt.store import Store, ref_of
 
@@ -32,25 +30,18 @@ def plain_number(value: Any) -> Any:
 
 
 def set_target(store: Store, indicator: str, year: Any, value: Any, percent: bool = False) -> dict:
-    """Set (or change) this file's target for an indicator and year; percent values are 0–100."""
-    key = clean(indicator or "").lower()
-    if key not in TARGET_INDICATORS:
-        raise InvalidInput("target.unknown_indicator", indicator=clean(indicator or ""),
-                           keys=", ".join(TARGET_INDICATORS))
-    data = validate(TargetIn, indicator=key, year=year, value=value, percent=percent)
-    if percent:
-        if key not in PERCENT_BASE:
-            raise InvalidInput("target.no_percent", indicator=key)
-        if data.value > 100:
-            raise InvalidInput("target.percent_over", value=plain_number(data.value))
-    values = {"indicator": key, "year": data.year, "value": data.value, "percent": 1 if percent else 0}
-    existing = [r for r in own_targets(store) if r["indicator"] == key and r["year"] == data.year]
+    """Set (or change) this file's target for an indicator and year; percent values are 0–100.
+
+    Every check is the target rule of cdt/domain/rules.py (through TargetIn), run inside the write."""
     with store.write() as tx:
+        data = validate(TargetIn, indicator=indicator, year=year, value=value, percent=percent)
+        values = {"indicator": data.indicator, "year": data.year, "value": data.value, "percent": 1 if percent else 0}
+        existing = [r for r in own_targets(store) if r["indicator"] == data.indicator and r["year"] == data.year]
         if existing:
             row = tx.update("target", existing[0]["id"], values)
             for extra in existing[1:]:
                 tx.delete("target", extra["id"])
         else:
             row = tx.insert("target", values)
-    return {"indicator": key, "year": data.year, "value": plain_number(data.value), "percent": bool(percent),
-            "ref": ref_of(row["id"]), "base": PERCENT_BASE.get(key) if percent else None}
+    return {"indicator": data.indicator, "year": data.year, "value": plain_number(data.value), "percent": bool(percent),
+            "ref": ref_of(row["id"]), "base": PERCENT_BASE.get(data.indicator) if percent else None}
