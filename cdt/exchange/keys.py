@@ -23,7 +23,7 @@ from pathlib import Path
 
 from cdt import __version__
 from cdt.core.errors import FileRefused, InvalidInput, NotFound, os_reason
-from cdt.core.files import sha256_file
+from cdt.core.files import sha256_file, written_whole
 from cdt.core.text import clean_text
 from cdt.exchange import packfile
 from cdt.exchange.packfile import Header, b64decode, b64encode, key_id
@@ -156,7 +156,10 @@ def export_file(store: Store, out: Path) -> dict:
         raise InvalidInput("keys.out_exists", path=str(out))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        with written_whole(out, replace=False) as part:
+            part.write_text(text, encoding="utf-8")
+    except FileExistsError:
+        raise InvalidInput("keys.out_exists", path=str(out)) from None
     except OSError as error:
         raise InvalidInput("keys.cannot_write", path=str(out), reason=os_reason(error)) from error
     return {"path": str(out), "fingerprint": print_}
