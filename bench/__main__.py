@@ -26,8 +26,8 @@ from typing import Any, Callable
 from bench import generate
 from bench.generate import REPORT_MONTH, REPORT_YEAR, Sizes
 
-# figure -> (comparison, target). ">=": higher is better; "<=": lower is better. The targets of
-# issue 12's table (bench/README.md says what each figure measures).
+# figure -> (comparison, target). ">=": higher is better; "<=": lower is better (bench/README.md
+# says what each figure measures and why each target was set).
 TARGETS: dict[str, tuple[str, float]] = {
     "merge_vs_raw": (">=", 0.8),
     "merge_vs_raw_batched": (">=", 0.6),

@@ -1,4 +1,4 @@
-"""What signing and sealing cost: cdt pack and cdt merge with and without them (issue 10).
+"""What signing and sealing cost: cdt pack and cdt merge with and without them.
 
     .venv/bin/python -m bench.keys [--communes N] [--visits N] [--reps N] [--json]
 

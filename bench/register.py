@@ -1,4 +1,4 @@
-"""Register and import figures (issue 11 item 6): ``python -m bench.register [--quick] [--json]``.
+"""Register and import figures: ``python -m bench.register [--quick] [--json]``.
 
 Targets: importing a workbook of 1,000 hamlets (with their teams) and 15,000 visits in under 30 s;
 ``cdt team list`` and ``cdt team show`` on a file with 2,000 teams and 10,000 members in under 1 s

@@ -46,3 +46,12 @@ def pause(point: str) -> None:
     wanted = os.environ.get("CDT_TEST_PAUSE", "")
     if wanted.startswith(point + ":"):
         time.sleep(float(wanted.split(":", 1)[1]))
+
+
+# -- durability: tests that do not test it skip the syncs -----------------------------------------
+
+
+def syncs_files() -> bool:
+    """Whether files and the database are synced to the device: always, unless CDT_TEST_SYNC=off (the
+    test suite sets it for every test that does not test durability: kills, full disks, locks)."""
+    return os.environ.get("CDT_TEST_SYNC", "").lower() != "off"

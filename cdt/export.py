@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cdt.core.errors import CdtError, os_reason
+from cdt.core.files import written_whole
 from cdt.core.i18n import t
 from cdt.reports.document import (NUMBER, NUMERALS, PERCENT, PERCENT_KEYS, SERVICES_PER_SHEET, STOCK_ROWS, Document,
                                   appendix_line, flow_value, number_or_none, printable, service_value, stock_value,
@@ -45,36 +46,24 @@ def write_report_xlsx(
 
     path = Path(path)
     ctx = Document(report, number=number, place=place, signer=signer, preparer=preparer)
-    # Save beside the target and rename, so a failed save never leaves half a workbook behind.
-    partial = path.with_name(path.name + ".part")
-    book = xlsxwriter.Workbook(str(partial), {
-        "default_format_properties": {"font_name": FONT, "font_size": SIZE_BODY},
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        # Parts assembled in memory: a temporary file per part (and deleting them) cost a third
-        # of the export's time. A report's workbook is small.
-        "in_memory": True,
-    })
     try:
-        book.set_properties({"title": printable(ctx.subject()),
-                             "author": "cdt", "creator": "cdt"})
-        _write_workbook(Book(book), ctx)
-        book.close()
-        partial.replace(path)
+        # Written whole or not at all: a failed save never leaves half a workbook under the name.
+        with written_whole(path) as partial:
+            book = xlsxwriter.Workbook(str(partial), {
+                "default_format_properties": {"font_name": FONT, "font_size": SIZE_BODY},
+                "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+                # Parts assembled in memory: a temporary file per part (and deleting them) cost a
+                # third of the export's time. A report's workbook is small.
+                "in_memory": True,
+            })
+            book.set_properties({"title": printable(ctx.subject()), "author": "cdt", "creator": "cdt"})
+            _write_workbook(Book(book), ctx)
+            book.close()
     except OSError as exc:
-        if partial.exists():
-            try:
-                partial.unlink()
-            except OSError:
-                pass
         raise CdtError("xlsx_report.cannot_write", path=str(path), reason=os_reason(exc)) from exc
     except Exception as exc:
         # XlsxWriter reports a file it cannot create as its own error, wrapping the OSError.
         reason = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
-        if partial.exists():
-            try:
-                partial.unlink()
-            except OSError:
-                pass
         if reason is not None:
             raise CdtError("xlsx_report.cannot_write", path=str(path), reason=os_reason(reason)) from exc
         raise

@@ -15,13 +15,16 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from cdt import __version__
 from cdt.core import totals
-from cdt.core.errors import CdtError, NotFound, ReadOnlyRow, StoreError
+from cdt import _testing
+from cdt.core.errors import CdtError, NotFound, ReadOnlyRow, StoreError, is_locked, is_read_only
+from cdt.core.files import user_data_dir
 
 # "CDT1": marks a SQLite file as ours, so a stray SQLite file is never taken for a store.
 APPLICATION_ID = 0x43445431
@@ -186,7 +189,7 @@ MIGRATIONS: list[list[str]] = [
         _domain_table("target", "    indicator TEXT NOT NULL,\n    year INTEGER NOT NULL,\n"
                       "    value REAL NOT NULL,\n    percent INTEGER NOT NULL DEFAULT 0"),
     ],
-    # 3: one file per unit (issue 9). A district's decision that a new file replaces an old one for
+    # 3: one file per unit. A district's decision that a new file replaces an old one for
     # the same unit (cdt merge --replaces): the unit's register comes from the new file, the old
     # file's rows up to switch_clock still count, its later rows are held. Merged upward insert-only.
     [
@@ -233,7 +236,7 @@ MIGRATIONS: list[list[str]] = [
     trusted_at TEXT NOT NULL
 )""",
     ],
-    # 5: issue 11: the local write log and undo journal (cdt history, cdt undo). Local to this file:
+    # 5: the local write log and undo journal (cdt history, cdt undo). Local to this file:
     # a pack empties them (strip_local_tables), so they never travel. write_log has one row per write
     # transaction of this file (its rev, the local time, an optional description as JSON [key,
     # params]); undo_journal has, per rev, each row that transaction wrote as it was before (all its
@@ -256,14 +259,13 @@ MIGRATIONS: list[list[str]] = [
 )""",
         "CREATE INDEX undo_journal_row ON undo_journal (table_name, row_id, rev)",
     ],
-    # 6: issue 12: totals of the visits per origin and month, kept exact by triggers on visit
-    # (the district and province reports read them): cdt/totals.py.
+    # 6: totals of the visits per origin and month, kept exact by triggers on visit
+    # (the district and province reports read them): cdt/core/totals.py.
     totals.MIGRATION,
-    # 7: issue 12: one index on visit, (team, date), instead of (date, team) and (team). Nothing
-    # reads visits by date across teams through an index (the reports scan or read the totals),
-    # and a pack's visits, a year of dates, landed all over the (date, team) index: inserting a
-    # pack's rows into a district file of 115 MB cost 220 ms with it, 115 ms with this one (the
-    # pack's visits fall in its own teams' stretches of the index, whatever the size of the file).
+    # 7: one index on visit, (team, date), instead of (date, team) and (team). Nothing reads visits
+    # by date across teams through an index (the reports scan or read the totals), and a pack's
+    # visits, a year of dates, landed all over the (date, team) index; in the (team, date) index a
+    # pack's visits fall in its own teams' stretches, whatever the size of the file.
     [
         "DROP INDEX visit_date",
         "DROP INDEX visit_team",
@@ -356,8 +358,6 @@ def chain_link(previous: str, rev: int, written: list[tuple[str, str, str]]) -> 
 
 def default_db_path() -> Path:
     """The per-user data folder's database: %LOCALAPPDATA%\\cdt on Windows, XDG elsewhere."""
-    from cdt.core.files import user_data_dir
-
     return user_data_dir() / "cdt.db"
 
 
@@ -406,14 +406,9 @@ def connect(path: Path) -> sqlite3.Connection:
     # Rollback journal, not WAL: older SQLite builds bundled with Python on Windows have WAL bugs
     # with concurrent writers, and a clerk's file has one writer (DESIGN.md §4).
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA synchronous = {'FULL' if _testing.syncs_files() else 'OFF'}")
     conn.execute("PRAGMA trusted_schema = OFF")
     return conn
-
-
-def _is_locked(error: sqlite3.OperationalError) -> bool:
-    text = str(error).lower()
-    return "locked" in text or "busy" in text
 
 
 def read_header(path: Path) -> bytes:
@@ -439,6 +434,34 @@ def apply_migrations(conn: sqlite3.Connection, start: int, stop: int = SCHEMA_VE
     conn.execute(f"PRAGMA user_version = {stop}")
     if start > 0:
         conn.execute("UPDATE site SET schema_version = ?", (stop,))
+
+
+@lru_cache(maxsize=None)
+def reference_schema(version: int) -> list[tuple]:
+    """The exact sqlite_schema (type, name, table, SQL) that a file of schema ``version`` has: what an
+    incoming pack's schema must equal (anything else could fake rows or run code)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        apply_migrations(conn, 0, version)
+        conn.execute("COMMIT")
+        return sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall(), key=repr)
+    finally:
+        conn.close()
+
+
+def migrate_copy(path: Path, version: int) -> None:
+    """Bring a private copy of a file (a pack's staging copy) from schema ``version`` to ours, in place."""
+    if version >= SCHEMA_VERSION:
+        return
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("BEGIN IMMEDIATE")
+        apply_migrations(conn, version)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def refuse_stray_wal(path: Path, header: bytes) -> None:
@@ -483,8 +506,10 @@ class Store:
         db_id: str | None = None,
         clock: int = 0,
         schema_version: int = SCHEMA_VERSION,
+        on_create: Callable[[sqlite3.Connection, str], None] | None = None,
     ) -> "Store":
-        """Create a new store file; refuses to touch an existing file."""
+        """Create a new store file; refuses to touch an existing file. ``on_create(connection, level)``
+        runs inside the creating transaction: the exchange layer gives the file its key pairs there."""
         path = Path(path)
         if path.exists():
             raise StoreError("store.exists", path=str(path))
@@ -505,10 +530,8 @@ class Store:
                 (db_id or new_file_id(), level, structure, *province, *district, *commune,
                  schema_version, clock, now(), __version__),
             )
-            if schema_version >= KEYS_VERSION:
-                from cdt.exchange.keys import insert_new_keys
-
-                insert_new_keys(conn, level)
+            if on_create is not None:
+                on_create(conn, level)
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
@@ -539,7 +562,7 @@ class Store:
             # lock shows up here, and must read as "in use", not as an unexpected error.
             conn = connect(path)
         except sqlite3.DatabaseError as error:
-            if isinstance(error, sqlite3.OperationalError) and _is_locked(error):
+            if isinstance(error, sqlite3.OperationalError) and is_locked(error):
                 raise StoreError("store.in_use", path=str(path)) from error
             raise StoreError("store.corrupt", path=str(path), reason=str(error)) from error
         try:
@@ -553,7 +576,7 @@ class Store:
             return cls(path, conn)
         except sqlite3.DatabaseError as error:
             conn.close()
-            if isinstance(error, sqlite3.OperationalError) and _is_locked(error):
+            if isinstance(error, sqlite3.OperationalError) and is_locked(error):
                 raise StoreError("store.in_use", path=str(path)) from error
             raise StoreError("store.corrupt", path=str(path), reason=str(error)) from error
         except BaseException:
@@ -567,14 +590,10 @@ class Store:
             conn.backup(target)
         finally:
             target.close()
+        # A file older than the keys gets its key pairs when they are first needed (exchange.keys).
         conn.execute("BEGIN IMMEDIATE")
         try:
             apply_migrations(conn, version)
-            if version < KEYS_VERSION <= SCHEMA_VERSION:
-                # An existing file gets its keys the first time a cdt that knows keys opens it.
-                from cdt.exchange.keys import insert_new_keys
-
-                insert_new_keys(conn, conn.execute("SELECT level FROM site").fetchone()[0])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -652,7 +671,7 @@ class Store:
         return {row["key"]: row["value"] for row in self.conn.execute("SELECT key, value FROM setting")}
 
     def put_setting(self, key: str, value: str) -> None:
-        with self._immediate():
+        with self.local_write():
             self.conn.execute(
                 "INSERT INTO setting (key, value) VALUES (?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -662,8 +681,10 @@ class Store:
     # -- writing ---------------------------------------------------------------------------------
 
     @contextmanager
-    def _immediate(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE, or a SAVEPOINT when a transaction is already open on this connection."""
+    def local_write(self) -> Iterator[None]:
+        """A write of this file's own bookkeeping, no clock tick: settings, keys, merges, logs. BEGIN
+        IMMEDIATE (the file's write lock from the first read to the commit), or a SAVEPOINT when a
+        transaction is already open on this connection; rolled back if the block fails."""
         if self.conn.in_transaction:
             with self._savepoint():
                 yield
@@ -671,8 +692,10 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            if _is_locked(error):
+            if is_locked(error):
                 raise StoreError("store.in_use", path=str(self.path)) from error
+            if is_read_only(error):
+                raise StoreError("store.read_only_file", path=str(self.path)) from error
             raise
         try:
             yield
@@ -681,6 +704,12 @@ class Store:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    def check_writable(self) -> None:
+        """Raise StoreError store.in_use now if another program holds this file's write lock (before a
+        long job starts, rather than after its first step)."""
+        with self.local_write():
+            pass
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -721,7 +750,7 @@ class Store:
                 tx.forget_since(mark)
                 raise
             return
-        with self._immediate():
+        with self.local_write():
             self.refuse_if_retired()
             site = self._read_site()
             tx = Transaction(self, site.db_id, site.clock + 1)
@@ -741,7 +770,7 @@ class Store:
                 self.conn.execute("UPDATE site SET clock = ?", (tx.rev,))
         self.refresh()
 
-    # -- regrouped files (issue 13 item 6, cdt/regroup.py) -------------------------------------------
+    # -- regrouped files (cdt init --from, cdt/exchange/regroup.py) --------------------------------
 
     def changeable_origins(self) -> frozenset[str]:
         """Origins whose rows this file may change: its own, and those of the old communes' files it
@@ -780,11 +809,6 @@ class Store:
             raise StoreError("regroup.retired", path=str(self.path), name=into.get("name") or "?",
                              code=into.get("code") or "?", db_id=str(into.get("db_id") or "?")[:8],
                              new_path=into.get("path") or "?")
-
-    @property
-    def in_write(self) -> bool:
-        """True inside ``write()`` (a nested call is a savepoint of the open transaction)."""
-        return self._tx is not None
 
 
 class Transaction:
@@ -931,7 +955,7 @@ def _forget_erased(store: Store) -> int:
         return 0
     changed = 0
     store.conn.execute("PRAGMA secure_delete = ON")
-    with store._immediate():
+    with store.local_write():
         for table, fields in PERSONAL_FIELDS.items():
             lines = store.conn.execute(
                 f"SELECT j.seq, j.previous FROM undo_journal j JOIN {table} r ON r.id = j.row_id"

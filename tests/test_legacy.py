@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from cdt.intake.old_encodings import ENCODINGS, TCVN3, VNI, convert, detect, detect_many, encode, fix, fix_many, font_encoding, is_caps_font
+from cdt.intake.old_encodings import ENCODINGS, TCVN3, VNI, convert, detect, detect_many, encode, fix, fix_many
 
 _BASES = "aăâeêioôơuưy"
 _TONES = ("", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323")
@@ -185,13 +185,3 @@ def test_fix_many_leaves_unicode_cells_of_a_mixed_column():
 
 def test_fix_many_on_unicode_or_english_changes_nothing():
     assert fix_many(NEVER) == [unicodedata.normalize("NFC", t) for t in NEVER]
-
-
-def test_font_hints():
-    assert font_encoding(".VnTime") == TCVN3
-    assert font_encoding(".VnTimeH") == TCVN3
-    assert font_encoding("VNI-Times") == VNI
-    assert font_encoding("Times New Roman") is None
-    assert font_encoding(None) is None
-    assert is_caps_font(".VnTimeH") and is_caps_font(".VnArialH")
-    assert not is_caps_font(".VnTime") and not is_caps_font("Arial") and not is_caps_font(None)

@@ -158,3 +158,31 @@ def test_a_percent_over_a_hundred_is_refused_at_the_commune(cdt, commune):
     assert result.exit_code == 1
     assert t("target.percent_over", value="500") in result.stderr
     assert _sha(commune) == before
+
+
+def test_a_hamlet_the_import_calls_the_same_is_refused_by_hamlet_add(cdt, commune):
+    """'Na Mao' is the hamlet 'Thôn Na Mao' by the sameness rule the import uses: add and rename refuse it."""
+    assert cdt("hamlet", "add", "Thôn Na Mao", "--kind", "thôn").exit_code == 0
+    assert cdt("hamlet", "add", "Xóm Chùa", "--kind", "xóm").exit_code == 0
+    before = _sha(commune)
+    added = cdt("hamlet", "add", "Na Mao", "--kind", "thôn")
+    assert added.exit_code == 1
+    assert added.stderr.strip() == "Lỗi: " + t("hamlet.exists", name="Thôn Na Mao")
+    renamed = cdt("hamlet", "edit", "Xóm Chùa", "--name", "Na Mao")
+    assert renamed.exit_code == 1
+    assert renamed.stderr.strip() == "Lỗi: " + t("hamlet.exists", name="Thôn Na Mao")
+    assert _sha(commune) == before
+
+
+def test_every_register_write_at_a_district_names_the_level_alike(cdt, tmp_path):
+    """The commune-only rule is one: the import and the commands say 'cấp huyện', never 'district'."""
+    district = tmp_path / "district.db"
+    assert cdt("--db", district, "init", "--district", "171").exit_code == 0
+    before = _sha(district)
+    expected = "Lỗi: " + t("register.commune_only", level=t("level.district"))
+    for args in (("hamlet", "add", "Xóm Một", "--kind", "xóm"), ("import", tmp_path / "any.xlsx")):
+        result = cdt("--db", district, *args)
+        assert result.exit_code == 1
+        assert result.stderr.strip() == expected, args
+    assert "cấp huyện" in expected
+    assert _sha(district) == before

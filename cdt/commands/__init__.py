@@ -12,7 +12,7 @@ _built_in: dict[str, str] = {}  # module name -> language its help texts were ma
 
 # What each module puts on the top level (its ORDER, then its commands and groups with the key of
 # their help text), so that ``cdt --help`` and a command line naming one command import only what
-# they show: importing and building every module cost more than the help page itself (issue 12).
+# they show: importing and building every module cost more than the help page itself.
 # tests/test_cli_help.py checks this against what the modules really register; a module missing
 # here still works (it is imported every time), it only makes start-up slower.
 TOP_LEVEL: dict[str, tuple[int, tuple[tuple[str, str, str], ...]]] = {

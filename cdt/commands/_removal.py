@@ -1,4 +1,4 @@
-"""The one way every ``remove`` command asks before it removes (issue 11, item 1).
+"""The one way every ``remove`` command asks before it removes.
 
 A record nobody uses: removed after a yes (the question, or ``--yes`` in scripts). A record that
 others use (a hamlet with its team, a training with its attendance, …): the clerk sees the list of

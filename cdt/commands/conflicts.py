@@ -102,7 +102,7 @@ def resolve(
 
 
 # What --keep accepts: the Vietnamese words shown in help, typed without diacritics (or with
-# them), and the English words scripts use (issue 11's interface), in any language.
+# them), and the English words scripts use (the documented interface), in any language.
 _KEEP_WORDS = {"dang-dung": "ours", "ban-kia": "theirs", "ours": "ours", "theirs": "theirs"}
 
 

@@ -34,11 +34,12 @@ def init(
         raise typer.BadParameter(t("init.bad_structure", value=structure), param_hint="--structure")
     if level == "district" and structure == "2025":
         raise typer.BadParameter(t("init.no_district_2025"), param_hint="--structure")
+    from cdt.exchange.keys import insert_new_keys
     from cdt.register.site import create_file
 
     path = common.db_path(ctx)
     created = common.run(create_file, path, level, query, structure,
-                         prefer_legacy=not common.interactive())
+                         prefer_legacy=not common.interactive(), on_create=insert_new_keys)
     site = created.site
     created.close()
     if structure is None and site.structure == "legacy" and not common.interactive():

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
+import traceback
+from pathlib import Path
+
+from cdt.core.files import user_data_dir
+from cdt.core.i18n import t
+
 
 class CdtError(Exception):
     """A user-facing error: a message key and its parameters, translated when shown."""
@@ -13,8 +22,6 @@ class CdtError(Exception):
 
     @property
     def message(self) -> str:
-        from cdt.core.i18n import t
-
         return t(self.key, **self.params)
 
     def __str__(self) -> str:
@@ -59,15 +66,9 @@ class FileRefused(CdtError):
 
 def os_reason(error: OSError) -> str:
     """Why a file could not be read or written, in the user's language (not the OS's English)."""
-    import errno
-
-    from cdt.core.i18n import t
-
     if error.errno == errno.EROFS:
         return t("os.read_only")
     if isinstance(error, FileNotFoundError):
-        from pathlib import Path
-
         if error.filename and Path(str(error.filename)).parent.is_dir():
             return t("os.cannot_create")  # the folder is there but takes no files (/proc, a CD)
         return t("os.no_folder")
@@ -86,15 +87,9 @@ def os_reason(error: OSError) -> str:
 def log_unexpected(what: str):
     """Append the current exception's traceback to cdt's error log; returns the log's path or None.
 
-    The log is CDT_LOG, else cdt-errors.log beside the per-user database. Users see one line
-    pointing here, never the traceback itself."""
-    import os
-    import traceback
-    from pathlib import Path
-
-    from cdt.store import default_db_path
-
-    log = Path(os.environ.get("CDT_LOG") or default_db_path().with_name("cdt-errors.log"))
+    The log is CDT_LOG, else cdt-errors.log in the per-user data folder (beside the default
+    database). Users see one line pointing here, never the traceback itself."""
+    log = Path(os.environ.get("CDT_LOG") or user_data_dir() / "cdt-errors.log")
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as handle:
@@ -102,3 +97,14 @@ def log_unexpected(what: str):
         return log
     except OSError:
         return None
+
+
+def is_locked(error: BaseException) -> bool:
+    """Whether SQLite refused because another connection holds the file ("database is locked", "busy")."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def is_read_only(error: BaseException) -> bool:
+    """Whether SQLite refused to write because the file or its folder takes no writes."""
+    return isinstance(error, sqlite3.OperationalError) and "readonly" in str(error).lower()

@@ -1,13 +1,17 @@
-"""One private per-user scratch folder for cdt's temporary copies (DESIGN.md §3.1, issue 9).
+"""Files on disk: cdt's private scratch folder, files written whole or not at all, file hashes.
 
-Pack snapshots, merge staging copies, dry-run copies and extract builds hold a unit's personal
-data (names, phone numbers). They live in one folder of the user's own data area
+Pack snapshots, merge staging copies, dry-run copies, regroup copies and extract builds hold a
+unit's personal data (names, phone numbers). They live in one folder of the user's own data area
 (``%LOCALAPPDATA%\\cdt\\scratch`` on Windows, ``~/.local/share/cdt/scratch`` elsewhere; owner-only
 permissions where the OS has them), each job in its own subfolder named ``KIND-PID-random``. A
 job removes its subfolder on success and on error; a killed process cannot, so every cdt command
 removes, when it starts, the subfolders of processes that are gone (or, where a process cannot be
 asked about, that are older than STALE_SECONDS), together with the ``.part`` files those jobs had
 begun beside a destination (recorded in the subfolder's ``parts`` list before they are made).
+
+Every file cdt writes for a person (a pack, a workbook, a report, a key file, an extract) is
+written through ``written_whole``: beside its destination under a temporary name, synced, then
+renamed into place, so a full stick or a kill never leaves half a file under the real name.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from cdt import _testing
 
 # The suffix of a file being written beside its destination (renamed into place when complete).
 PART_SUFFIX = ".part"
@@ -155,3 +161,53 @@ def sha256_file(path: Path) -> str:
 
 
 __all__ = ["PART_SUFFIX", "clean_stale", "folder", "make", "note_part", "remove", "root", "sha256_file"]
+
+
+def part_path(dest: Path) -> Path:
+    """The temporary name a file is written under beside its destination (hidden, one per process)."""
+    return dest.with_name(f".{dest.name}.{os.getpid()}{PART_SUFFIX}")
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in folder durable (POSIX); Windows has no directory handles to sync."""
+    if sys.platform == "win32":
+        return
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+@contextmanager
+def written_whole(dest: Path, *, replace: bool = True, job: Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside dest to write the whole file into. When the block ends, the file
+    is synced to the device and renamed to dest (FileExistsError, and nothing left, when dest has
+    appeared meanwhile and replace is False); if the block fails, the temporary file is removed.
+    ``job``: a scratch job folder that records the temporary name, so that a later cdt start removes
+    it if this process is killed before the rename."""
+    dest = Path(dest)
+    part = part_path(dest)
+    if job is not None:
+        note_part(job, part)
+    try:
+        yield part
+        if _testing.syncs_files():
+            with open(part, "rb+") as handle:
+                os.fsync(handle.fileno())
+        if not replace and dest.exists():
+            raise FileExistsError(str(dest))
+        os.replace(part, dest)
+    except BaseException:
+        try:
+            part.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
+    if _testing.syncs_files():
+        _sync_folder(dest.parent)

@@ -1,4 +1,4 @@
-"""Totals of the visits per origin and month, kept exact by triggers (issue 12 item 3, DESIGN.md §5).
+"""Totals of the visits per origin and month, kept exact by triggers (DESIGN.md §5).
 
 A district or province report reads these instead of scanning every visit. They are kept by
 triggers on ``visit``, so whatever changes a visit (a command, an undo, a merge, a fork held back

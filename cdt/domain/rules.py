@@ -213,11 +213,16 @@ def check_team_dates(founded_on: str | None, dissolved_on: str | None) -> None:
 # -- rules across rows: their Python checks over the register ---------------------------------------
 
 
+def active_team(store: Store, hamlet_id: str, *, other_than: str | None = None) -> dict | None:
+    """The hamlet's active team (one at most, by the rule below), or None."""
+    return next((team for team in store.rows("team", hamlet_id=hamlet_id)
+                 if team["status"] == "active" and team["id"] != other_than), None)
+
+
 def refuse_second_active_team(store: Store, hamlet: dict, *, team_id: str | None = None) -> None:
     """One active team per hamlet: raise when the hamlet has an active team other than team_id."""
-    for team in store.rows("team", hamlet_id=hamlet["id"]):
-        if team["status"] == "active" and team["id"] != team_id:
-            raise InvalidInput("team.hamlet_has_team", hamlet=hamlet["name"])
+    if active_team(store, hamlet["id"], other_than=team_id) is not None:
+        raise InvalidInput("team.hamlet_has_team", hamlet=hamlet["name"])
 
 
 def refuse_second_leader(store: Store, team_id: str, *, member_id: str | None = None) -> None:

@@ -72,11 +72,6 @@ class HamletIndex:
         return list(self.by_fold.get(folded_hamlet(name), []))
 
 
-def same_hamlet(store: Store, name: str) -> dict | None:
-    """The live hamlet that is the one named, by HamletIndex's rule; None when there is none."""
-    return HamletIndex(store).same(name)
-
-
 def same_member(store: Store, team_id: str, full_name: str, birth_year: Any = None, phone: Any = None) -> dict | None:
     """The live member of the team who is the same person, or None.
 

@@ -11,16 +11,17 @@ import shutil
 import sqlite3
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from cdt.core import files as temp_folders
-from cdt.core.errors import CdtError, FileRefused, InvalidInput, StoreError
+from cdt.core.errors import CdtError, FileRefused, InvalidInput, StoreError, is_locked
 from cdt.core.text import clean_text
 from cdt.exchange import keys
 from cdt.exchange.conflicts import list_conflicts
-from cdt.exchange.incoming import clean_stale_staging, is_locked
+from cdt.exchange.incoming import clean_stale_staging
 from cdt.exchange.merge import INCOMING_CACHE_KIB, FileResult, Prepared, apply, merge_file, prepare
 from cdt.exchange.packfile import PACK_SUFFIX
 from cdt.store import Store, connect
@@ -64,27 +65,6 @@ def _expand(paths: Iterable[str | Path]) -> list[tuple[Path, CdtError | None]]:
     return found
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """The files to merge (see _expand); raises for a folder without packs."""
-    found = []
-    for path, error in _expand(paths):
-        if error is not None:
-            raise error
-        found.append(path)
-    return found
-
-
-def _check_not_in_use(target: Store) -> None:
-    """Stop before the first file if another program holds the target's write lock."""
-    try:
-        target.conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
-        if is_locked(error):
-            raise StoreError("store.in_use", path=str(target.path)) from error
-        raise
-    target.conn.execute("ROLLBACK")
-
-
 def tune_target(conn: sqlite3.Connection) -> None:
     """The merge target's connection settings (the benchmark's raw baseline uses the same ones):
     the store's rollback journal and full sync (store.connect), and a bounded page cache."""
@@ -109,38 +89,32 @@ def _apply_batch(target: Store, batch: list[Prepared], replaces: str | None,
     checked = [p for p in batch if p.checked is not None]
     conn = target.conn
     names: dict[int, str] = {}
+    shared = len(checked) > 1
     failed = False
     try:
-        if len(checked) > 1:
+        if shared:
             for number, prepared in enumerate(checked):
                 conn.execute(f"ATTACH DATABASE ? AS inc{number}", (str(prepared.checked.path),))
                 names[id(prepared)] = f"inc{number}"
                 conn.execute(f"PRAGMA inc{number}.cache_size = -{INCOMING_CACHE_KIB}")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                raise StoreError("store.in_use", path=str(target.path)) from error
         done: list[Prepared] = []
         try:
-            for prepared in batch:
-                if progress:
-                    progress(prepared.result.name)
-                schema = names.get(id(prepared))
-                try:
-                    merge_file(target, prepared.path, prepared=prepared, schema=schema)
-                except FileRefused as error:
-                    if error.key not in _ALONE:
-                        raise
-                    prepared.result.error, prepared.result.ok = error, False
-                except KeyboardInterrupt:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                        _reapply(target, done, names)
-                    raise
-                if schema is not None:
-                    done.append(prepared)
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+            with target.local_write() if shared else nullcontext():
+                for prepared in batch:
+                    if progress:
+                        progress(prepared.result.name)
+                    schema = names.get(id(prepared))
+                    try:
+                        merge_file(target, prepared.path, prepared=prepared, schema=schema)
+                    except FileRefused as error:
+                        if error.key not in _ALONE:
+                            raise
+                        prepared.result.error, prepared.result.ok = error, False
+                    if schema is not None:
+                        done.append(prepared)
+        except KeyboardInterrupt:
+            _reapply(target, done, names)  # the shared transaction was rolled back: the files before
+            raise
         except CdtError as error:
             if error.key == "store.in_use":
                 raise
@@ -151,9 +125,6 @@ def _apply_batch(target: Store, batch: list[Prepared], replaces: str | None,
             failed = True
         except Exception:  # noqa: BLE001 — applied again file by file below, where it is logged
             failed = True
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
     finally:
         for name in names.values():
             conn.execute(f"DETACH DATABASE {name}")
@@ -168,16 +139,10 @@ def _reapply(target: Store, done: list[Prepared], names: dict[int, str]) -> None
     """After Ctrl-C in a shared transaction (rolled back): the files applied before it, again, committed."""
     if not done:
         return
-    conn = target.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with target.local_write():
         for prepared in done:
             prepared.result.ok, prepared.result.counts = False, {}
             apply(target, prepared, None, schema=names[id(prepared)])
-        conn.execute("COMMIT")
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
 
 
 def _merge_each(target: Store, entries: list[tuple[Path, CdtError | None]],
@@ -336,7 +301,7 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
         raise InvalidInput("merge.replaces_one_file")
     clean_stale_staging()
     if not dry_run:
-        _check_not_in_use(target)
+        target.check_writable()
         tune_target(target.conn)
         results = _merge_each(target, entries, progress, replaces)
         target.refresh()

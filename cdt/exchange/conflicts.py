@@ -120,7 +120,7 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str) -> dict:
             # Same id, another origin: a pack claiming a row another file created. Only the origin
             # may change a row (DESIGN.md §2), so that version is never applied (§3).
             raise InvalidInput("conflicts.theirs_other_origin", id=conflict_id)
-    with store._immediate():
+    with store.local_write():
         if group["kind"] == "fork":
             origin, fork = group["origin"], group["fork_rev"]
             ours = conn.execute("SELECT chain FROM history WHERE origin = ? AND rev = ?", (origin, fork)).fetchone()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from cdt.core import files as temp_folders
 from cdt.core.errors import InvalidInput, NotFound, StoreError, os_reason
+from cdt.core.files import written_whole
 from cdt.exchange import keys
 from cdt.exchange.incoming import lookup_unit
 from cdt.exchange.replacements import absorbed_origins
@@ -68,7 +68,7 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
             province=(unit.province_code, unit.province_name) if unit else (origin["province_code"], None),
             district=(unit.district_code, unit.district_name) if unit else (origin["district_code"], None),
             commune=(unit.code, unit.name) if unit else (origin["commune_code"], origin["unit_name"]),
-            db_id=db_id, clock=top,
+            db_id=db_id, clock=top, on_create=keys.insert_new_keys,
         )
     except StoreError as error:
         raise StoreError("extract.cannot_write", path=str(out.parent), reason=error.message) from error
@@ -80,33 +80,28 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
     try:
         conn.execute("ATTACH DATABASE ? AS src", (str(store.path),))
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            counts = {}
-            # A 2025 commune made from its old communes' files (cdt init --from) gets them back too:
-            # their rows, chains, origin rows and the decisions that it absorbed them (regroup.py).
-            absorbed = sorted(old for old, new in absorbed_origins(store).items() if new == db_id)
-            carried = json.dumps([db_id, *absorbed])
-            for table in DATA_COLUMNS:
-                listed = ", ".join(ROW_COLUMNS[table])
-                counts[table] = conn.execute(f"INSERT INTO main.{table} ({listed}) SELECT {listed}"
-                                             f" FROM src.{table} WHERE origin IN (SELECT value FROM json_each(?))",
-                                             (carried,)).rowcount
-            conn.execute("INSERT INTO main.history (origin, rev, chain) SELECT origin, rev, chain"
-                         " FROM src.history WHERE origin IN (SELECT value FROM json_each(?))", (carried,))
-            if absorbed:
-                olds = json.dumps(absorbed)
-                listed = ("db_id, level, structure, province_code, district_code, commune_code, unit_name, clock,"
-                          " packed_at, merged_at")
-                conn.execute(f"INSERT INTO main.origin ({listed}) SELECT {listed} FROM src.origin"
-                             " WHERE db_id IN (SELECT value FROM json_each(?))", (olds,))
-                listed = "old_db_id, new_db_id, level, unit_code, switch_clock, decided_at"
-                conn.execute(f"INSERT INTO main.replacement ({listed}) SELECT {listed} FROM src.replacement"
-                             " WHERE new_db_id = ? AND old_db_id IN (SELECT value FROM json_each(?))", (db_id, olds))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            with created.local_write():
+                counts = {}
+                # A 2025 commune made from its old communes' files (cdt init --from) gets them back too:
+                # their rows, chains, origin rows and the decisions that it absorbed them (regroup.py).
+                absorbed = sorted(old for old, new in absorbed_origins(store).items() if new == db_id)
+                carried = json.dumps([db_id, *absorbed])
+                for table in DATA_COLUMNS:
+                    listed = ", ".join(ROW_COLUMNS[table])
+                    counts[table] = conn.execute(f"INSERT INTO main.{table} ({listed}) SELECT {listed}"
+                                                 f" FROM src.{table} WHERE origin IN (SELECT value FROM json_each(?))",
+                                                 (carried,)).rowcount
+                conn.execute("INSERT INTO main.history (origin, rev, chain) SELECT origin, rev, chain"
+                             " FROM src.history WHERE origin IN (SELECT value FROM json_each(?))", (carried,))
+                if absorbed:
+                    olds = json.dumps(absorbed)
+                    listed = ("db_id, level, structure, province_code, district_code, commune_code, unit_name, clock,"
+                              " packed_at, merged_at")
+                    conn.execute(f"INSERT INTO main.origin ({listed}) SELECT {listed} FROM src.origin"
+                                 " WHERE db_id IN (SELECT value FROM json_each(?))", (olds,))
+                    listed = "old_db_id, new_db_id, level, unit_code, switch_clock, decided_at"
+                    conn.execute(f"INSERT INTO main.replacement ({listed}) SELECT {listed} FROM src.replacement"
+                                 " WHERE new_db_id = ? AND old_db_id IN (SELECT value FROM json_each(?))", (db_id, olds))
         finally:
             conn.execute("DETACH DATABASE src")
     except BaseException:
@@ -126,23 +121,17 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
         building.unlink(missing_ok=True)
         raise
     created.close()
-    part = out.with_name(f".{out.name}.{os.getpid()}{temp_folders.PART_SUFFIX}")
     try:
         if out.exists():
             raise InvalidInput("extract.exists", path=str(out))
-        temp_folders.note_part(job, part)
-        with open(building, "rb") as reader, open(part, "wb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
-            writer.flush()
-            os.fsync(writer.fileno())
-        os.replace(part, out)
+        with written_whole(out, replace=False, job=job) as part:
+            with open(building, "rb") as reader, open(part, "wb") as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+    except FileExistsError:
+        raise InvalidInput("extract.exists", path=str(out)) from None
     except OSError as error:
-        part.unlink(missing_ok=True)
         raise StoreError("extract.cannot_write", path=str(out.parent),
                          reason=os_reason(error)) from error
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     return {"path": str(out), "db_id": db_id, "clock": top, "fingerprint": fingerprint,
             "commune": {"code": origin["commune_code"],
             "name": unit.name if unit else origin["unit_name"]}, "rows": counts}

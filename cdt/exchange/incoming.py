@@ -9,7 +9,6 @@ SQLite's scan. The record rules run through ``rules.check``.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -21,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdt.core.errors import FileRefused, StoreError, os_reason
+from cdt.core.errors import FileRefused, StoreError, is_locked, os_reason
 from cdt.core.files import sha256_file
 from cdt.core.i18n import t
 from cdt.core.text import clean_text
 from cdt.domain import rules, units
 from cdt.store import (
-    APPLICATION_ID, HASH_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, apply_migrations, hash_values, ref_of,
-    tables_at,
+    APPLICATION_ID, HASH_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, hash_values, migrate_copy, ref_of,
+    reference_schema, tables_at,
 )
 
 # Checks of one file give up after this long (a crafted file could make a query loop for ever).
@@ -91,19 +90,6 @@ def stage_copy(source: Path, staging: Path, digest: Any = None) -> Path:
     return target
 
 
-@functools.lru_cache(maxsize=None)
-def _reference_schema(version: int) -> list[tuple]:
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.execute("BEGIN")
-        apply_migrations(conn, 0, version)
-        conn.execute("COMMIT")
-        return sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall(),
-                      key=repr)
-    finally:
-        conn.close()
-
-
 def _open_untrusted(path: Path, deadline: float) -> sqlite3.Connection:
     conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, isolation_level=None)
     try:
@@ -131,12 +117,6 @@ def sqlite_reason(error: sqlite3.Error) -> str:
         if needle in text:
             return t(key)
     return t("merge.why.other", detail=clean_text(error, 80))
-
-
-def is_locked(error: BaseException) -> bool:
-    """Whether SQLite says the database is locked or busy (another program holds it)."""
-    text = str(error).lower()
-    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 def lookup_unit(code: str | None, level: str, structure: str):
@@ -230,7 +210,7 @@ def _check_open(target: Store, conn: sqlite3.Connection, path: Path, digest: str
     if version < 1:
         raise _refuse("merge.not_cdt")
     schema = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall(), key=repr)
-    if schema != _reference_schema(version):
+    if schema != reference_schema(version):
         raise _refuse("merge.schema")
     conn.row_factory = sqlite3.Row
     sites = conn.execute("SELECT * FROM site").fetchall()
@@ -446,16 +426,7 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
 
 def migrate_staged(checked: Checked) -> None:
     """Bring an older pack's staging copy to our schema (the copy is ours; the stick is untouched)."""
-    if checked.version >= SCHEMA_VERSION:
-        return
-    conn = sqlite3.connect(str(checked.path), isolation_level=None)
-    try:
-        conn.execute("PRAGMA trusted_schema = OFF")
-        conn.execute("BEGIN IMMEDIATE")
-        apply_migrations(conn, checked.version)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    migrate_copy(checked.path, checked.version)
 
 
 def clean_stale_staging(max_age: float = STALE_STAGING_SECONDS) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from cdt import __version__
 from cdt.core.errors import FileRefused, InvalidInput, NotFound, os_reason
-from cdt.core.files import sha256_file
+from cdt.core.files import sha256_file, written_whole
 from cdt.core.text import clean_text
 from cdt.exchange import packfile
 from cdt.exchange.packfile import Header, b64decode, b64encode, key_id
@@ -76,7 +76,7 @@ def own_keys(store: Store) -> OwnKeys:
     rows = {row["kind"]: row for row in store.conn.execute("SELECT kind, secret, public FROM own_key")}
     needs_seal = store.site.level in ("district", "province") and "seal" not in rows
     if "sign" not in rows or needs_seal:
-        with store._immediate():
+        with store.local_write():
             insert_new_keys(store.conn, store.site.level)
         rows = {row["kind"]: row for row in store.conn.execute("SELECT kind, secret, public FROM own_key")}
     seal = rows.get("seal")
@@ -156,7 +156,10 @@ def export_file(store: Store, out: Path) -> dict:
         raise InvalidInput("keys.out_exists", path=str(out))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        with written_whole(out, replace=False) as part:
+            part.write_text(text, encoding="utf-8")
+    except FileExistsError:
+        raise InvalidInput("keys.out_exists", path=str(out)) from None
     except OSError as error:
         raise InvalidInput("keys.cannot_write", path=str(out), reason=os_reason(error)) from error
     return {"path": str(out), "fingerprint": print_}
@@ -214,7 +217,7 @@ def check_trust(store: Store, info: dict) -> None:
 def trust(store: Store, info: dict) -> dict:
     """Seal packs to this upstream key from now on (replaces the one trusted before)."""
     check_trust(store, info)
-    with store._immediate():
+    with store.local_write():
         store.conn.execute(
             "INSERT INTO upstream_key (id, level, unit_code, unit_name, db_id, sign_key, seal_key, trusted_at)"
             " VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET level = excluded.level,"
@@ -269,7 +272,7 @@ def check_signer(store: Store, header: Header) -> str:
 def pin(store: Store, header: Header, how: str = "first_use") -> None:
     """Remember a unit's signing key after its first pack merged; a file that replaces the unit's
     old one (``how='replaces'``) retires the keys pinned before, as ``cdt key accept`` does."""
-    with store._immediate():
+    with store.local_write():
         if how == "replaces":
             store.conn.execute("UPDATE pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
                                " AND retired_at IS NULL AND public_key <> ?",
@@ -345,7 +348,7 @@ def accept(store: Store, path: Path) -> dict:
     print_ = fingerprint(header.signer)
     signer = b64encode(header.signer)
     stamp = now()
-    with store._immediate():
+    with store.local_write():
         store.conn.execute("UPDATE pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
                            " AND retired_at IS NULL AND public_key <> ?",
                            (stamp, header.level, header.unit_code, signer))

@@ -26,6 +26,7 @@ import re
 import shutil
 import sqlite3
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -34,10 +35,10 @@ from cdt import __version__
 from cdt._testing import StatementSteps, merge_inserts_in_id_order
 from cdt.core import files as temp_folders
 from cdt.core import totals
-from cdt.core.errors import CdtError, FileRefused, StoreError, log_unexpected
+from cdt.core.errors import CdtError, FileRefused, StoreError, is_locked, log_unexpected
 from cdt.core.text import clean_text
 from cdt.exchange import keys
-from cdt.exchange.incoming import Checked, check_file, is_locked, migrate_staged, sqlite_reason, stage_copy
+from cdt.exchange.incoming import Checked, check_file, migrate_staged, sqlite_reason, stage_copy
 from cdt.exchange.replacements import REPLACED, TAKES_OVER, one_file_per_unit, record_replacements, unit_key
 from cdt.store import DATA_COLUMNS, ROW_COLUMNS, Store, now
 
@@ -144,7 +145,7 @@ def _hold_rows_sql(table: str, source: str, mode: str) -> str:
     )
 
 
-def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: StatementSteps, *,
+def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps, *,
                schema: str = "inc", own_tx: bool = True, fast: bool = True) -> dict:
     """Merge one checked file. With own_tx (the default) it is ATTACHed as ``inc`` and merged in a
     transaction of its own; without, the caller has ATTACHed it as ``schema`` and holds the
@@ -162,12 +163,7 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
         conn.execute("ATTACH DATABASE ? AS inc", (str(checked.path),))
         conn.execute(f"PRAGMA inc.cache_size = -{INCOMING_CACHE_KIB}")
     try:
-        if own_tx:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                raise StoreError("store.in_use", path=str(target.path)) from error
-        try:
+        with target.local_write() if own_tx else nullcontext():
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_plan"
                          " (origin TEXT PRIMARY KEY, mode TEXT, fork_rev INTEGER, branch TEXT, other TEXT)")
             conn.execute("DELETE FROM temp.merge_plan")
@@ -215,12 +211,6 @@ def _merge_one(target: Store, checked: Checked, name: str, dry_run: bool, step: 
                  site.get(f"{site['level']}_name"), site["packed_at"], site["clock"], checked.version,
                  json.dumps(counts), params["now"], __version__))
             step()
-            if own_tx:
-                conn.execute("ROLLBACK" if dry_run else "COMMIT")
-        except BaseException:
-            if own_tx and conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     finally:
         if own_tx:
             conn.execute("DETACH DATABASE inc")
@@ -384,10 +374,10 @@ def _as_unchanged(result: FileResult, earlier: dict) -> None:
     result.ok = True
 
 
-def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: bool = True,
+def merge_file(target: Store, path: Path, *, skip_known: bool = True,
                replaces: str | None = None, prepared: "Prepared | None" = None,
                schema: str | None = None) -> FileResult:
-    """Check one incoming file and merge it (or, with dry_run, roll the merge back).
+    """Check one incoming file and merge it.
 
     The one path every pack goes through, in two stages: prepare (stage the copy, recognise bytes
     merged before, signature and seal, every check of the file, migrate an older schema) and
@@ -413,7 +403,7 @@ def merge_file(target: Store, path: Path, *, dry_run: bool = False, skip_known: 
         apply(target, prepared, replaces, schema=schema)
         return prepared.result
     try:
-        _guarded(target, prepared, lambda: apply(target, prepared, replaces, dry_run=dry_run))
+        _guarded(target, prepared, lambda: apply(target, prepared, replaces))
     finally:
         prepared.discard()
     return prepared.result
@@ -484,7 +474,7 @@ def prepare(target: Store, path: Path, *, skip_known: bool = True, replaces: str
     return prepared
 
 
-def apply(target: Store, prepared: Prepared, replaces: str | None, *, dry_run: bool = False,
+def apply(target: Store, prepared: Prepared, replaces: str | None, *,
           schema: str | None = None) -> None:
     """The target-dependent decisions and the merge of one checked file: one file per unit (and
     ``--replaces``), the rows, the key pin. With schema, the file is ATTACHed under that name and
@@ -493,15 +483,15 @@ def apply(target: Store, prepared: Prepared, replaces: str | None, *, dry_run: b
     checked, opened, result = prepared.checked, prepared.opened, prepared.result
     checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
     if schema is not None:  # a _NotAllNew here rolls the shared transaction back (batch._apply_batch)
-        result.counts = _merge_one(target, checked, result.name, dry_run, StatementSteps(), schema=schema, own_tx=False)
+        result.counts = _merge_one(target, checked, result.name, StatementSteps(), schema=schema, own_tx=False)
     else:
         try:
-            result.counts = _merge_one(target, checked, result.name, dry_run, StatementSteps())
+            result.counts = _merge_one(target, checked, result.name, StatementSteps())
         except _NotAllNew:
-            result.counts = _merge_one(target, checked, result.name, dry_run, StatementSteps(), fast=False)
-    if opened.first_use and not dry_run:
+            result.counts = _merge_one(target, checked, result.name, StatementSteps(), fast=False)
+    if opened.first_use:
         keys.pin(target, opened.header)
-    elif opened.other_file and checked.replacement is not None and not dry_run:
+    elif opened.other_file and checked.replacement is not None:
         # The district said this file replaces the unit's old one: that is accepting its key.
         keys.pin(target, opened.header, how="replaces")
         result.new_key = True

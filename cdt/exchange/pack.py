@@ -1,14 +1,13 @@
 """Snapshots for the USB stick (DESIGN.md §4): ``cdt pack``.
 
 ``VACUUM INTO`` a local temporary file (consistent even in WAL mode, compact, deleted content
-purged), set ``packed_at`` in it, check it, hash it, copy it to the destination as ``NAME.part``,
-fsync, rename, then read it back from the destination and compare the hash. The name carries the
+purged), set ``packed_at`` in it, check it, hash it, copy it to the destination whole (a temporary
+name, synced, renamed: core/files.written_whole), then read it back from the destination and compare the hash. The name carries the
 unit code, its name folded to ASCII (FAT sticks and old Windows mangle other letters) and the date.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sqlite3
@@ -17,8 +16,8 @@ from datetime import date
 from pathlib import Path
 
 from cdt.core import files as scratch
-from cdt.core.errors import StoreError, os_reason
-from cdt.core.files import sha256_file
+from cdt.core.errors import StoreError, is_locked, os_reason
+from cdt.core.files import sha256_file, written_whole
 from cdt.core.i18n import t as _t
 from cdt.core.text import fold
 from cdt.exchange import keys, packfile
@@ -54,25 +53,10 @@ def _free_name(folder: Path, name: str) -> Path:
     candidate = folder / name
     stem = name[: -len(PACK_SUFFIX)]
     number = 2
-    while candidate.exists() or Path(str(candidate) + ".part").exists():
+    while candidate.exists():
         candidate = folder / f"{stem}-{number}{PACK_SUFFIX}"
         number += 1
     return candidate
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(str(folder), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def seal_and_sign(store: Store, snapshot: Path, out: Path, packed_at: str) -> tuple[Path, str]:
@@ -100,13 +84,12 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
     if not folder.is_dir():
         raise StoreError("pack.cannot_write", path=str(folder), reason=_t("os.not_folder"))
     work = scratch.make("pack")
-    part: Path | None = None
     try:
         snapshot = work / "snapshot.cdt"
         try:
             store.conn.execute("VACUUM INTO ?", (str(snapshot),))
         except sqlite3.OperationalError as error:
-            if "locked" in str(error).lower() or "busy" in str(error).lower():
+            if is_locked(error):
                 raise StoreError("store.in_use", path=str(store.path)) from error
             raise StoreError("pack.failed", reason=str(error)) from error
         packed_at = now()
@@ -129,16 +112,11 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         snapshot, digest = seal_and_sign(store, snapshot, work / "pack.cdt", packed_at)
         size = snapshot.stat().st_size
         final = _free_name(folder, pack_name(store))
-        part = Path(str(final) + scratch.PART_SUFFIX)
         try:
-            scratch.note_part(work, part)  # a kill from here on: the next cdt start removes it
-            with open(snapshot, "rb") as reader, open(part, "wb") as writer:
-                shutil.copyfileobj(reader, writer, 1 << 20)
-                writer.flush()
-                os.fsync(writer.fileno())
-            os.replace(part, final)
-            part = None
-            _fsync_dir(folder)
+            # A kill from the start of the copy on: the next cdt start removes the temporary file.
+            with written_whole(final, replace=False, job=work) as part:
+                with open(snapshot, "rb") as reader, open(part, "wb") as writer:
+                    shutil.copyfileobj(reader, writer, 1 << 20)
         except OSError as error:
             raise StoreError("pack.cannot_write", path=str(folder), reason=os_reason(error)) from error
         # Read back right after writing, this most likely comes from the OS page cache, not the
@@ -151,9 +129,4 @@ def make_pack(store: Store, out: Path | None = None) -> Pack:
         return Pack(path=final, size=size, sha256=digest, packed_at=packed_at,
                     sealed=store.conn.execute("SELECT 1 FROM upstream_key").fetchone() is not None)
     finally:
-        if part is not None:
-            try:
-                part.unlink(missing_ok=True)
-            except OSError:
-                pass
         scratch.remove(work)

@@ -130,12 +130,6 @@ def write(plain: Path, out: Path, *, signing_secret: bytes, identity: dict,
     return whole.hexdigest()
 
 
-def is_plain_sqlite(path: Path) -> bool:
-    """A pack from before signed packs (a bare SQLite file)."""
-    with open(path, "rb") as handle:
-        return handle.read(16) == SQLITE_MAGIC
-
-
 def read_verified(path: Path) -> Header:
     """Parse a pack's header and verify its signature and content hash; raises FileRefused.
 

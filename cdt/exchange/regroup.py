@@ -38,6 +38,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -46,6 +47,7 @@ from cdt.core.errors import CdtError, InvalidInput, StoreError, os_reason
 from cdt.core.text import fold
 from cdt.domain import units
 from cdt.domain.parsers import parse_household
+from cdt.exchange import keys
 from cdt.exchange.merge import merge_file
 from cdt.exchange.pack import make_pack
 from cdt.register.site import create_file
@@ -117,8 +119,8 @@ def _checked(path: Path, new_code: str) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _lock_old_files(old_files: list[Path]) -> list[Store]:
-    """Open each old file, refuse a retired one or one given twice, and take its write lock."""
+def _open_old_files(old_files: list[Path]) -> list[Store]:
+    """Open each old file, refusing a missing or retired one or one given twice."""
     opened: list[Store] = []
     seen: dict[str, Path] = {}
     try:
@@ -132,24 +134,22 @@ def _lock_old_files(old_files: list[Path]) -> list[Store]:
             if store.site.db_id in seen:
                 raise InvalidInput("regroup.twice", path=str(path), other=str(seen[store.site.db_id]))
             seen[store.site.db_id] = path
-        for store in opened:
-            try:
-                store.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                if "readonly" in str(error).lower():
-                    raise StoreError("regroup.read_only", path=str(store.path)) from error
-                raise StoreError("store.in_use", path=str(store.path)) from error
     except BaseException:
-        _release(opened)
+        for store in opened:
+            store.close()
         raise
     return opened
 
 
-def _release(opened: list[Store]) -> None:
-    for store in opened:
-        if store.conn.in_transaction:
-            store.conn.execute("ROLLBACK")
-        store.close()
+def _locked(old: Store, locks: ExitStack) -> None:
+    """Hold an old file's write lock until the regroup ends: no one writes to it meanwhile, and it is
+    retired in the same transaction (rolled back with everything else if the regroup fails)."""
+    try:
+        locks.enter_context(old.local_write())
+    except StoreError as error:
+        if error.key == "store.read_only_file":
+            raise StoreError("regroup.read_only", path=str(old.path)) from error
+        raise
 
 
 # -- the new file ------------------------------------------------------------------------------------
@@ -166,33 +166,35 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
         new_unit = found[0]
     if Path(path).exists():
         raise StoreError("regroup.exists", path=str(path))
-    opened = _lock_old_files(list(old_files))
+    opened = _open_old_files(list(old_files))
     try:
-        collected = []
-        for index, old in enumerate(opened):
+        with ExitStack() as locks:
+            for old in opened:
+                _locked(old, locks)
+            collected = []
+            for index, old in enumerate(opened):
+                if progress:
+                    progress(index, len(opened), old.path.name)
+                collected.append(_checked(old.path, new_unit.code))
             if progress:
-                progress(index, len(opened), old.path.name)
-            collected.append(_checked(old.path, new_unit.code))
-        if progress:
-            progress(len(opened), len(opened), "")
-        store = create_file(path, "commune", new_unit.code, units.NEW)
-        try:
-            counts, recoded = _bring_in(store, collected)
-            same_names = _hamlets_of_one_name(store, collected)
-            site = store.site
-        except BaseException:
+                progress(len(opened), len(opened), "")
+            store = create_file(path, "commune", new_unit.code, units.NEW, on_create=keys.insert_new_keys)
+            try:
+                counts, recoded = _bring_in(store, collected)
+                same_names = _hamlets_of_one_name(store, collected)
+                site = store.site
+            except BaseException:
+                store.close()
+                Path(path).unlink(missing_ok=True)
+                raise
             store.close()
-            Path(path).unlink(missing_ok=True)
-            raise
-        store.close()
-        retired = json.dumps({"db_id": site.db_id, "code": site.unit_code, "name": site.unit_name,
-                              "path": str(Path(path).resolve()), "at": now()}, ensure_ascii=False)
-        for old in opened:
-            old.conn.execute("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
-                             " SET value = excluded.value", (RETIRED_SETTING, retired))
-            old.conn.execute("COMMIT")
+            retired = json.dumps({"db_id": site.db_id, "code": site.unit_code, "name": site.unit_name,
+                                  "path": str(Path(path).resolve()), "at": now()}, ensure_ascii=False)
+            for old in opened:
+                old.put_setting(RETIRED_SETTING, retired)
     finally:
-        _release(opened)
+        for old in opened:
+            old.close()
     return {"path": str(path), "db_id": site.db_id, "commune": {"code": site.unit_code, "name": site.unit_name},
             "from": [{"code": c["code"], "name": c["name"], "db_id": c["db_id"], "clock": c["clock"],
                       "divided": c["divided"]} for c in collected],
@@ -217,7 +219,7 @@ def _bring_in(store: Store, collected: list[dict]) -> tuple[dict[str, int], list
     conn = store.conn
     totals = {table: 0 for table in DATA_COLUMNS}
     recoded: list[dict] = []
-    with store._immediate():
+    with store.local_write():
         for old in collected:
             counts = {}
             for table in DATA_COLUMNS:

@@ -41,7 +41,7 @@ def unit_key(row: dict) -> tuple | None:
 def _log_refusal(target: Store, name: str, checked: Checked, second: dict, key: tuple, unit: str) -> None:
     """A refused second file is remembered, under that file's id and unit (a commune's, when a
     district pack carries it): the completeness table and status mark the unit until resolved."""
-    with target._immediate():
+    with target.local_write():
         target.conn.execute(
             "INSERT INTO merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at, clock,"
             " schema_version, outcome, reason, merged_at, cdt_version)"

@@ -20,7 +20,8 @@ from cdt.core.errors import Ambiguous, CdtError, FileRefused, InvalidInput, NotF
 from cdt.core.i18n import t
 from cdt.core.text import clean, display_date, fold
 from cdt.domain import sameness
-from cdt.domain.kinds import HAMLET_KINDS, kind_pattern
+from cdt.domain.rules import active_team, require_commune
+from cdt.domain.kinds import HAMLET_KINDS, kind_pattern, split_kind
 from cdt.domain.models import HamletIn, MemberIn, TeamIn, TrainingIn, problems
 from cdt.domain.parsers import parse_kind, parse_role
 from cdt.intake import old_encodings as legacy
@@ -185,14 +186,6 @@ def _position(value: Any) -> tuple[Any, Any]:
     return None, value
 
 
-def _kind_from_name(name: str) -> str | None:
-    words = fold(name)
-    for kind in sorted(HAMLET_KINDS, key=len, reverse=True):
-        if words == fold(kind) or words.startswith(fold(kind) + " "):
-            return kind
-    return None
-
-
 def _is_footer(values: dict[str, Any]) -> bool:
     texts = [str(v) for v in values.values() if not blank(v)]
     if len(texts) != 1:
@@ -315,7 +308,7 @@ class _Run:
             self.updated("hamlet")
             return edited, UPDATED
         if blank(kind):
-            kind = _kind_from_name(str(name)) or "thôn"
+            kind = split_kind(str(name))[0] or "thôn"
         data = self.check(sheet, row, HamletIn, {"name": "hamlet"}, name=name, kind=kind,
                           households=values.get("households"), working_age=values.get("working_age"))
         made = self.call(sheet, row, records.add_hamlet, self.store, data.name, data.kind, data.households,
@@ -331,9 +324,8 @@ class _Run:
                  "decision_date": _excel_date(values.get("decision_date")),
                  "founded_on": _excel_date(values.get("founded_on"))}
         data = self.check(sheet, row, TeamIn, {}, hamlet_id=hamlet["id"], **given)
-        active = [t_ for t_ in self.store.rows("team", hamlet_id=hamlet["id"]) if t_["status"] == "active"]
-        if active:
-            team = active[0]
+        team = active_team(self.store, hamlet["id"])
+        if team is not None:
             changes = {k: getattr(data, k) for k, v in given.items()
                        if sheet.kind == TEAM and not blank(v) and getattr(data, k) != team[k]}
             if not changes:
@@ -368,7 +360,7 @@ class _Run:
     # rows -------------------------------------------------------------------------------------------
 
     def hamlet_row(self, sheet: Sheet, row: int, values: dict) -> str:
-        kind = values.get("kind") or _kind_from_name(str(values.get("hamlet") or "")) or "thôn"
+        kind = values.get("kind") or split_kind(str(values.get("hamlet") or ""))[0] or "thôn"
         # checked even when the hamlet exists, so a wrong cell is reported either way
         self.check(sheet, row, HamletIn, {"name": "hamlet"}, name=values.get("hamlet"), kind=kind,
                    households=values.get("households"), working_age=values.get("working_age"))
@@ -493,7 +485,7 @@ class _Run:
     def visit_row(self, sheet: Sheet, row: int, values: dict) -> str:
         name = values.get("hamlet")
         hamlet = None if blank(name) else self.find_hamlet(sheet, row, str(name))
-        teams = [t_ for t_ in self.store.rows("team", hamlet_id=hamlet["id"]) if t_["status"] == "active"] if hamlet else []
+        teams = [team for team in [active_team(self.store, hamlet["id"])] if team] if hamlet else []
         if not teams:
             self.fail(sheet, row, "hamlet", t("import.no_hamlet") if blank(name)
                       else t("import.team_not_found", name=clean(str(name))))
@@ -614,7 +606,7 @@ class _Run:
                     values[name] = carried[name]
             if address and isinstance(values.get("hamlet"), str):
                 values["hamlet"] = re.split(r"[,;]|\s-\s", values["hamlet"])[0]  # "Xóm Đồng Kim, xã Minh Tiến"
-            if not blank(values.get("hamlet")) and column_kind and not _kind_from_name(str(values["hamlet"])):
+            if not blank(values.get("hamlet")) and column_kind and not split_kind(str(values["hamlet"]))[0]:
                 # Under a header "Xóm", a cell "Đồng Kim" is Xóm Đồng Kim.
                 values["hamlet"] = f"{column_kind[0].upper()}{column_kind[1:]} {clean(str(values['hamlet']))}"
                 values.setdefault("kind", column_kind)
@@ -673,7 +665,7 @@ def _title_hamlet(sheet: Sheet) -> str | None:
             name = clean(match.group(2))
             if name and len(name) <= 60:
                 return _hamlet_name(match.group(1), name)
-    if sheet.kind == MEMBER and sheet.title and _kind_from_name(sheet.title):
+    if sheet.kind == MEMBER and sheet.title and split_kind(sheet.title)[0]:
         return sheet.title
     return None
 
@@ -696,8 +688,7 @@ def _no_hamlet_column(store: Store, sheet: Sheet) -> bool:
 
 def import_workbook(store: Store, path: str | Path, *, dry_run: bool = False, only_valid: bool = False) -> ImportResult:
     """Read a clerk's workbook into this commune's file: all rows or none (or only the valid ones)."""
-    if store.site.level != "commune":
-        raise InvalidInput("register.commune_only", level=store.site.level)
+    require_commune(store)
     path = Path(path)
     sheets, skipped, converted = read_sheets(path)
     if not sheets:

@@ -399,22 +399,3 @@ def encode(text: str, encoding: str) -> str:
         raise ValueError(f"unknown legacy encoding: {encoding!r}")
     table = _TCVN3_ENCODE if encoding == TCVN3 else _VNI_ENCODE
     return "".join(table.get(ch, ch) for ch in unicodedata.normalize("NFC", text))
-
-
-def font_encoding(font_name: str | None) -> str | None:
-    """The legacy encoding a font name implies (".VnTime" -> "tcvn3", "VNI-Times" -> "vni"), else None.
-
-    A hint only: clerks often keep an old font while typing Unicode, so confirm with detect_many.
-    """
-    name = (font_name or "").strip().lower()
-    if name.startswith(".vn"):
-        return TCVN3
-    if name.startswith("vni-") or name.startswith("vni "):
-        return VNI
-    return None
-
-
-def is_caps_font(font_name: str | None) -> bool:
-    """True for the TCVN3 capitals fonts (".VnTimeH", ".VnArialH", …), which draw every letter as a capital."""
-    name = (font_name or "").strip()
-    return name.lower().startswith(".vn") and name.endswith("H")

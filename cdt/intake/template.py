@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cdt.core.errors import InvalidInput, os_reason
+from cdt.core.files import written_whole
 from cdt.domain.kinds import HAMLET_KINDS
 from cdt.intake.headers import HAMLET, KINDS, MEMBER, TEAM, TRAINING, VISIT
 from cdt.intake.sheets import column_letter
@@ -114,20 +115,12 @@ def write_template(path: str | Path) -> Path:
     book.active = 0
     if path.exists():
         raise InvalidInput("template.exists", file=str(path))
-    # Saved under a temporary name and renamed: a full disk never leaves half a workbook behind.
-    partial = path.with_name(path.name + ".part")
+    # Written whole or not at all: a full disk never leaves half a workbook behind.
     try:
-        book.save(partial)
-        if path.exists():
-            raise FileExistsError(str(path))
-        partial.replace(path)
+        with written_whole(path, replace=False) as partial:
+            book.save(partial)
     except FileExistsError:
-        partial.unlink(missing_ok=True)
         raise InvalidInput("template.exists", file=str(path)) from None
     except OSError as exc:
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise InvalidInput("template.cannot_write", file=str(path), reason=os_reason(exc)) from exc
     return path

@@ -167,8 +167,8 @@ def remove_training(store: Store, text: str, *, cascade: bool = False) -> Remova
 
 def remove_visit(store: Store, ref: str) -> dict:
     """Delete a visit entered by mistake (a tombstone that travels upward)."""
-    visit = find_visit(store, ref)
     with store.write() as tx:
+        visit = find_visit(store, ref)
         return tx.delete("visit", visit["id"])
 
 
@@ -179,10 +179,10 @@ def remove_service(store: Store, text: str, *, cascade: bool = False) -> Removal
 
 def unattend(store: Store, training: str, members: list[str]) -> tuple[dict, list[dict]]:
     """Take members off a training's attendance (an attendance recorded by mistake)."""
-    session = find_training(store, training)
     if not members:
         raise InvalidInput("training.no_member")
     with store.write() as tx:
+        session = find_training(store, training)
         present = {a["member_id"]: a for a in store.rows("training_attendance", training_id=session["id"])}
         removed = []
         for name in members:

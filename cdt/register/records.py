@@ -13,21 +13,18 @@ from typing import Any, Callable
 
 from cdt import _testing
 from cdt.core.errors import Duplicate, InvalidInput
-from cdt.core.text import display_date, fold, name_key, person_key, vi_key
+from cdt.core.text import display_date, fold, person_key, vi_key
 from cdt.domain.models import HamletIn, MemberIn, ServiceIn, TeamIn, TrainingIn, VisitIn, validate
 from cdt.domain.parsers import parse_date
 from cdt.domain.sameness import HamletIndex, hamlet_keys, same_attendance, same_member, same_training, same_visit
+from cdt.domain.rules import (
+    check_member_dates, check_team_dates, refuse_second_active_team, refuse_second_leader, require_commune,
+)
 from cdt.domain.services import resolve_service, service_catalogue
 from cdt.register.corrections import own
 from cdt.register.lookup import find_hamlet, find_member, find_service_row, find_team, find_training, find_visit, hamlet_names, team_name
 from cdt.register.settings import int_setting
-from cdt.register.site import t_level
 from cdt.store import Store, ref_of
-
-
-def _require_commune(store: Store) -> None:
-    if store.site.level != "commune":
-        raise InvalidInput("register.commune_only", level=t_level(store.site.level))
 
 
 def refuse_same_member(store: Store, values: dict) -> None:
@@ -47,12 +44,12 @@ def add_hamlet(store: Store, name: str, kind: str, households: Any = None, worki
                hamlets: HamletIndex | None = None) -> dict:
     """Record a hamlet (thôn, xóm, bản, …) of this commune. ``hamlets``: the caller's index of the live
     hamlets, kept up to date inside its transaction (the import adds a thousand hamlets in one)."""
-    _require_commune(store)
+    require_commune(store)
     data = validate(HamletIn, name=name, kind=kind, households=households, working_age=working_age)
     with store.write() as tx:
-        existing = (hamlets or HamletIndex(store)).by_key.get(hamlet_keys(data.name)[0])
+        existing = (hamlets or HamletIndex(store)).same(data.name)
         if existing:
-            raise Duplicate("hamlet.exists", existing[0], name=data.name)
+            raise Duplicate("hamlet.exists", existing, name=existing["name"])
         return tx.insert("hamlet", data.model_dump())
 
 
@@ -63,10 +60,12 @@ def edit_hamlet(store: Store, text: str, **changes: Any) -> dict:
         merged = {k: hamlet[k] for k in ("name", "kind", "households", "working_age")}
         merged.update({k: v for k, v in changes.items() if v is not None})
         data = validate(HamletIn, **merged)
-        if name_key(data.name) != name_key(hamlet["name"]) and any(
-            name_key(h["name"]) == name_key(data.name) for h in store.rows("hamlet")
-        ):
-            raise InvalidInput("hamlet.exists", name=data.name)
+        if hamlet_keys(data.name)[0] != hamlet_keys(hamlet["name"])[0]:
+            others = HamletIndex(store)
+            others.discard(hamlet)
+            existing = others.same(data.name)
+            if existing:
+                raise Duplicate("hamlet.exists", existing, name=existing["name"])
         return tx.update("hamlet", hamlet["id"], data.model_dump())
 
 
@@ -93,15 +92,14 @@ def add_team(
     store: Store, hamlet: str, decision_number: Any = None, decision_date: Any = None, founded_on: Any = None
 ) -> dict:
     """Found a team for a hamlet (at most one active team a hamlet)."""
-    _require_commune(store)
+    require_commune(store)
     with store.write() as tx:
         place = hamlet if isinstance(hamlet, dict) else find_hamlet(store, hamlet)
         data = validate(
             TeamIn, hamlet_id=place["id"], decision_number=decision_number, decision_date=decision_date,
             founded_on=founded_on,
         )
-        if any(t["status"] == "active" for t in store.rows("team", hamlet_id=place["id"])):
-            raise InvalidInput("team.hamlet_has_team", hamlet=place["name"])
+        refuse_second_active_team(store, place)
         _testing.pause("add_team")
         return tx.insert("team", new_team_values(data))
 
@@ -113,6 +111,7 @@ def edit_team(store: Store, text: str, **changes: Any) -> dict:
         current = {k: team[k] for k in ("hamlet_id", "decision_number", "decision_date", "founded_on")}
         current.update({k: v for k, v in changes.items() if v is not None})
         data = validate(TeamIn, **current)
+        check_team_dates(data.founded_on, team["dissolved_on"])
         first, _ = _visit_span(store, team["id"])
         if data.founded_on and first and first < data.founded_on:
             raise InvalidInput("team.founded_after_visits", date=display_date(data.founded_on),
@@ -130,8 +129,7 @@ def dissolve_team(store: Store, text: str, on: Any = None) -> dict:
     with store.write() as tx:
         team = find_team(store, text)
         when = _parse(lambda: parse_date(on, not_future=True)) or date.today().isoformat()
-        if team["founded_on"] and when < team["founded_on"]:
-            raise InvalidInput("team.dissolved_before_founded", date=display_date(when))
+        check_team_dates(team["founded_on"], when)
         _, last = _visit_span(store, team["id"])
         if last and last > when:
             raise InvalidInput("team.dissolved_before_visits", date=display_date(when),
@@ -207,11 +205,6 @@ def new_member_values(data: MemberIn) -> dict:
     return data.model_dump()
 
 
-def check_team_rules(store: Store, team: dict, role: str, member_id: str | None = None) -> None:
-    """Raise InvalidInput if adding (or changing) a member breaks the team's size or one-leader rule."""
-    _check_team_rules(store, team, role, member_id)
-
-
 def _check_team_rules(store: Store, team: dict, role: str, member_id: str | None = None) -> None:
     active = [m for m in _active_members(store, team["id"]) if m["id"] != member_id]
     if member_id is None:
@@ -219,19 +212,18 @@ def _check_team_rules(store: Store, team: dict, role: str, member_id: str | None
         if len(active) >= high:
             raise InvalidInput("member.team_full", hamlet=hamlet_names(store).get(team["hamlet_id"]), max=high)
     if role == "leader":
-        leader = next((m for m in active if m["role"] == "leader"), None)
-        if leader:
-            raise InvalidInput("member.second_leader", leader=leader["full_name"])
+        refuse_second_leader(store, team["id"], member_id=member_id)
 
 
 def add_member(store: Store, full_name: str, team: str | dict, *, allow_duplicate: bool = False,
                **fields: Any) -> dict:
     """Add a member to the active team of a hamlet (or a team row), enforcing size, one-leader and sameness rules."""
-    _require_commune(store)
+    require_commune(store)
     with store.write() as tx:
         target = team if isinstance(team, dict) else find_team(store, team)
         data = validate(MemberIn, team_id=target["id"], full_name=full_name, **fields)
         values = new_member_values(data)
+        check_member_dates(values["joined_on"], values["left_on"])
         if not allow_duplicate:
             refuse_same_member(store, values)
         _check_team_rules(store, target, values["role"])
@@ -247,6 +239,7 @@ def edit_member(store: Store, text: str, *, team: str | None = None, **changes: 
             current["team_id"] = find_team(store, team)["id"]
         current.update({k: v for k, v in changes.items() if v is not None})
         data = validate(MemberIn, **current)
+        check_member_dates(data.joined_on, data.left_on)
         moved = data.team_id != member["team_id"]
         target = store.get("team", data.team_id)
         if not data.left_on:
@@ -263,8 +256,7 @@ def member_leave(store: Store, text: str, on: Any = None) -> dict:
             raise InvalidInput("member.already_left", name=member["full_name"],
                                date=display_date(member["left_on"]))
         when = _parse(lambda: parse_date(on, not_future=True)) or date.today().isoformat()
-        if member["joined_on"] and when < member["joined_on"]:
-            raise InvalidInput("member.left_before_joined", date=display_date(when))
+        check_member_dates(member["joined_on"], when)
         return tx.update("member", member["id"], {"left_on": when})
 
 
@@ -356,14 +348,14 @@ def list_trainings(store: Store) -> list[dict]:
 def edit_training(store: Store, text: str, *, title: Any = None, when: Any = None, organiser: Any = None,
                   mode: Any = None) -> dict:
     """Change a training's title, date, organiser or mode."""
-    session = find_training(store, text)
-    current = {"topic": session["topic"], "date": session["date"], "organiser": session["organiser"],
-               "mode": session["mode"]}
-    current.update({k: v for k, v in {"topic": title, "date": when, "organiser": organiser,
-                                      "mode": mode}.items() if v is not None})
-    data = validate(TrainingIn, **current)
     with store.write() as tx:
+        session = find_training(store, text)
         own(store, "training", session)
+        current = {"topic": session["topic"], "date": session["date"], "organiser": session["organiser"],
+                   "mode": session["mode"]}
+        current.update({k: v for k, v in {"topic": title, "date": when, "organiser": organiser,
+                                          "mode": mode}.items() if v is not None})
+        data = validate(TrainingIn, **current)
         row = tx.update("training", session["id"], data.model_dump())
     return {**row, "ref": ref_of(row["id"])}
 
@@ -386,18 +378,17 @@ def add_service(store: Store, code: str, name: str, aliases: list[str] | None = 
 
 def edit_service(store: Store, text: str, *, name: Any = None, aliases: list[str] | None = None) -> dict:
     """Change a provincial service's name or aliases (its code stays: visits record it)."""
-    row = find_service_row(store, text)
-    own(store, "service", row)
-    data = validate(ServiceIn, code=row["code"], name=name if name is not None else row["name"],
-                    aliases=aliases if aliases else json.loads(row["aliases"]))
-    taken = {fold(a) for s in service_catalogue(store) if s["code"] != row["code"]
-             for a in (s["code"], s["name"], *s["aliases"])}
-    clash = [a for a in (data.name, *data.aliases) if fold(a) in taken]
-    if clash:
-        raise InvalidInput("service.exists", name=clash[0])
     with store.write() as tx:
-        tx.update("service", row["id"], {"name": data.name,
-                                         "aliases": json.dumps(data.aliases, ensure_ascii=False)})
+        row = find_service_row(store, text)
+        own(store, "service", row)
+        data = validate(ServiceIn, code=row["code"], name=name if name is not None else row["name"],
+                        aliases=aliases if aliases else json.loads(row["aliases"]))
+        taken = {fold(a) for s in service_catalogue(store) if s["code"] != row["code"]
+                 for a in (s["code"], s["name"], *s["aliases"])}
+        clash = [a for a in (data.name, *data.aliases) if fold(a) in taken]
+        if clash:
+            raise InvalidInput("service.exists", name=clash[0])
+        tx.update("service", row["id"], {"name": data.name, "aliases": json.dumps(data.aliases, ensure_ascii=False)})
     return {"code": row["code"], "name": data.name, "aliases": data.aliases, "national": False}
 
 
@@ -445,7 +436,7 @@ def log_visit(
     when: Any = None, members: list[str] | None = None, notes: Any = None, *, allow_duplicate: bool = False,
 ) -> dict:
     """Record a household visit by a team: who went, how many people were helped, with what."""
-    _require_commune(store)
+    require_commune(store)
     with store.write():
         target = team if isinstance(team, dict) else find_team(store, team)
         values = new_visit_values(store, target, {

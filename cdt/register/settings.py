@@ -32,7 +32,14 @@ def set_setting(store: Store, key: str, value: str) -> str:
     key = clean(key)
     if key not in SETTING_DEFAULTS:
         raise InvalidInput("settings.unknown", key=key, keys=", ".join(SETTING_DEFAULTS))
-    value = clean(value)
+    with store.local_write():
+        value = _checked(store, key, clean(value))
+        store.put_setting(key, value)
+    return value
+
+
+def _checked(store: Store, key: str, value: str) -> str:
+    """A setting's value as stored, after its rule (read inside the write that stores it)."""
     current = settings(store)
     if key in ("team_min_members", "team_max_members"):
         if not value.isdigit() or not 1 <= int(value) <= 100:
@@ -51,5 +58,4 @@ def set_setting(store: Store, key: str, value: str) -> str:
         if not codes:
             raise InvalidInput("input.no_service")
         value = ",".join(dict.fromkeys(codes))
-    store.put_setting(key, value)
     return value

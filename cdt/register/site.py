@@ -32,8 +32,10 @@ def _same_unit_both_structures(found: list) -> bool:
             and len({u.code for u in found}) == 1 and len({fold(u.name) for u in found}) == 1)
 
 
-def create_file(path, level: str, query: str, structure: str | None = None, *, prefer_legacy: bool = False):
-    """Create the store for a commune, district or province named by code or name.
+def create_file(path, level: str, query: str, structure: str | None = None, *, prefer_legacy: bool = False,
+                on_create=None):
+    """Create the store for a commune, district or province named by code or name (``on_create``: as
+    for Store.create, what the new file gets in its creating transaction: its key pairs).
 
     A code or name that matches several units (the same code can name different communes in the
     two structures) raises Ambiguous; nothing is picked silently. The one exception, when the
@@ -63,6 +65,7 @@ def create_file(path, level: str, query: str, structure: str | None = None, *, p
         province=(unit.province_code, unit.province_name),
         district=(unit.district_code, unit.district_name) if level != "province" else (None, None),
         commune=(unit.code, unit.name) if level == "commune" else (None, None),
+        on_create=on_create,
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cdt.core.errors import CdtError, os_reason
+from cdt.core.files import written_whole
 from cdt.core.i18n import language, t
 from cdt.domain.indicators import TREND_KEYS
 from cdt.reports import svg
@@ -267,14 +268,9 @@ def write_report_html(report: dict, path: Path, *, number: str | None = None, pl
     """Write the report as a self-contained HTML file at path (through a temporary name) and return the path."""
     path = Path(path)
     text = render_html(report, number=number, place=place, signer=signer, preparer=preparer)
-    partial = path.with_name(path.name + ".part")
     try:
-        partial.write_text(text, encoding="utf-8", newline="\n")
-        partial.replace(path)
+        with written_whole(path) as partial:
+            partial.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:
-        try:
-            partial.unlink()
-        except OSError:
-            pass
         raise CdtError("html_report.cannot_write", path=str(path), reason=os_reason(exc)) from exc
     return path

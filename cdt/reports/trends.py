@@ -1,6 +1,6 @@
 """Trends: the last 12 months of the main indicators, and each target's path through its year.
 
-Everything here goes through ``figures_by_month`` (``month_figures`` for one month), which computes
+Everything here goes through ``figures_by_month``, which computes
 each month's flows (visits, distinct households reached, people helped, digital citizens) per unit
 and for the whole file. On a district or province file it reads the totals kept per origin and
 month (cdt/totals.py); on a commune file it reads the visits, in one pass for the 12 months.
@@ -36,11 +36,6 @@ _ZERO = {key: 0 for key in TREND_KEYS}  # read only
 
 def _zero() -> dict[str, int]:
     return {key: 0 for key in TREND_KEYS}
-
-
-def month_figures(store: Store, year: int, month: int, *, by_hamlet: bool, dc_codes: list[str]) -> dict:
-    """One month's flows: ``{"units": {unit key: figures}, "total": figures}`` (see ``figures_by_month``)."""
-    return figures_by_month(store, [(year, month)], by_hamlet=by_hamlet, dc_codes=dc_codes)[(year, month)]
 
 
 def figures_by_month(store: Store, months: list[tuple[int, int]], *, by_hamlet: bool,
