@@ -145,7 +145,7 @@ def create_target_2025(path: Path, code: str) -> Path:
 
 
 def _tables(conn: sqlite3.Connection, schema: str) -> list[str]:
-    from cdt.store import DOMAIN_TABLES
+    from cdt.core.schema import DOMAIN_TABLES
 
     present = {r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_schema WHERE type = 'table'")}
     return [t for t in (*DOMAIN_TABLES, "history") if t in present]

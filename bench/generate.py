@@ -23,7 +23,9 @@ from pathlib import Path
 
 from cdt.domain import units
 from cdt.domain.services import DEFAULT_SERVICES
-from cdt.store import DOMAIN_TABLES, Store, now
+from cdt.core.schema import DOMAIN_TABLES
+from cdt.store import Store
+from cdt.core.rows import now
 
 # The report month every benchmark asks for; visits cover the twelve months that end with it.
 REPORT_YEAR, REPORT_MONTH = 2025, 10

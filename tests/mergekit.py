@@ -8,7 +8,8 @@ from pathlib import Path
 
 from cdt.domain import units
 from cdt.exchange.merge import merge_file
-from cdt.store import KEYS_VERSION, SCHEMA_VERSION, Store, canonical_dump
+from cdt.core.schema import KEYS_VERSION, SCHEMA_VERSION
+from cdt.store import Store, canonical_dump
 
 # Communes of Đại Từ (171) and of Thành phố Thái Nguyên (164), Tỉnh Thái Nguyên (19), legacy structure.
 DAI_TU = ("05761", "05767", "05770")

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from cdt.core.i18n import t
-from cdt.store import ref_of
+from cdt.core.rows import ref_of
 
 
 def ok(result):

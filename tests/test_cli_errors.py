@@ -153,7 +153,8 @@ def test_newer_schema_is_refused_with_update_hint(cdt, commune):
 
 
 def test_older_schema_is_migrated_after_a_copy(cdt, tmp_path):
-    from cdt.store import SCHEMA_VERSION, Store
+    from cdt.core.schema import SCHEMA_VERSION
+    from cdt.store import Store
 
     old = tmp_path / "cũ v1.db"
     Store.create(old, level="commune", structure="legacy", commune=("05761", "Thị trấn Hùng Sơn"),

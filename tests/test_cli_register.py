@@ -8,7 +8,7 @@ import unicodedata
 from datetime import date, timedelta
 
 import pytest
-from cdt.store import SCHEMA_VERSION
+from cdt.core.schema import SCHEMA_VERSION
 
 
 def ok(result):

@@ -10,7 +10,8 @@ import sqlite3
 import time
 import uuid
 
-from cdt.store import Store, new_file_id, new_id, ref_of
+from cdt.store import Store
+from cdt.core.rows import new_file_id, new_id, ref_of
 
 
 def test_new_ids_are_time_ordered_uuid7_with_random_tails():

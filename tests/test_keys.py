@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import packkit
-from cdt.store import Store, canonical_dump, row_hash
+from cdt.store import Store, canonical_dump
+from cdt.core.rows import row_hash
 from test_merge import make_commune, pack
 
 NAMES = ("Hoàng Văn An", "Nguyễn Thị Bích")

@@ -113,7 +113,7 @@ def test_an_id_already_used_by_another_commune_leaves_the_fast_path(tmp_path):
     """A new commune's pack is all new but for one row whose id another commune's row has here
     (a forged copy): the plain insert meets the id, the transaction is rolled back and the full
     merge holds that row as a conflict, as it always did; the other rows come in."""
-    from cdt.store import row_hash
+    from cdt.core.rows import row_hash
 
     first = unit_file(tmp_path / "a.db", "commune", DAI_TU[0])
     taken = add_hamlet(first, "Xóm A")

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdt.exchange.incoming import ROW_HASH_FUNCTION, register_row_hash, row_hash_sql
-from cdt.store import DATA_COLUMNS, HASH_COLUMNS, apply_migrations, row_hash
+from cdt.core.schema import DATA_COLUMNS, HASH_COLUMNS, apply_migrations
+from cdt.core.rows import row_hash
 
 TEXT = st.text(max_size=30) | st.sampled_from(["\x00", "\x7f", "\"\\/", "\u2028", "Đồng Tháp", "😀", "\x1f\n\t"])
 BY_TYPE = {

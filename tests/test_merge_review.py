@@ -148,7 +148,7 @@ def test_dry_run_of_several_files_equals_the_real_run(cdt, tmp_path, district):
 
 def _stolen_id_pack(cdt, tmp_path, district, good_pack, other_pack) -> Path:
     """Phúc Lương's pack, altered so that one of its hamlets reuses Hùng Sơn's hamlet id (hash redone)."""
-    from cdt.store import row_hash
+    from cdt.core.rows import row_hash
 
     assert cdt("--db", district, "merge", good_pack).exit_code == 0
     victim = sqlite3.connect(district).execute("SELECT id FROM hamlet").fetchone()[0]

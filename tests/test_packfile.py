@@ -13,7 +13,7 @@ import pytest
 import packkit
 from cdt.exchange import packfile
 from cdt.core.errors import FileRefused
-from cdt.store import APPLICATION_ID
+from cdt.core.schema import APPLICATION_ID
 from mergekit import add_hamlet, add_member, seal_key, snapshot, unit_file
 
 

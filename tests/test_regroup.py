@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from cdt.exchange import conflicts
-from cdt.store import Store, canonical_dump, ref_of
+from cdt.store import Store, canonical_dump
+from cdt.core.rows import ref_of
 
 # Legacy Xã Hòa Phú (24172) and Xã Hòa Khánh (24175) became the 2025 Xã Hòa Phú (24175), Đắk Lắk (66).
 OLD = {"24172": ["Buôn Ea", "Buôn Ky"], "24175": ["Thôn Một"]}

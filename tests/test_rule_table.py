@@ -15,7 +15,7 @@ from cdt.core.i18n import t
 from cdt.domain import models, parsers, rules
 from cdt.domain.indicators import TARGET_INDICATORS
 from cdt.domain.kinds import HAMLET_KINDS
-from cdt.store import SCHEMA_VERSION, apply_migrations
+from cdt.core.schema import SCHEMA_VERSION, apply_migrations
 
 # A valid live row of each table: one column at a time is replaced by the value under test.
 BASE = {

@@ -23,7 +23,8 @@ import packkit
 from cdt.domain import models, parsers, rules
 from cdt.domain.kinds import HAMLET_KINDS
 from cdt.core.i18n import t
-from cdt.store import SCHEMA_VERSION, apply_migrations, row_hash
+from cdt.core.schema import SCHEMA_VERSION, apply_migrations
+from cdt.core.rows import row_hash
 
 HAMLET = "Xóm Một"
 

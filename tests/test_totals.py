@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from cdt.core import totals
 from cdt.core.errors import CdtError
-from cdt.store import SCHEMA_VERSION, TOTALS_VERSION, Store, apply_migrations
+from cdt.core.schema import SCHEMA_VERSION, TOTALS_VERSION, apply_migrations
+from cdt.store import Store
 from mergekit import DAI_TU, copy_store, merge_ok, snapshot, unit_file
 
 RAW_EXAMPLES = int(os.environ.get("CDT_TOTALS_EXAMPLES", "300"))

@@ -12,7 +12,8 @@ import pytest
 
 import packkit
 from cdt.core.i18n import t
-from cdt.store import DATA_COLUMNS, ref_of
+from cdt.core.schema import DATA_COLUMNS
+from cdt.core.rows import ref_of
 from test_cli_corrections import ok, rows
 from test_merge import pack
 

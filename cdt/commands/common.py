@@ -264,7 +264,7 @@ def _ask_number(count: int, candidates: list | None = None) -> int:
         if answer.isdigit() and 1 <= int(answer) <= count:
             return int(answer)
         if candidates and len(answer) >= 4:
-            from cdt.store import REF_LENGTH, ref_of
+            from cdt.core.rows import REF_LENGTH, ref_of
 
             wanted = answer.strip("[]").lower()
             by_ref = [i for i, (key, _) in enumerate(candidates, 1) if ref_of(str(key)).startswith(wanted)

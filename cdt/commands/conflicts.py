@@ -54,7 +54,7 @@ def show(
     format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
 ) -> None:
     from cdt.exchange import conflicts as library
-    from cdt.store import ref_of
+    from cdt.core.rows import ref_of
 
     info = library.show_conflict(common.store(ctx), conflict_id)
     if format is common.Format.json:

@@ -24,7 +24,7 @@ def add(
     founded_on: Annotated[Optional[str], typer.Option("--founded-on", help=t("team.opt.founded_on"), show_default=False)] = None,
 ) -> None:
     from cdt.register import lookup, records
-    from cdt.store import ref_of
+    from cdt.core.rows import ref_of
 
     if common.asking(ctx, hamlet=hamlet):
         # a clerk at a terminal: ask for what is missing, in order (the decision may come later)

@@ -39,7 +39,7 @@ def log(
 ) -> None:
     from cdt.domain.services import service_catalogue, service_from_words
     from cdt.register import lookup, records
-    from cdt.store import ref_of
+    from cdt.core.rows import ref_of
 
     if common.asking(ctx, team=team, household=household, people=people, service=service):
         # a clerk at a terminal: ask for what is missing, in order
@@ -73,7 +73,7 @@ def edit(
     notes: Notes = None,
 ) -> None:
     from cdt.register import records
-    from cdt.store import ref_of
+    from cdt.core.rows import ref_of
 
     row = common.run(records.edit_visit, common.store(ctx), visit, team=team, household=household,
                      people=people, date=date, services=service or [], members=member or [], notes=notes)

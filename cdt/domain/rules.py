@@ -38,7 +38,9 @@ from cdt.domain.parsers import (
     parse_notes, parse_role, parse_service_code, parse_text, parse_whole_in, plain_number,
 )
 from cdt.domain.services import DEFAULT_SERVICES
-from cdt.store import Store, ref_of, tables_at
+from cdt.store import Store
+from cdt.core.rows import ref_of
+from cdt.core.schema import tables_at
 
 # Ranges of the numbers a clerk may enter.
 HOUSEHOLDS_RANGE = (0, 100_000)

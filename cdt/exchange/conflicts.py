@@ -8,7 +8,9 @@ from cdt import __version__
 from cdt.core.errors import InvalidInput, NotFound
 from cdt.core.text import clean_text
 from cdt.exchange.merge import json_row
-from cdt.store import DATA_COLUMNS, ROW_COLUMNS, Store, now
+from cdt.core.schema import DATA_COLUMNS, ROW_COLUMNS
+from cdt.store import Store
+from cdt.core.rows import now
 
 
 def _groups(store: Store, include_resolved: bool) -> list[dict]:

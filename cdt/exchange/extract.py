@@ -13,7 +13,8 @@ from cdt.core.files import written_whole
 from cdt.exchange import keys
 from cdt.exchange.incoming import lookup_unit
 from cdt.exchange.replacements import absorbed_origins
-from cdt.store import DATA_COLUMNS, ROW_COLUMNS, Store
+from cdt.core.schema import DATA_COLUMNS, ROW_COLUMNS
+from cdt.store import Store
 
 
 def extract_commune(store: Store, code: str, out: Path) -> dict:

@@ -25,10 +25,9 @@ from cdt.core.files import sha256_file
 from cdt.core.i18n import t
 from cdt.core.text import clean_text
 from cdt.domain import rules, units
-from cdt.store import (
-    APPLICATION_ID, HASH_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, Store, hash_values, migrate_copy, ref_of,
-    reference_schema, tables_at,
-)
+from cdt.core.schema import APPLICATION_ID, HASH_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, reference_schema, tables_at
+from cdt.store import Store, migrate_copy
+from cdt.core.rows import hash_values, ref_of
 
 # Checks of one file give up after this long (a crafted file could make a query loop for ever).
 CHECK_SECONDS = 300
@@ -350,7 +349,7 @@ def register_row_hash(conn: sqlite3.Connection) -> bool:
     itself and Python only hashes it (about a tenth of the work per row). Returns whether this
     SQLite's json_array writes the canonical JSON exactly (checked here on every character it
     could escape): if not, the checks use cdt_row_hash. tests/test_merge_hash.py proves both equal
-    ``store.row_hash`` on fuzzed rows of every table."""
+    ``rows.row_hash`` on fuzzed rows of every table."""
     conn.create_function(ROW_HASH_FUNCTION, -1, _sql_row_hash, deterministic=True)
     conn.create_function(SHA256_FUNCTION, 1, _sha256_text, deterministic=True)
     marks = ", ".join("?" for _ in _JSON_PROBE)

@@ -27,7 +27,8 @@ from cdt.core.files import sha256_file, written_whole
 from cdt.core.text import clean_text
 from cdt.exchange import packfile
 from cdt.exchange.packfile import Header, b64decode, b64encode, key_id
-from cdt.store import Store, now
+from cdt.store import Store
+from cdt.core.rows import now
 
 KEY_FILE_FORMAT = "cdt-key 1"
 KEY_FILE_CONTEXT = b"cdt public key file v1\x00"

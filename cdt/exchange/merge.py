@@ -40,7 +40,9 @@ from cdt.core.text import clean_text
 from cdt.exchange import keys
 from cdt.exchange.incoming import Checked, check_file, migrate_staged, sqlite_reason, stage_copy
 from cdt.exchange.replacements import REPLACED, TAKES_OVER, one_file_per_unit, record_replacements, unit_key
-from cdt.store import DATA_COLUMNS, ROW_COLUMNS, Store, now
+from cdt.core.schema import DATA_COLUMNS, ROW_COLUMNS
+from cdt.store import Store
+from cdt.core.rows import now
 
 COUNT_KEYS = ("inserted", "updated", "unchanged", "older", "conflicts")
 # Each ATTACHed pack's page cache (KiB): read once, front to back; nine of them at SQLite's default

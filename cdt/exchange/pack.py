@@ -22,7 +22,8 @@ from cdt.core.i18n import t as _t
 from cdt.core.text import fold
 from cdt.exchange import keys, packfile
 from cdt.exchange.packfile import PACK_SUFFIX
-from cdt.store import Store, now, strip_local_tables
+from cdt.store import Store, strip_local_tables
+from cdt.core.rows import now
 
 
 @dataclass

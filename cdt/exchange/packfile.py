@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdt.core.errors import FileRefused
-from cdt.store import looks_like_store
+from cdt.core.schema import looks_like_store
 
 # The name every pack file ends with (cdt pack writes it, cdt merge looks for it in a folder).
 PACK_SUFFIX = ".cdt"

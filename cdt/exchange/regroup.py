@@ -51,7 +51,9 @@ from cdt.exchange import keys
 from cdt.exchange.merge import merge_file
 from cdt.exchange.pack import make_pack
 from cdt.register.site import create_file
-from cdt.store import DATA_COLUMNS, RETIRED_SETTING, ROW_COLUMNS, Store, now, ref_of
+from cdt.core.schema import DATA_COLUMNS, ROW_COLUMNS
+from cdt.store import RETIRED_SETTING, Store
+from cdt.core.rows import now, ref_of
 
 ORIGIN_COLUMNS = ("db_id", "level", "structure", "province_code", "district_code", "commune_code", "unit_name",
                   "clock", "packed_at", "merged_at")

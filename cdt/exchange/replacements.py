@@ -18,7 +18,9 @@ from cdt.core.errors import FileRefused
 from cdt.core.text import clean_text
 from cdt.domain import units
 from cdt.exchange.incoming import Checked
-from cdt.store import DATA_COLUMNS, Store, now
+from cdt.core.schema import DATA_COLUMNS
+from cdt.store import Store
+from cdt.core.rows import now
 
 # A file replaced by another for its unit (cdt merge --replaces): its rows after the switch are held.
 REPLACED = ("EXISTS (SELECT 1 FROM main.replacement x WHERE x.old_db_id = {a}.origin"

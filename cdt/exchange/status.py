@@ -9,7 +9,8 @@ from cdt.domain import units
 from cdt.exchange import keys
 from cdt.exchange.conflicts import list_conflicts
 from cdt.exchange.incoming import lookup_unit
-from cdt.store import DATA_COLUMNS, Store
+from cdt.core.schema import DATA_COLUMNS
+from cdt.store import Store
 
 
 def status(store: Store) -> dict:

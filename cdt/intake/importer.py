@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from cdt.core.errors import Ambiguous, CdtError, FileRefused, InvalidInput, NotFound
+from cdt.core.errors import Ambiguous, CdtError, FileRefused, NotFound
 from cdt.core.i18n import t
 from cdt.core.text import clean, display_date, fold
 from cdt.domain import sameness
@@ -29,7 +29,8 @@ from cdt.intake.headers import HAMLET, MEMBER, TEAM, TRAINING, VISIT, header_wor
 from cdt.intake.sheets import Sheet, blank, column_letter, read_sheets
 from cdt.intake.template import TEMPLATE_COLUMNS
 from cdt.register import lookup, records
-from cdt.store import Store, ref_of
+from cdt.store import Store
+from cdt.core.rows import ref_of
 
 # A visit model's fields → the visits sheet's columns, to point at each problem's cell.
 _VISIT_COLUMNS = {"members": "visitors"}

@@ -14,7 +14,8 @@ from cdt.core.errors import Ambiguous, InvalidInput, NotFound
 from cdt.core.i18n import t
 from cdt.core.text import clean, display_date, match_names
 from cdt.domain.services import resolve_service
-from cdt.store import Store, ref_of
+from cdt.store import Store
+from cdt.core.rows import ref_of
 
 
 # -- finding rows by what people type ---------------------------------------------------------------

@@ -24,7 +24,8 @@ from cdt.domain.services import resolve_service, service_catalogue
 from cdt.register.corrections import own
 from cdt.register.lookup import find_hamlet, find_member, find_service_row, find_team, find_training, find_visit, hamlet_names, team_name
 from cdt.register.settings import int_setting
-from cdt.store import Store, ref_of
+from cdt.store import Store
+from cdt.core.rows import ref_of
 
 
 def refuse_same_member(store: Store, values: dict) -> None:

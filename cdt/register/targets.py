@@ -6,7 +6,8 @@ from typing import Any
 
 from cdt.domain.indicators import PERCENT_BASE
 from cdt.domain.models import TargetIn, validate
-from cdt.store import Store, ref_of
+from cdt.store import Store
+from cdt.core.rows import ref_of
 
 
 def own_targets(store: Store) -> list[dict]:

@@ -14,7 +14,9 @@ from typing import Any
 from cdt.core.errors import InvalidInput
 from cdt.core.i18n import t
 from cdt.register.lookup import describe_uses
-from cdt.store import DATA_COLUMNS, JOURNAL_VERSION, Store, ref_of
+from cdt.core.schema import DATA_COLUMNS, JOURNAL_VERSION
+from cdt.store import Store
+from cdt.core.rows import ref_of
 
 
 def _has_journal(store: Store) -> bool:

@@ -21,7 +21,8 @@ from cdt.register.targets import own_targets, plain_number
 from cdt.reports.figures import (buckets, commune_of_origin, empty_figures, households_total, load_buckets,
                                  measure, origins, period, ratio, sum_figures, unit_dict)
 from cdt.reports.trends import build_trends
-from cdt.store import Store, now, ref_of
+from cdt.store import Store
+from cdt.core.rows import now, ref_of
 
 SCHEMA = "cdt.report/1"
 
