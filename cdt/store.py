@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from cdt import __version__
+from cdt import _testing
 from cdt.core import totals
 from cdt.core.errors import CdtError, NotFound, ReadOnlyRow, StoreError
 
@@ -400,13 +401,13 @@ class Site:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection with cdt's settings: rollback journal, full sync, explicit transactions."""
+    """A connection with cdt's settings: rollback journal, full sync (off in tests: _testing), explicit transactions."""
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     # Rollback journal, not WAL: older SQLite builds bundled with Python on Windows have WAL bugs
     # with concurrent writers, and a clerk's file has one writer (DESIGN.md §4).
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA synchronous = {_testing.sync_mode()}")
     conn.execute("PRAGMA trusted_schema = OFF")
     return conn
 
