@@ -34,14 +34,21 @@ class Result:
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Point cdt at a database, log and data folder inside tmp_path; Vietnamese by default."""
+def isolated(tmp_path, monkeypatch, request):
+    """Point cdt at a database, log and data folder inside tmp_path; Vietnamese by default.
+
+    Commits skip fsync (CDT_TEST_SYNC=off, passed on to the cdt processes a test starts) unless the
+    test is marked ``durable``: kills, full disks and locks run with SQLite's full sync."""
     monkeypatch.setenv("CDT_DB", str(tmp_path / "cdt.db"))
     monkeypatch.setenv("CDT_LOG", str(tmp_path / "cdt-errors.log"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "data"))
     monkeypatch.delenv("CDT_LANG", raising=False)
     monkeypatch.delenv("CDT_DEBUG", raising=False)
+    if request.node.get_closest_marker("durable"):
+        monkeypatch.delenv("CDT_TEST_SYNC", raising=False)
+    else:
+        monkeypatch.setenv("CDT_TEST_SYNC", "off")
     set_language(None)
     yield
     set_language(None)

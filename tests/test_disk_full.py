@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.durable  # a full disk with SQLite's full sync, as clerks run it
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "data" / "05767-phuc-luong-mau-cdt.xlsx"
 
