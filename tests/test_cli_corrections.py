@@ -5,31 +5,19 @@ lists tell look-alikes apart, and free text refuses phone and ID numbers."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from cdt.core.i18n import t
+from cdt.domain.models import personal_number
 from cdt.store import ref_of
-
-
-def ok(result):
-    assert result.exit_code == 0, result.output
-    return result
+from kits.cli import ok, rows
 
 
 def fails(result, key, **params):
     assert result.exit_code == 1, result.output
     assert result.stderr.strip() == f"Lỗi: {t(key, **params)}" or t(key, **params) in result.stderr, result.stderr
     return result
-
-
-def rows(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -216,3 +204,10 @@ def test_household_refuses_phone_and_id(cdt, village, household, key):
 def test_ordinary_notes_and_codes_still_pass(cdt, village):
     ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-0015", "--people", "2",
            "--service", "dvc", "--notes", "ngày 12.03.2026 hướng dẫn 2 người, 3 ứng dụng"))
+
+
+def test_numbers_written_with_slashes_or_brackets_are_personal():
+    assert personal_number("0912/345/678") == "phone"
+    assert personal_number("dt:(0912)345678") == "phone"
+    assert personal_number("ngày 05/10/2026, 3 người") is None
+    assert personal_number("DT-014") is None

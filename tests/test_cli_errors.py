@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kits.cli import ok
+
 FUTURE = (date.today() + timedelta(days=3)).strftime("%d/%m/%Y")
 
 BAD_INPUTS = [
@@ -231,3 +233,29 @@ def test_legacy_code_page_output_does_not_crash(tmp_path):
                           {"PYTHONIOENCODING": "cp1252"})
     assert result.returncode == 0, result.stderr
     assert "Hùng Sơn".encode("utf-8") in result.stdout
+
+
+# -- a byte that is not UTF-8, a control character ------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="bytes in argv are a POSIX matter")
+def test_a_non_utf8_byte_is_not_called_a_control_character(commune):
+    done = subprocess.run([sys.executable, "-m", "cdt", "hamlet", "add", b"X\xffm", "--kind", "xóm".encode()],
+                          capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.decode("utf-8") == ("Lỗi: tên: có byte không phải UTF-8 (gõ bằng bảng mã cũ?); "
+                                           "hãy gõ lại bằng bảng mã Unicode\n")
+
+
+def test_a_control_character_keeps_its_message(cdt, commune):
+    result = cdt("hamlet", "add", "X\x01m", "--kind", "xóm")
+    assert result.stderr == "Lỗi: tên: có ký tự điều khiển không hợp lệ\n"
+
+
+def test_a_bad_number_option_is_explained_in_vietnamese(cdt, tmp_path):
+    ok(cdt("init", "--commune", "05761", "--structure", "legacy"))
+    low = cdt("history", "--limit", "0")
+    assert low.exit_code == 2 and "giá trị không hợp lệ cho --limit: phải từ 1 trở lên" in low.stderr
+    word = cdt("undo", "--to", "abc")
+    assert word.exit_code == 2 and "giá trị không hợp lệ cho --to: phải là một số nguyên" in word.stderr
+    assert "Input should" not in low.stderr + word.stderr

@@ -212,6 +212,7 @@ def test_missing_database_explains_how_to_start(cdt, tmp_path):
     assert not (tmp_path / "nothing here.db").exists()
 
 
+@pytest.mark.durable
 def test_database_in_use_is_a_clear_message(cdt, commune):
     import sqlite3
 
@@ -379,3 +380,31 @@ def test_member_remove_asks_in_vietnamese(cdt, hamlet_team, monkeypatch):
     assert len(as_json(cdt("member", "list", "--format", "json"))) == 1
     ok(cdt("member", "remove", "Hoàng Văn An", input="có\n"))
     assert as_json(cdt("member", "list", "--format", "json")) == []
+
+
+# -- services typed at a prompt ------------------------------------------------------------------
+
+
+CODES = "dvc, vneid, payment, ecommerce, ehealth, esign, elearning, cybersafety, bdhvs"
+
+
+def test_words_of_one_service_are_taken_at_a_prompt_only(cdt, commune):
+    from cdt.register import records as register
+    from cdt.core.errors import NotFound
+    from cdt.store import Store
+
+    store = Store.open(commune)
+    try:
+        assert register.service_from_words(store, "dinh danh") == "vneid"
+        assert register.service_from_words(store, "Định danh điện tử VNeID") == "vneid"
+        with pytest.raises(NotFound):  # words of several services: no guess
+            register.service_from_words(store, "dien tu")
+        with pytest.raises(NotFound):  # an option stays exact
+            register.resolve_service(store, "dinh danh")
+    finally:
+        store.close()
+    assert cdt("hamlet", "add", "La Cút", "--kind", "xóm").exit_code == 0
+    assert cdt("team", "add", "--hamlet", "la cut", "--decided-on", "01/02/2026").exit_code == 0
+    result = cdt("visit", "log", "--team", "la cut", "--household", "H1", "--people", "1", "--service", "dinh danh")
+    assert result.stderr == ("Lỗi: không có dịch vụ 'dinh danh'; có phải vneid (Định danh điện tử VNeID)? "
+                             f"Các mã: {CODES}\n")

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from test_export import REPORTS, base, flow, indicators, unit, with_trends
-from test_report import _hostile_commune
-
 from cdt.core import i18n
 from cdt.reports.html import render_html, write_report_html
+from kits.registers import hostile_commune
+from kits.reports import REPORTS, base, flow, indicators, unit, with_trends
 
 MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 
@@ -90,7 +89,7 @@ def test_english(monkeypatch):
 
 
 def test_through_the_command(cdt, commune, tmp_path):
-    _hostile_commune(cdt, commune)
+    hostile_commune(cdt, commune)
     out = tmp_path / "báo cáo tháng 10.html"
     r = cdt("report", "--month", "2026-10", "--html", out, "--xlsx", tmp_path / "b.xlsx")
     assert r.exit_code == 0, r.output

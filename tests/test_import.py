@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from kits.cli import ok
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "data"
 
@@ -398,3 +400,17 @@ def test_visit_sheet_problems_name_their_column(cdt, commune, tmp_path):
     where = {(p["row"], p["column"]) for p in problems}
     assert (2, "D") in where and (3, "C") in where
     assert commune.read_bytes() == before
+
+
+def test_a_member_list_naming_no_hamlet_is_refused_even_with_one_team(cdt, tmp_path):
+    ok(cdt("init", "--commune", "05761", "--structure", "legacy"))
+    ok(cdt("hamlet", "add", "Thôn A", "--kind", "thon"))
+    ok(cdt("team", "add", "--hamlet", "thon a"))
+    book = Workbook()
+    book.active.append(["STT", "Họ và tên", "Năm sinh", "Điện thoại"])
+    book.active.append([1, "Lê Văn Nam", 1990, "0912345678"])
+    book.save(tmp_path / "ds.xlsx")
+    result = cdt("import", tmp_path / "ds.xlsx")
+    assert result.exit_code == 1
+    assert "'Họ và tên'" in result.stderr + result.stdout
+    assert json.loads(ok(cdt("member", "list", "--format", "json")).stdout) == []

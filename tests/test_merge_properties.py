@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mergekit import (
+from kits.mergekit import (
     DAI_TU, TP_THAI_NGUYEN, add_hamlet, add_member, copy_store, delete_hamlet, dump, edit_hamlet, merge_ok,
     snapshot, unit_file,
 )

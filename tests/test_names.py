@@ -12,6 +12,7 @@ from hypothesis import given, strategies as st
 
 from cdt.store import Store
 from cdt.core.text import fold, match_names, person_key
+from kits.cli import ok
 
 # (hamlet, kind, full name as typed, a search typed without apostrophes or diacritics)
 PEOPLE = [
@@ -31,11 +32,6 @@ PEOPLE = [
     ("Bản Phìn Hồ", "bản", "Nay", "nay"),                           # one word
     ("Bản Phìn Hồ", "bản", "Páo", "pao"),                           # one word
 ]
-
-
-def ok(result):
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture
@@ -161,3 +157,20 @@ def test_fold_ignores_which_apostrophe_and_sort_never_fails(words, typed, search
     assert fold(stored) == fold(query)
     assert match_names(query, [stored], lambda s: s) == [stored]
     sorted([stored, query, "Nay"], key=person_key)
+
+
+def test_one_name_whichever_apostrophe_was_typed(cdt, tmp_path):
+    ok(cdt("init", "--commune", "24169", "--structure", "legacy"))
+    ok(cdt("hamlet", "add", "Buôn Ko Siêr", "--kind", "buon"))
+    ok(cdt("team", "add", "--hamlet", "buon ko sier"))
+    ok(cdt("member", "add", "Y B'him Niê", "--team", "buon ko sier"))
+    again = cdt("member", "add", "Y B\u2019him Niê", "--team", "buon ko sier")
+    assert again.exit_code == 1 and "--allow-duplicate" in again.stderr
+    ok(cdt("member", "add", "Y Bhim Niê", "--team", "buon ko sier"))  # no apostrophe: another name
+    names = [m["full_name"] for m in json.loads(ok(cdt("member", "list", "--format", "json")).stdout)]
+    assert sorted(names) == ["Y B'him Niê", "Y Bhim Niê"]
+
+
+def test_b_with_stroke_folds_for_search():
+    assert fold("Y Bŭt Ƀuôn Ya") == "y but buon ya"
+    assert match_names("y but buon ya", [{"n": "Y Bŭt Ƀuôn Ya"}], lambda r: r["n"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import packkit
+from kits import packkit
 from cdt.domain import models, rules
 from cdt.core.i18n import t
 from cdt.store import SCHEMA_VERSION, apply_migrations, row_hash

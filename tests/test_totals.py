@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from cdt.core import totals
 from cdt.core.errors import CdtError
 from cdt.store import SCHEMA_VERSION, TOTALS_VERSION, Store, apply_migrations
-from mergekit import DAI_TU, copy_store, merge_ok, snapshot, unit_file
+from kits.mergekit import DAI_TU, copy_store, merge_ok, snapshot, unit_file
 
 RAW_EXAMPLES = int(os.environ.get("CDT_TOTALS_EXAMPLES", "300"))
 LIB_EXAMPLES = int(os.environ.get("CDT_TOTALS_LIB_EXAMPLES", "40"))

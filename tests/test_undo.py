@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import packkit
+from kits import packkit
 from cdt.core.i18n import t
 from cdt.store import DATA_COLUMNS, ref_of
-from test_cli_corrections import ok, rows
-from test_merge import pack
+from kits.cli import ok, pack, rows
 
 def live_dump(db: Path) -> dict:
     """The file's own rows as data: data columns of every live row (rev and hash left out)."""
