@@ -1,7 +1,8 @@
 """Shared fixtures: every test runs against a database in its own tmp_path, never the user's.
 
-Also: commits without fsync except in tests marked ``durable``, and files built once per session
-and copied into each test (``commune``, ``district``, ``good_pack``'s commune).
+Also: the hypothesis profile (``HYPOTHESIS_PROFILE``: dev by default, thorough for ``make
+test-thorough``), commits without fsync except in tests marked ``durable``, and files built once per
+session and copied into each test (``commune``, ``district``, ``good_pack``'s commune).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from click.testing import CliRunner
 
 from cdt.cli import app as cli
 from cdt.core.i18n import set_language
+from kits import profiles
 from kits.cli import make_commune, pack
 from kits.templates import TEMPLATES
+
+profiles.register()
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

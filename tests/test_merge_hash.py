@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cdt.exchange.merge import ROW_HASH_FUNCTION, register_row_hash, row_hash_sql
 from cdt.store import DATA_COLUMNS, HASH_COLUMNS, apply_migrations, row_hash
+from kits.profiles import examples
 
 TEXT = st.text(max_size=30) | st.sampled_from(["\x00", "\x7f", "\"\\/", "\u2028", "Đồng Tháp", "😀", "\x1f\n\t"])
 BY_TYPE = {
@@ -47,7 +48,7 @@ def rows(draw):
     return table, row
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(thorough=150)
 @given(found=st.lists(rows(), min_size=1, max_size=8))
 def test_sql_row_hash_equals_the_write_time_hash(found):
     conn = _schema()

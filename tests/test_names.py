@@ -13,6 +13,7 @@ from hypothesis import given, strategies as st
 from cdt.store import Store
 from cdt.core.text import fold, match_names, person_key
 from kits.cli import ok
+from kits.profiles import examples
 
 # (hamlet, kind, full name as typed, a search typed without apostrophes or diacritics)
 PEOPLE = [
@@ -150,6 +151,7 @@ _APOSTROPHES = st.sampled_from(["'", "\u2019", "\u02bc", "\u2018", ""])
 _WORDS = st.lists(st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyŭĕŏ", min_size=1, max_size=6), min_size=1, max_size=5)
 
 
+@examples(thorough=100)
 @given(_WORDS, _APOSTROPHES, _APOSTROPHES)
 def test_fold_ignores_which_apostrophe_and_sort_never_fails(words, typed, searched):
     stored = " ".join(f"{w[0]}{typed}{w[1:]}" for w in words)

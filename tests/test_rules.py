@@ -16,10 +16,11 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from kits import packkit
+from kits.profiles import examples
 from cdt.domain import models, rules
 from cdt.core.i18n import t
 from cdt.store import SCHEMA_VERSION, apply_migrations, row_hash
@@ -293,7 +294,6 @@ NUMBERS = st.one_of(st.integers(-10, 600_000), st.sampled_from([2 ** 63 - 1, -(2
                                                                 100_001, 500_000, 500_001, 1919, 1920]))
 
 
-@settings(max_examples=300, deadline=None)
 @given(value=NUMBERS)
 def test_ranges_agree_with_the_models(value):
     today = date.today()
@@ -317,7 +317,7 @@ DAYS = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@examples(thorough=400)
 @given(value=DAYS)
 def test_dates_agree_with_the_models(value):
     # The merge allows a day's tolerance after its today: compared with the models' rule a day earlier.
@@ -334,7 +334,6 @@ WORDS = st.one_of(st.text(max_size=12), st.sampled_from(
      "nam", "nữ", "online ", "truc tiep"]))
 
 
-@settings(max_examples=300, deadline=None)
 @given(value=WORDS)
 def test_word_lists_agree_with_the_models(value):
     today = date.today()
