@@ -83,7 +83,8 @@ def cdt():
 
     def invoke(*args: str, input: str | None = None) -> Result:
         runner = CliRunner()
-        result = runner.invoke(_entry, [str(a) for a in args], input=input, catch_exceptions=False)
+        # "--" first: the wrapper takes every word after it as is (a "--" among them included).
+        result = runner.invoke(_entry, ["--", *(str(a) for a in args)], input=input, catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
 
     return invoke
