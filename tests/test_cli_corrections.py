@@ -1,4 +1,4 @@
-"""Issue 11 items 1, 3 and 7 through the CLI: every record can be corrected or removed, removals
+"""Corrections through the CLI: every record can be corrected or removed, removals
 that would orphan other records are refused or cascade after a listed confirmation, "which one?"
 lists tell look-alikes apart, and free text refuses phone and ID numbers."""
 

@@ -130,7 +130,7 @@ def _top_level(app) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_top_level_list_matches_the_modules(lang):
     """`cdt --help` lists the commands from commands.TOP_LEVEL without importing their modules: the
-    same names, order and help texts as when every module is built (issue 12, start-up)."""
+    same names, order and help texts as when every module is built (start-up stays fast)."""
     set_language(lang)
     try:
         full = _top_level(cli.build_app(None))

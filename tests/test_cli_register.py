@@ -151,7 +151,7 @@ def test_training_and_attendance(cdt, hamlet_team):
     ref = added.stdout.strip().splitlines()[-1]
     assert len(ref) == 8
     ok(cdt("training", "attend", ref, "--member", "hoang van an", "--member", "Lê Thị Bình"))
-    again = cdt("training", "attend", "ky nang so", "--member", "Hoàng Văn An")  # issue 11.3: refused, named
+    again = cdt("training", "attend", "ky nang so", "--member", "Hoàng Văn An")  # a second attendance: refused, named
     assert again.exit_code == 1 and "Hoàng Văn An đã được ghi tham dự buổi \"Kỹ năng số\"" in again.stderr
     training = as_json(cdt("training", "list", "--format", "json"))[0]
     assert training["attendees"] == 2 and training["mode"] == "online" and training["organiser"] == "Sở KH&CN"

@@ -1,4 +1,4 @@
-"""Duplicates are caught by one sameness rule per record (issue 11 item 3); --allow-duplicate records them."""
+"""Duplicates are caught by one sameness rule per record; --allow-duplicate records them."""
 
 from __future__ import annotations
 

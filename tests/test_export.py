@@ -510,7 +510,7 @@ def test_libreoffice_converts_to_pdf(tmp_path, level):
 
 
 # ---------------------------------------------------------------------------------------------
-# Issue 14: an empty month, the trend appendices
+# An empty month, the trend appendices
 
 
 def test_trend_appendices(tmp_path):

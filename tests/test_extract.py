@@ -98,7 +98,7 @@ def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_p
     out = tmp_path / "new" / "Hùng Sơn.db"
     result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", out)
     assert result.exit_code == 0, result.output
-    # Built in the private scratch folder (issue 9: no journal or half file beside the destination),
+    # Built in the private scratch folder (no journal or half file beside the destination),
     # then copied beside it under a temporary name and renamed.
     from cdt.core import files as scratch
 

@@ -74,7 +74,7 @@ def test_second_import_adds_nothing(cdt, db_path, style):
     assert again.exit_code == 0, again.output
     data = json.loads(again.stdout)
     assert not any(data["created"].values())
-    # issue 11 item 4: every row read is new, present, updated or a problem; here all are present
+    # Every row read is new, present, updated or a problem; here all are present
     assert all(s["present"] == s["rows"] and s["adds_up"] for s in data["sheets"])
     assert db_path.read_bytes() == before
     assert _members(cdt) == _expected(style)

@@ -218,7 +218,7 @@ def test_a_pack_re_signed_with_another_key_is_refused(cdt, tmp_path, district):
     refused(cdt, district, forged, "khóa khác khóa đã biết")
 
 
-def test_the_forged_pack_of_the_issue_is_refused(cdt, tmp_path, district):
+def test_a_visit_forged_with_hash_history_and_clock_redone_is_refused(cdt, tmp_path, district):
     """A visit set to 999 people with rev 10^12, its hash and a history row recomputed, the clock
     raised: every row check passes, the signature does not."""
     commune = commune_with_people(cdt, tmp_path / "c.db")

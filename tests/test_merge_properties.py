@@ -139,7 +139,7 @@ def _commune_of(pack: Path) -> str:
     return packfile.read_verified(pack).unit_code
 
 
-# -- one file per unit: a replacement keeps the algebra (issue 9) -------------------------------------
+# -- one file per unit: a replacement keeps the algebra ----------------------------------------------
 
 REPLACE_OPS = st.lists(st.tuples(st.sampled_from(["old", "new"]), st.sampled_from(["add", "member", "pack"]),
                                  st.integers(0, 1000)), min_size=1, max_size=10)

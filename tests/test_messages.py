@@ -1,4 +1,4 @@
-"""Each misleading message of issue 13's "Why", now saying what is wrong and what to do."""
+"""Messages that once misled clerks, each now saying what is wrong and what to do."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Names as people write them (issue 15 item 3): stored exactly as typed (NFC), apostrophes included;
+"""Names as people write them: stored exactly as typed (NFC), apostrophes included;
 found by searches typed without apostrophes, diacritics or case; sorted without failing."""
 
 from __future__ import annotations

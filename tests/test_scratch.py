@@ -1,4 +1,4 @@
-"""No personal data left behind (issue 9 item 5): temporary copies live in one private per-user
+"""No personal data left behind: temporary copies live in one private per-user
 scratch folder, are removed on success and on error, and what a killed `cdt pack` or `cdt extract`
 left (its job folder, the .part file beside the destination) is removed at the next cdt start."""
 

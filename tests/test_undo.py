@@ -1,4 +1,4 @@
-"""cdt history and cdt undo (issue 11, item 2): undo restores the file's own data as it was, as a
+"""cdt history and cdt undo: undo restores the file's own data as it was, as a
 new write that travels upward through a pack; packs never carry the local journal."""
 
 from __future__ import annotations
