@@ -12,6 +12,7 @@ from cdt.core.i18n import t
 from cdt.domain.models import personal_number
 from cdt.store import ref_of
 from kits.cli import ok, rows
+from kits.templates import TEMPLATES
 
 
 def fails(result, key, **params):
@@ -23,23 +24,25 @@ def fails(result, key, **params):
 @pytest.fixture
 def village(cdt, commune):
     """One of each record: a hamlet with its team, two members, a training attended, a visit, a service."""
-    for args in (
-        ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
-        ("hamlet", "add", "Xom Dong Tien", "--kind", "xóm"),  # the same hamlet typed again
-        ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
-        ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
-         "--phone", "0912345678", "--joined-on", "01/06/2022"),
-        ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--birth-year", "1985"),
-        ("training", "add", "VNeID mức 2", "--date", "01/03/2026", "--organiser", "Huyện Đại Từ"),
-        ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
-    ):
-        ok(cdt(*args))
-    members = json.loads(ok(cdt("member", "list", "--format", "json")).stdout)
-    ok(cdt("training", "attend", "VNeID", "--member", members[0]["ref"], "--member", members[1]["ref"]))
-    ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
-           "--service", "vneid", "--service", "ctn", "--date", "05/10/2026", "--member", members[0]["ref"],
-           "--notes", "hướng dẫn cài đặt"))
-    return commune
+    def build(_path):
+        for args in (
+            ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
+            ("hamlet", "add", "Xom Dong Tien", "--kind", "xóm"),  # the same hamlet typed again
+            ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
+            ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
+             "--phone", "0912345678", "--joined-on", "01/06/2022"),
+            ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--birth-year", "1985"),
+            ("training", "add", "VNeID mức 2", "--date", "01/03/2026", "--organiser", "Huyện Đại Từ"),
+            ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
+        ):
+            ok(cdt(*args))
+        members = json.loads(ok(cdt("member", "list", "--format", "json")).stdout)
+        ok(cdt("training", "attend", "VNeID", "--member", members[0]["ref"], "--member", members[1]["ref"]))
+        ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
+               "--service", "vneid", "--service", "ctn", "--date", "05/10/2026", "--member", members[0]["ref"],
+               "--notes", "hướng dẫn cài đặt"))
+
+    return TEMPLATES.copy("corrections-village", commune, build)
 
 
 def hamlet_ref(cdt, name):

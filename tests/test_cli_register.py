@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from cdt.store import SCHEMA_VERSION
+from kits.templates import TEMPLATES
 
 
 def ok(result):
@@ -22,9 +23,11 @@ def as_json(result):
 
 @pytest.fixture
 def hamlet_team(cdt, commune):
-    ok(cdt("hamlet", "add", "Xóm Một", "--kind", "xóm", "--households", "50", "--working-age", "120"))
-    ok(cdt("team", "add", "--hamlet", "Xóm Một", "--decision", "1/QĐ-UBND", "--decided-on", "01/06/2022"))
-    return commune
+    def build(_path):
+        ok(cdt("hamlet", "add", "Xóm Một", "--kind", "xóm", "--households", "50", "--working-age", "120"))
+        ok(cdt("team", "add", "--hamlet", "Xóm Một", "--decision", "1/QĐ-UBND", "--decided-on", "01/06/2022"))
+
+    return TEMPLATES.copy("register-hamlet-team", commune, build)
 
 
 def test_init_creates_commune_and_info_reports_it(cdt, commune):

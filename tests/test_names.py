@@ -14,6 +14,7 @@ from cdt.store import Store
 from cdt.core.text import fold, match_names, person_key
 from kits.cli import ok
 from kits.profiles import examples
+from kits.templates import TEMPLATES
 
 # (hamlet, kind, full name as typed, a search typed without apostrophes or diacritics)
 PEOPLE = [
@@ -38,13 +39,15 @@ PEOPLE = [
 @pytest.fixture
 def register(cdt, commune):
     """The commune with one team per hamlet of PEOPLE and every person added through `cdt member add`."""
-    ok(cdt("settings", "set", "team_max_members", "10"))
-    for hamlet, kind in dict.fromkeys((h, k) for h, k, _, _ in PEOPLE):
-        ok(cdt("hamlet", "add", hamlet, "--kind", kind))
-        ok(cdt("team", "add", "--hamlet", fold(hamlet)))
-    for hamlet, _, name, _ in PEOPLE:
-        ok(cdt("member", "add", name, "--team", fold(hamlet)))
-    return commune
+    def build(_path):
+        ok(cdt("settings", "set", "team_max_members", "10"))
+        for hamlet, kind in dict.fromkeys((h, k) for h, k, _, _ in PEOPLE):
+            ok(cdt("hamlet", "add", hamlet, "--kind", kind))
+            ok(cdt("team", "add", "--hamlet", fold(hamlet)))
+        for hamlet, _, name, _ in PEOPLE:
+            ok(cdt("member", "add", name, "--team", fold(hamlet)))
+
+    return TEMPLATES.copy("names-register", commune, build)
 
 
 def _members(cdt) -> list[dict]:

@@ -14,6 +14,7 @@ from kits import packkit
 from cdt.core.i18n import t
 from cdt.store import DATA_COLUMNS, ref_of
 from kits.cli import ok, pack, rows
+from kits.templates import TEMPLATES
 
 def live_dump(db: Path) -> dict:
     """The file's own rows as data: data columns of every live row (rev and hash left out)."""
@@ -29,21 +30,23 @@ def live_dump(db: Path) -> dict:
 
 @pytest.fixture
 def village(cdt, commune):
-    for args in (
-        ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
-        ("hamlet", "add", "Xóm Hai", "--kind", "xóm", "--households", "80"),
-        ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
-        ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
-         "--phone", "0912345678", "--joined-on", "01/06/2022"),
-        ("member", "add", "Trần Văn Cường", "--team", "Xóm Đồng Tiến"),
-        ("training", "add", "VNeID mức 2", "--date", "01/03/2026"),
-        ("training", "attend", "VNeID", "--member", "Lê Thị Bình"),
-        ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
-        ("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
-         "--service", "vneid", "--date", "05/10/2026", "--member", "Lê Thị Bình", "--notes", "cài VNeID"),
-    ):
-        ok(cdt(*args))
-    return commune
+    def build(_path):
+        for args in (
+            ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
+            ("hamlet", "add", "Xóm Hai", "--kind", "xóm", "--households", "80"),
+            ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
+            ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
+             "--phone", "0912345678", "--joined-on", "01/06/2022"),
+            ("member", "add", "Trần Văn Cường", "--team", "Xóm Đồng Tiến"),
+            ("training", "add", "VNeID mức 2", "--date", "01/03/2026"),
+            ("training", "attend", "VNeID", "--member", "Lê Thị Bình"),
+            ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
+            ("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
+             "--service", "vneid", "--date", "05/10/2026", "--member", "Lê Thị Bình", "--notes", "cài VNeID"),
+        ):
+            ok(cdt(*args))
+
+    return TEMPLATES.copy("undo-village", commune, build)
 
 
 def visit_ref(db):
