@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/build_province_2025.py
 	$(BIN)/python examples/build_district.py
 
-# The everyday run: few hypothesis examples per property test (the dev profile), no slow tests.
+# The everyday run: 10 hypothesis examples per property test (the dev profile), no slow tests.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not slow"
 

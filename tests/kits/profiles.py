@@ -11,7 +11,7 @@ import os
 from hypothesis import HealthCheck, settings
 
 # Examples per test in each profile; a test that needs more or fewer scales this with examples().
-BUDGET = {"dev": 20, "thorough": 300}
+BUDGET = {"dev": 10, "thorough": 300}
 DEFAULT = "dev"
 
 
