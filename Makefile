@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/build_province_2025.py
 	$(BIN)/python examples/build_district.py
 
+# The everyday run: 10 hypothesis examples per property test (the dev profile), no slow tests.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not slow"
 
@@ -23,6 +24,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[exe]'
 	$(BIN)/python -m pytest -p no:cacheprovider -m slow
+
+# Every test, the slow ones too, with many hypothesis examples per property test (tests/kits/profiles.py).
+test-thorough: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[exe]'
+	HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --quick
@@ -35,4 +41,4 @@ exe: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist *.egg-info examples/out examples/out-2025
 
-.PHONY: install demo test test-slow bench exe clean
+.PHONY: install demo test test-slow test-thorough bench exe clean

@@ -73,7 +73,7 @@ class Site:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection with cdt's settings: rollback journal, full sync, explicit transactions."""
+    """A connection with cdt's settings: rollback journal, full sync (off in tests: _testing), explicit transactions."""
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     # Rollback journal, not WAL: older SQLite builds bundled with Python on Windows have WAL bugs

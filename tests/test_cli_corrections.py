@@ -1,21 +1,18 @@
-"""Issue 11 items 1, 3 and 7 through the CLI: every record can be corrected or removed, removals
+"""Corrections through the CLI: every record can be corrected or removed, removals
 that would orphan other records are refused or cascade after a listed confirmation, "which one?"
 lists tell look-alikes apart, and free text refuses phone and ID numbers."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from cdt.core.i18n import t
+from cdt.domain.parsers import personal_number
 from cdt.core.rows import ref_of
-
-
-def ok(result):
-    assert result.exit_code == 0, result.output
-    return result
+from kits.cli import ok, rows
+from kits.templates import TEMPLATES
 
 
 def fails(result, key, **params):
@@ -24,34 +21,28 @@ def fails(result, key, **params):
     return result
 
 
-def rows(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
 @pytest.fixture
 def village(cdt, commune):
     """One of each record: a hamlet with its team, two members, a training attended, a visit, a service."""
-    for args in (
-        ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
-        ("hamlet", "add", "Xom Dong Tien", "--kind", "xóm"),  # the same hamlet typed again
-        ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
-        ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
-         "--phone", "0912345678", "--joined-on", "01/06/2022"),
-        ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--birth-year", "1985"),
-        ("training", "add", "VNeID mức 2", "--date", "01/03/2026", "--organiser", "Huyện Đại Từ"),
-        ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
-    ):
-        ok(cdt(*args))
-    members = json.loads(ok(cdt("member", "list", "--format", "json")).stdout)
-    ok(cdt("training", "attend", "VNeID", "--member", members[0]["ref"], "--member", members[1]["ref"]))
-    ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
-           "--service", "vneid", "--service", "ctn", "--date", "05/10/2026", "--member", members[0]["ref"],
-           "--notes", "hướng dẫn cài đặt"))
-    return commune
+    def build(_path):
+        for args in (
+            ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
+            ("hamlet", "add", "Xom Dong Tien", "--kind", "xóm"),  # the same hamlet typed again
+            ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
+            ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
+             "--phone", "0912345678", "--joined-on", "01/06/2022"),
+            ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--birth-year", "1985"),
+            ("training", "add", "VNeID mức 2", "--date", "01/03/2026", "--organiser", "Huyện Đại Từ"),
+            ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
+        ):
+            ok(cdt(*args))
+        members = json.loads(ok(cdt("member", "list", "--format", "json")).stdout)
+        ok(cdt("training", "attend", "VNeID", "--member", members[0]["ref"], "--member", members[1]["ref"]))
+        ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
+               "--service", "vneid", "--service", "ctn", "--date", "05/10/2026", "--member", members[0]["ref"],
+               "--notes", "hướng dẫn cài đặt"))
+
+    return TEMPLATES.copy("corrections-village", commune, build)
 
 
 def hamlet_ref(cdt, name):
@@ -216,3 +207,10 @@ def test_household_refuses_phone_and_id(cdt, village, household, key):
 def test_ordinary_notes_and_codes_still_pass(cdt, village):
     ok(cdt("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-0015", "--people", "2",
            "--service", "dvc", "--notes", "ngày 12.03.2026 hướng dẫn 2 người, 3 ứng dụng"))
+
+
+def test_numbers_written_with_slashes_or_brackets_are_personal():
+    assert personal_number("0912/345/678") == "phone"
+    assert personal_number("dt:(0912)345678") == "phone"
+    assert personal_number("ngày 05/10/2026, 3 người") is None
+    assert personal_number("DT-014") is None

@@ -130,7 +130,7 @@ def _top_level(app) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_top_level_list_matches_the_modules(lang):
     """`cdt --help` lists the commands from commands.TOP_LEVEL without importing their modules: the
-    same names, order and help texts as when every module is built (issue 12, start-up)."""
+    same names, order and help texts as when every module is built (start-up stays fast)."""
     set_language(lang)
     try:
         full = _top_level(cli.build_app(None))
@@ -187,3 +187,13 @@ def test_shell_completion_offers_subcommands(monkeypatch, capsys):
     monkeypatch.setenv("COMP_CWORD", "2")
     cli.run([])
     assert capsys.readouterr().out.split() == ["log", "edit", "remove", "list"]
+
+
+def test_number_ranges_read_as_words(cdt):
+    def flat(*args):
+        return " ".join(cdt(*args, "--help").stdout.replace("│", " ").split())
+
+    assert "--limit SỐ [từ 1 đến 10.000] Số lần ghi hiện ra" in flat("history")
+    assert "--to SỐ [từ 0 trở lên] Hoàn tác mọi lần ghi sau số này" in flat("undo")
+    assert "--limit NUMBER [1 to 10,000] How many writes to show" in flat("--lang", "en", "history")
+    assert "--to NUMBER [0 or more]" in flat("--lang", "en", "undo")

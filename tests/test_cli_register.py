@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from cdt.core.schema import SCHEMA_VERSION
+from kits.templates import TEMPLATES
 
 
 def ok(result):
@@ -22,9 +23,11 @@ def as_json(result):
 
 @pytest.fixture
 def hamlet_team(cdt, commune):
-    ok(cdt("hamlet", "add", "Xóm Một", "--kind", "xóm", "--households", "50", "--working-age", "120"))
-    ok(cdt("team", "add", "--hamlet", "Xóm Một", "--decision", "1/QĐ-UBND", "--decided-on", "01/06/2022"))
-    return commune
+    def build(_path):
+        ok(cdt("hamlet", "add", "Xóm Một", "--kind", "xóm", "--households", "50", "--working-age", "120"))
+        ok(cdt("team", "add", "--hamlet", "Xóm Một", "--decision", "1/QĐ-UBND", "--decided-on", "01/06/2022"))
+
+    return TEMPLATES.copy("register-hamlet-team", commune, build)
 
 
 def test_init_creates_commune_and_info_reports_it(cdt, commune):
@@ -151,7 +154,7 @@ def test_training_and_attendance(cdt, hamlet_team):
     ref = added.stdout.strip().splitlines()[-1]
     assert len(ref) == 8
     ok(cdt("training", "attend", ref, "--member", "hoang van an", "--member", "Lê Thị Bình"))
-    again = cdt("training", "attend", "ky nang so", "--member", "Hoàng Văn An")  # issue 11.3: refused, named
+    again = cdt("training", "attend", "ky nang so", "--member", "Hoàng Văn An")  # a second attendance: refused, named
     assert again.exit_code == 1 and "Hoàng Văn An đã được ghi tham dự buổi \"Kỹ năng số\"" in again.stderr
     training = as_json(cdt("training", "list", "--format", "json"))[0]
     assert training["attendees"] == 2 and training["mode"] == "online" and training["organiser"] == "Sở KH&CN"
@@ -212,6 +215,7 @@ def test_missing_database_explains_how_to_start(cdt, tmp_path):
     assert not (tmp_path / "nothing here.db").exists()
 
 
+@pytest.mark.durable
 def test_database_in_use_is_a_clear_message(cdt, commune):
     import sqlite3
 
@@ -379,3 +383,31 @@ def test_member_remove_asks_in_vietnamese(cdt, hamlet_team, monkeypatch):
     assert len(as_json(cdt("member", "list", "--format", "json"))) == 1
     ok(cdt("member", "remove", "Hoàng Văn An", input="có\n"))
     assert as_json(cdt("member", "list", "--format", "json")) == []
+
+
+# -- services typed at a prompt ------------------------------------------------------------------
+
+
+CODES = "dvc, vneid, payment, ecommerce, ehealth, esign, elearning, cybersafety, bdhvs"
+
+
+def test_words_of_one_service_are_taken_at_a_prompt_only(cdt, commune):
+    from cdt.core.errors import NotFound
+    from cdt.domain import services as register
+    from cdt.store import Store
+
+    store = Store.open(commune)
+    try:
+        assert register.service_from_words(store, "dinh danh") == "vneid"
+        assert register.service_from_words(store, "Định danh điện tử VNeID") == "vneid"
+        with pytest.raises(NotFound):  # words of several services: no guess
+            register.service_from_words(store, "dien tu")
+        with pytest.raises(NotFound):  # an option stays exact
+            register.resolve_service(store, "dinh danh")
+    finally:
+        store.close()
+    assert cdt("hamlet", "add", "La Cút", "--kind", "xóm").exit_code == 0
+    assert cdt("team", "add", "--hamlet", "la cut", "--decided-on", "01/02/2026").exit_code == 0
+    result = cdt("visit", "log", "--team", "la cut", "--household", "H1", "--people", "1", "--service", "dinh danh")
+    assert result.stderr == ("Lỗi: không có dịch vụ 'dinh danh'; có phải vneid (Định danh điện tử VNeID)? "
+                             f"Các mã: {CODES}\n")

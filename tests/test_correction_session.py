@@ -1,6 +1,6 @@
-"""A clerk's session through the installed `cdt` (issue 11, "Done when"): one of each record, the
-mistakes of the issue's "Why", each corrected with the new commands or `cdt undo`, packed and
-merged at the district, whose report then shows exactly the corrected figures."""
+"""A clerk's session through the installed `cdt`: one of each record, the mistakes a new clerk makes,
+each corrected with the correction commands or `cdt undo`, packed and merged at the district, whose
+report then shows exactly the corrected figures."""
 
 from __future__ import annotations
 

@@ -7,17 +7,21 @@ import io
 
 import pytest
 
+from kits.templates import TEMPLATES
+
 
 @pytest.fixture
 def register_with_rows(cdt, commune):
-    assert cdt("hamlet", "add", "=La Cút", "--kind", "xóm").exit_code == 0
-    assert cdt("team", "add", "--hamlet", "la cut", "--decision", "12/QĐ-UBND", "--decided-on", "01/02/2026").exit_code == 0
-    assert cdt("member", "add", "Nguyễn Thị Lan", "--team", "la cut", "--role", "tổ trưởng",
-               "--phone", "0912345678").exit_code == 0
-    assert cdt("visit", "log", "--team", "la cut", "--household", "LC-004", "--people", "120", "--service", "vneid",
-               "--date", "03/11/2026", "--member", "lan").exit_code == 0
-    assert cdt("training", "add", "@Kỹ năng số", "--date", "05/11/2026").exit_code == 0
-    return commune
+    def build(_path):
+        assert cdt("hamlet", "add", "=La Cút", "--kind", "xóm").exit_code == 0
+        assert cdt("team", "add", "--hamlet", "la cut", "--decision", "12/QĐ-UBND", "--decided-on", "01/02/2026").exit_code == 0
+        assert cdt("member", "add", "Nguyễn Thị Lan", "--team", "la cut", "--role", "tổ trưởng",
+                   "--phone", "0912345678").exit_code == 0
+        assert cdt("visit", "log", "--team", "la cut", "--household", "LC-004", "--people", "120", "--service", "vneid",
+                   "--date", "03/11/2026", "--member", "lan").exit_code == 0
+        assert cdt("training", "add", "@Kỹ năng số", "--date", "05/11/2026").exit_code == 0
+
+    return TEMPLATES.copy("csv-register", commune, build)
 
 
 def _read(result) -> list[list[str]]:

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from kits.templates import TEMPLATES
+
+pytestmark = pytest.mark.durable  # a full disk with SQLite's full sync, as clerks run it
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "data" / "05767-phuc-luong-mau-cdt.xlsx"
 
@@ -70,11 +74,13 @@ def _leftovers(folder: Path, before: set[str]) -> set[str]:
 
 @pytest.fixture
 def commune_with_data(tmp_path):
-    db = tmp_path / "xa.db"
-    assert _run("init", "--commune", "05767", "--structure", "legacy", db=db).returncode == 0
-    done = _run("import", str(EXAMPLE), db=db)
-    assert done.returncode == 0, done.stderr
-    return db
+    """Phúc Lương with the example spreadsheet imported (built once per session, then copied)."""
+    def build(db: Path) -> None:
+        assert _run("init", "--commune", "05767", "--structure", "legacy", db=db).returncode == 0
+        done = _run("import", str(EXAMPLE), db=db)
+        assert done.returncode == 0, done.stderr
+
+    return TEMPLATES.copy("disk-full-phuc-luong", tmp_path / "xa.db", build)
 
 
 @pytest.mark.parametrize("command", ["pack", "report", "template"])

@@ -1,4 +1,4 @@
-"""Duplicates are caught by one sameness rule per record (issue 11 item 3); --allow-duplicate records them."""
+"""Duplicates are caught by one sameness rule per record; --allow-duplicate records them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import pytest
 
 from cdt.store import Store
+from kits.templates import TEMPLATES
 
 
 def ok(result):
@@ -21,9 +22,11 @@ def count(db, table):
 
 @pytest.fixture
 def team(cdt, commune):
-    ok(cdt("hamlet", "add", "Xóm Một", "--kind", "xóm"))
-    ok(cdt("team", "add", "--hamlet", "Xóm Một", "--decided-on", "01/06/2022"))
-    return commune
+    def build(_path):
+        ok(cdt("hamlet", "add", "Xóm Một", "--kind", "xóm"))
+        ok(cdt("team", "add", "--hamlet", "Xóm Một", "--decided-on", "01/06/2022"))
+
+    return TEMPLATES.copy("duplicates-team", commune, build)
 
 
 def test_same_member_refused_with_its_reference_and_allowed_on_request(cdt, team):

@@ -6,7 +6,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-from test_merge import make_commune, pack
+import pytest
+
+from kits.cli import make_commune, pack
 
 
 def test_extract_then_new_visits_then_merge_back_has_no_duplicates(cdt, tmp_path):
@@ -54,3 +56,52 @@ def test_extract_refuses_unknown_commune_and_existing_file(cdt, tmp_path):
     unknown = cdt("--db", district, "extract", "--commune", "05770", "--out", tmp_path / "x.db")
     assert unknown.exit_code == 1 and "05770" in unknown.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+# -- where extract writes ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def district_with_commune(cdt, district, good_pack) -> Path:
+    assert cdt("--db", district, "merge", good_pack).exit_code == 0
+    return district
+
+
+def test_extract_onto_an_existing_file_points_at_out(cdt, tmp_path, district_with_commune):
+    existing = tmp_path / "there.db"
+    existing.write_bytes(b"keep me")
+    result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", existing)
+    assert result.exit_code == 1 and "--out" in result.stderr and "--db" not in result.stderr
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_extract_to_an_impossible_folder_is_a_clear_error(cdt, tmp_path, district_with_commune):
+    blocker = tmp_path / "a file"
+    blocker.write_text("x")
+    result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", blocker / "dir" / "x.db")
+    assert result.exit_code == 1 and "ngoài dự kiến" not in result.output
+    assert result.stderr.startswith("Lỗi:") and "không tạo được" in result.stderr
+
+
+def test_extract_builds_under_a_temporary_name_and_renames_at_the_end(cdt, tmp_path, district_with_commune,
+                                                                        monkeypatch):
+    from cdt.exchange import extract
+
+    made = []
+    real = extract.Store.create
+
+    def spy(path, **kwargs):
+        made.append(Path(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(extract.Store, "create", staticmethod(spy))
+    out = tmp_path / "new" / "Hùng Sơn.db"
+    result = cdt("--db", district_with_commune, "extract", "--commune", "05761", "--out", out)
+    assert result.exit_code == 0, result.output
+    # Built in the private scratch folder (no journal or half file beside the destination),
+    # then copied beside it under a temporary name and renamed.
+    from cdt.core import files as scratch
+
+    assert made and made[0] != out and made[0].parent.parent == scratch.root()
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
+    assert list(scratch.root().iterdir()) == []

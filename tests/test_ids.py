@@ -68,3 +68,22 @@ def test_rows_of_older_files_keep_their_references(cdt, commune):
     with Store.open(commune) as store:
         assert store.ids_starting("hamlet", old_id[:8])[0]["name"] == "Thôn Cũ Hơn"
         assert store.ids_starting("hamlet", old_id[-8:]) == []  # the tail of a random id is no reference
+
+
+def test_a_reference_without_digits_finds_its_member(cdt, tmp_path, monkeypatch):
+    """About 2% of ids have no digit in their first 8 hex: such a reference must still be a reference."""
+    import uuid
+
+    from cdt import store
+
+    db = str(tmp_path / "x.db")
+    assert cdt("--db", db, "init", "--commune", "24175", "--structure", "2025").exit_code == 0
+    assert cdt("--db", db, "hamlet", "add", "Thôn 1", "--kind", "thôn").exit_code == 0
+    assert cdt("--db", db, "team", "add", "--hamlet", "Thôn 1").exit_code == 0
+    made = iter(["ceaadadd-0000-4000-8000-000000000001"])
+    monkeypatch.setattr(store, "new_id", lambda: next(made, None) or str(uuid.uuid4()))
+    assert cdt("--db", db, "member", "add", "Lê Thị Bình", "--team", "Thôn 1").exit_code == 0
+    monkeypatch.undo()
+    assert cdt("--db", db, "training", "add", "VNeID", "--date", "01/03/2026").exit_code == 0
+    result = cdt("--db", db, "training", "attend", "VNeID", "--member", "ceaadadd")
+    assert result.exit_code == 0, result.output

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from kits.cli import ok
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "data"
 
@@ -72,7 +74,7 @@ def test_second_import_adds_nothing(cdt, db_path, style):
     assert again.exit_code == 0, again.output
     data = json.loads(again.stdout)
     assert not any(data["created"].values())
-    # issue 11 item 4: every row read is new, present, updated or a problem; here all are present
+    # Every row read is new, present, updated or a problem; here all are present
     assert all(s["present"] == s["rows"] and s["adds_up"] for s in data["sheets"])
     assert db_path.read_bytes() == before
     assert _members(cdt) == _expected(style)
@@ -398,3 +400,17 @@ def test_visit_sheet_problems_name_their_column(cdt, commune, tmp_path):
     where = {(p["row"], p["column"]) for p in problems}
     assert (2, "D") in where and (3, "C") in where
     assert commune.read_bytes() == before
+
+
+def test_a_member_list_naming_no_hamlet_is_refused_even_with_one_team(cdt, tmp_path):
+    ok(cdt("init", "--commune", "05761", "--structure", "legacy"))
+    ok(cdt("hamlet", "add", "Thôn A", "--kind", "thon"))
+    ok(cdt("team", "add", "--hamlet", "thon a"))
+    book = Workbook()
+    book.active.append(["STT", "Họ và tên", "Năm sinh", "Điện thoại"])
+    book.active.append([1, "Lê Văn Nam", 1990, "0912345678"])
+    book.save(tmp_path / "ds.xlsx")
+    result = cdt("import", tmp_path / "ds.xlsx")
+    assert result.exit_code == 1
+    assert "'Họ và tên'" in result.stderr + result.stdout
+    assert json.loads(ok(cdt("member", "list", "--format", "json")).stdout) == []

@@ -1,4 +1,5 @@
-"""Import never drops or merges a row silently (issue 11 items 4-5; issue 15 item 4)."""
+"""Import never drops or merges a row silently: every row read ends new, present, updated or a problem,
+and a row is present only by the register's sameness rules."""
 
 from __future__ import annotations
 

@@ -8,12 +8,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-import packkit
-from cdt.store import Store, canonical_dump
+from kits import packkit
+from cdt.store import canonical_dump
+from cdt.store import Store
 from cdt.core.rows import row_hash
-from test_merge import make_commune, pack
+from kits.cli import daitu_and_its_province, make_commune, pack
 
 NAMES = ("Hoàng Văn An", "Nguyễn Thị Bích")
 PHONES = ("0912345678", "0987654321")
@@ -32,13 +31,6 @@ def commune_with_people(cdt, path: Path, code: str = "05761") -> Path:
                   "--service", "vneid", "--date", "06/10/2026", "--notes", NOTE)):
         done = cdt("--db", path, *args)
         assert done.exit_code == 0, done.output
-    return path
-
-
-@pytest.fixture
-def district(cdt, tmp_path) -> Path:
-    path = tmp_path / "district.db"
-    assert cdt("--db", path, "init", "--district", "171").exit_code == 0
     return path
 
 
@@ -227,7 +219,7 @@ def test_a_pack_re_signed_with_another_key_is_refused(cdt, tmp_path, district):
     refused(cdt, district, forged, "khóa khác khóa đã biết")
 
 
-def test_the_forged_pack_of_the_issue_is_refused(cdt, tmp_path, district):
+def test_a_visit_forged_with_hash_history_and_clock_redone_is_refused(cdt, tmp_path, district):
     """A visit set to 999 people with rev 10^12, its hash and a history row recomputed, the clock
     raised: every row check passes, the signature does not."""
     commune = commune_with_people(cdt, tmp_path / "c.db")
@@ -275,10 +267,44 @@ def test_the_inner_file_must_be_the_signer(cdt, tmp_path, district):
 
 
 def test_an_existing_file_gets_keys_when_a_new_cdt_opens_it(cdt, tmp_path):
-    from mergekit import unit_file
+    from kits.mergekit import unit_file
 
     old = unit_file(tmp_path / "old.db", "district", "171", schema_version=3)
     old.close()
     assert cdt("--db", tmp_path / "old.db", "key", "show").exit_code == 0
     kinds = sorted(r[0] for r in sqlite3.connect(tmp_path / "old.db").execute("SELECT kind FROM own_key"))
     assert kinds == ["seal", "sign"]
+
+
+# -- a 2025 commune seals its packs to its province ----------------------------------------------
+
+
+def test_unsealed_hint_of_a_2025_province_says_province(cdt, tmp_path):
+    commune, province = daitu_and_its_province(cdt, tmp_path)
+    packed = pack(cdt, commune, tmp_path / "stick")
+    result = cdt("--db", province, "merge", packed)
+    assert result.exit_code == 0, result.output
+    assert ("1 gói CHƯA niêm phong (xã chưa tin khóa của tỉnh): ở tỉnh chạy cdt key export, "
+            "rồi ở xã cdt key trust") in result.stdout.splitlines()
+    assert "huyện" not in result.stdout
+    english = cdt("--lang", "en", "--db", tmp_path / "tinh2.db", "init", "--province", "19", "--structure", "2025")
+    assert english.exit_code == 0
+    detail = cdt("--lang", "en", "--db", tmp_path / "tinh2.db", "merge", packed, "--detail")
+    assert ("NOT sealed (the commune has not trusted the province's key: cdt key export, then at the commune "
+            "cdt key trust)") in detail.stdout
+
+
+def test_a_2025_commune_trusts_its_province_and_is_asked_about_the_province(cdt, tmp_path, monkeypatch):
+    from cdt.commands import common
+
+    commune, province = daitu_and_its_province(cdt, tmp_path)
+    assert cdt("--db", province, "key", "export", "--out", tmp_path / "khoa.txt").exit_code == 0
+    monkeypatch.setattr(common, "interactive", lambda: True)
+    trusted = cdt("--db", commune, "key", "trust", tmp_path / "khoa.txt", input="c\n")
+    assert trusted.exit_code == 0, trusted.output
+    assert "Dấu vân tay có đúng như tỉnh đọc qua điện thoại không? [c/K]" in trusted.stdout
+    assert trusted.stdout.rstrip().endswith("Đã tin khóa của Tỉnh Thái Nguyên: từ nay gói được niêm phong, "
+                                            "chỉ tệp của Tỉnh Thái Nguyên mở được.")
+    merged = cdt("--db", province, "merge", pack(cdt, commune, tmp_path / "stick"))
+    assert merged.exit_code == 0, merged.output
+    assert merged.stdout.splitlines()[0].endswith("· đã niêm phong")

@@ -1,4 +1,4 @@
-"""Hamlet kinds of every region (issue 15 item 1): one list, typed with or without diacritics."""
+"""Hamlet kinds of every region: one list, typed with or without diacritics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Long lists print as plain aligned text, one line a row (rich's table was the cost of issue 11 item 6)."""
+"""Long lists print as plain aligned text, one line a row (rich's table takes too long for thousands of rows)."""
 
 from __future__ import annotations
 

@@ -8,42 +8,9 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
-import pytest
-
-import packkit
-from mergekit import add_hamlet, unit_file
-
-
-def make_commune(cdt, path: Path, code: str, hamlet: str = "Xóm Một") -> Path:
-    for args in (
-        ("init", "--commune", code, "--structure", "legacy"),
-        ("hamlet", "add", hamlet, "--kind", "xóm", "--households", "50"),
-        ("team", "add", "--hamlet", hamlet, "--decided-on", "01/06/2022"),
-        ("member", "add", "Hoàng Văn An", "--team", hamlet, "--role", "tổ trưởng", "--phone", "0912345678"),
-        ("visit", "log", "--team", hamlet, "--household", "H1", "--people", "2", "--service", "dvc",
-         "--date", "05/10/2026"),
-    ):
-        result = cdt("--db", path, *args)
-        assert result.exit_code == 0, result.output
-    return path
-
-
-def pack(cdt, db: Path, out: Path) -> Path:
-    result = cdt("--db", db, "pack", "--out", out)
-    assert result.exit_code == 0, result.output
-    return Path(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture
-def district(cdt, tmp_path) -> Path:
-    path = tmp_path / "district.db"
-    assert cdt("--db", path, "init", "--district", "171").exit_code == 0
-    return path
-
-
-@pytest.fixture
-def good_pack(cdt, tmp_path) -> Path:
-    return pack(cdt, make_commune(cdt, tmp_path / "hungson.db", "05761"), tmp_path / "packs")
+from kits import packkit
+from kits.cli import files_of, forked_packs, make_commune, pack
+from kits.mergekit import add_hamlet, unit_file
 
 
 def test_merge_shows_counts_and_second_merge_changes_nothing(cdt, tmp_path, district, good_pack):
@@ -275,3 +242,107 @@ def test_status_lists_units_heard_and_never_heard(cdt, district, good_pack):
     assert len(data["never_heard"]) == 26
     table = cdt("--db", district, "status")
     assert "Hùng Sơn" in table.stdout and "Chưa gửi dữ liệu (26)" in table.stdout
+
+
+# -- several files, dry runs, a file merged before ----------------------------------------------
+
+
+def test_an_unexpected_error_checking_one_file_refuses_that_file_only(cdt, tmp_path, district, good_pack,
+                                                                     other_pack, monkeypatch):
+    from cdt.exchange import incoming
+
+    real = incoming._check_rows
+
+    def flaky(conn, version, site, allowed):
+        if site["commune_code"] == "05761":
+            raise RuntimeError("boom")
+        return real(conn, version, site, allowed)
+
+    monkeypatch.setattr(incoming, "_check_rows", flaky)
+    result = cdt("--db", district, "merge", good_pack, other_pack, "--format", "json")
+    assert result.exit_code == 1
+    first, second = files_of(result)
+    assert not first["ok"] and "ngoài dự kiến" in first["reason"] and second["ok"]
+    assert "RuntimeError: boom" in (tmp_path / "cdt-errors.log").read_text(encoding="utf-8")
+
+
+def test_dry_run_of_several_files_equals_the_real_run(cdt, tmp_path, district):
+    one, two = forked_packs(cdt, tmp_path)
+    before = district.read_bytes()
+    dry = cdt("--db", district, "merge", one, two, one, "--dry-run", "--format", "json")
+    assert dry.exit_code == 0, dry.output
+    assert district.read_bytes() == before
+    real = cdt("--db", district, "merge", one, two, one, "--format", "json")
+    assert [f["tables"] for f in files_of(dry)] == [f["tables"] for f in files_of(real)]
+    assert json.loads(dry.stdout)["open_conflicts"] == json.loads(real.stdout)["open_conflicts"] == 1
+    assert files_of(real)[2]["totals"]["inserted"] == 0
+
+
+def test_a_raw_copy_of_a_commune_file_is_refused(cdt, tmp_path, district):
+    live = make_commune(cdt, tmp_path / "c.db", "05761")
+    copy = tmp_path / "x.db"
+    shutil.copyfile(live, copy)
+    before = district.read_bytes()
+    result = cdt("--db", district, "merge", copy)
+    assert result.exit_code == 1 and "cdt pack" in result.stderr
+    assert district.read_bytes() == before
+
+
+def test_dry_run_on_an_older_schema_target_leaves_it_alone(cdt, tmp_path, good_pack):
+    from kits.mergekit import unit_file
+
+    old = unit_file(tmp_path / "old-district.db", "district", "171", schema_version=1)
+    old.close()
+    path = tmp_path / "old-district.db"
+    before = path.read_bytes()
+    dry = cdt("--db", path, "merge", good_pack, "--dry-run", "--format", "json")
+    assert dry.exit_code == 0, dry.output
+    assert files_of(dry)[0]["totals"]["inserted"] == 4
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("old-district")) == ["old-district.db"]
+
+
+def test_missing_paths_are_named_in_vietnamese(cdt, district):
+    result = cdt("--db", district, "merge")
+    assert result.exit_code == 2 and "PATHS" not in result.stderr and "TỆP" in result.stderr
+
+
+def test_one_empty_folder_is_reported_for_itself_and_the_rest_merge(cdt, tmp_path, district, good_pack):
+    empty = tmp_path / "empty folder"
+    empty.mkdir()
+    result = cdt("--db", district, "merge", empty, good_pack, "--format", "json")
+    assert result.exit_code == 1
+    first, second = files_of(result)
+    assert not first["ok"] and "không có gói" in first["reason"] and second["ok"]
+
+
+def test_a_legacy_pack_into_a_2025_province_says_the_structures_differ(cdt, tmp_path, good_pack):
+    province = tmp_path / "p2025.db"
+    assert cdt("--db", province, "init", "--province", "2025:19").exit_code == 0
+    result = cdt("--db", province, "merge", good_pack)
+    assert result.exit_code == 1 and "danh mục" in result.stderr and "không thuộc địa bàn" not in result.stderr
+
+
+def test_a_pack_merged_before_is_recognised_and_changes_nothing(cdt, tmp_path):
+    """Re-merging the same bytes skips the checks and the row probes: nothing new, file untouched."""
+    import hashlib
+    import json as _json
+
+    commune = tmp_path / "xa.db"
+    assert cdt("--db", commune, "init", "--commune", "05761", "--structure", "legacy").exit_code == 0
+    assert cdt("--db", commune, "hamlet", "add", "Xóm Một", "--kind", "xóm").exit_code == 0
+    packs = tmp_path / "gói"
+    packs.mkdir()
+    assert cdt("--db", commune, "pack", "--out", packs).exit_code == 0
+    district = tmp_path / "huyen.db"
+    assert cdt("--db", district, "init", "--district", "171").exit_code == 0
+    first = _json.loads(cdt("--db", district, "merge", packs, "--format", "json").stdout)
+    before = hashlib.sha256(district.read_bytes()).hexdigest()
+    again = cdt("--db", district, "merge", packs)
+    assert again.exit_code == 0 and "đã được gộp" in again.stdout
+    second = _json.loads(cdt("--db", district, "merge", packs, "--format", "json").stdout)
+    assert hashlib.sha256(district.read_bytes()).hexdigest() == before
+    files = second["files"] if isinstance(second, dict) and "files" in second else second
+    entry = files[0]
+    assert entry["already_merged"] and entry["totals"]["inserted"] == 0
+    assert entry["totals"]["unchanged"] == (first["files"][0] if "files" in first else first[0])["totals"]["inserted"]

@@ -14,7 +14,7 @@ import pytest
 from cdt.exchange import batch as batching
 from cdt.exchange import merge
 from cdt.store import Store  # noqa: F401
-from mergekit import DAI_TU, add_hamlet, add_member, copy_store, dump, edit_hamlet, snapshot, unit_file
+from kits.mergekit import DAI_TU, add_hamlet, add_member, copy_store, dump, edit_hamlet, snapshot, unit_file
 
 
 def _outcome(results) -> list[tuple]:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import time
 
-from test_merge import make_commune, pack
+import pytest
+
+pytestmark = pytest.mark.durable  # a lock held by another connection: SQLite's full sync, as clerks run it
 
 IN_USE = "đang được một chương trình khác sử dụng"
 
 
-def _district(cdt, tmp_path):
-    path = tmp_path / "district.db"
-    assert cdt("--db", path, "init", "--district", "171").exit_code == 0
-    return path
-
-
-def test_an_exclusive_lock_reads_as_in_use_for_merge_and_status(cdt, tmp_path):
-    district = _district(cdt, tmp_path)
+def test_an_exclusive_lock_reads_as_in_use_for_merge_and_status(cdt, tmp_path, district):
     holder = sqlite3.connect(district, isolation_level=None, timeout=0)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -30,3 +23,16 @@ def test_an_exclusive_lock_reads_as_in_use_for_merge_and_status(cdt, tmp_path):
     for result in (status, merged):
         assert result.exit_code == 1
         assert IN_USE in result.stderr and "ngoài dự kiến" not in result.output
+
+
+def test_a_target_in_use_stops_the_batch_once_and_refuses_no_pack(cdt, district, good_pack, other_pack):
+    holder = sqlite3.connect(district, isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = cdt("--db", district, "merge", good_pack, other_pack)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "đang được một chương trình khác sử dụng" in result.stderr
+    assert "TỪ CHỐI" not in result.output and "ngoài dự kiến" not in result.output

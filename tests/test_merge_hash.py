@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cdt.exchange.incoming import ROW_HASH_FUNCTION, register_row_hash, row_hash_sql
 from cdt.core.schema import DATA_COLUMNS, HASH_COLUMNS, apply_migrations
 from cdt.core.rows import row_hash
+from kits.profiles import examples
 
 TEXT = st.text(max_size=30) | st.sampled_from(["\x00", "\x7f", "\"\\/", "\u2028", "Đồng Tháp", "😀", "\x1f\n\t"])
 BY_TYPE = {
@@ -48,7 +49,7 @@ def rows(draw):
     return table, row
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(thorough=150)
 @given(found=st.lists(rows(), min_size=1, max_size=8))
 def test_sql_row_hash_equals_the_write_time_hash(found):
     conn = _schema()

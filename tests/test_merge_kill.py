@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from mergekit import add_hamlet, add_member, dump, merge_ok, snapshot, unit_file
+from kits.mergekit import add_hamlet, add_member, dump, merge_ok, snapshot, unit_file
 from cdt.store import Store
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32" or not hasattr(signal, "SIGKILL"),
-                                reason="SIGKILL is POSIX")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32" or not hasattr(signal, "SIGKILL"),
+                                 reason="SIGKILL is POSIX"),
+              pytest.mark.durable]
 
 CDT = [sys.executable, "-m", "cdt"]
 STATEMENTS = 38  # statements the merge runs for one file (each a kill point)

@@ -12,13 +12,14 @@ import random
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from mergekit import (
+from kits.mergekit import (
     DAI_TU, TP_THAI_NGUYEN, add_hamlet, add_member, copy_store, delete_hamlet, dump, edit_hamlet, merge_ok,
     snapshot, unit_file,
 )
+from kits.profiles import examples
 
 OPS = st.lists(
     st.tuples(st.sampled_from(["add", "add", "edit", "edit", "delete", "member", "pack", "fork"]),
@@ -68,10 +69,9 @@ def merged(folder: Path, name: str, level: str, code: str, packs: list[Path]) ->
         target.close()
 
 
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Examples per test: the hypothesis profile's (kits/profiles.py; make test-thorough runs 300).
 
 
-@FAST
 @given(ops=OPS)
 def test_merging_a_pack_twice_equals_once(ops):
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,7 +91,6 @@ def test_merging_a_pack_twice_equals_once(ops):
         target.close()
 
 
-@FAST
 @given(ops=OPS, seed=st.integers(0, 10_000))
 def test_any_order_of_packs_gives_the_same_district(ops, seed):
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,7 +103,6 @@ def test_any_order_of_packs_gives_the_same_district(ops, seed):
             merged(folder, "c.db", "district", "171", list(reversed(packs)))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS, seed=st.integers(0, 10_000))
 def test_communes_then_districts_then_province_equals_communes_to_province(ops, seed):
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,13 +139,13 @@ def _commune_of(pack: Path) -> str:
     return packfile.read_verified(pack).unit_code
 
 
-# -- one file per unit: a replacement keeps the algebra (issue 9) -------------------------------------
+# -- one file per unit: a replacement keeps the algebra ----------------------------------------------
 
 REPLACE_OPS = st.lists(st.tuples(st.sampled_from(["old", "new"]), st.sampled_from(["add", "member", "pack"]),
                                  st.integers(0, 1000)), min_size=1, max_size=10)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(thorough=25)  # each example builds six files: fewer than the others
 @given(ops=REPLACE_OPS, seed=st.integers(0, 10**6))
 def test_a_replacement_keeps_the_province_idempotent_and_commutative(ops, seed):
     """A district decides that a new file replaces a commune's old one; the old laptop goes on

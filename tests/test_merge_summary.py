@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from test_merge import make_commune, pack
+from kits.cli import daitu_and_its_province, make_commune, pack
 
 
 @pytest.fixture
@@ -57,3 +57,47 @@ def test_ctrl_c_says_what_was_merged_and_exits_130(cdt, two_packs, monkeypatch):
     monkeypatch.setattr(library, "merge_file", original)
     status = json.loads(cdt("--db", district, "merge", first, second, "--format", "json").stdout)
     assert [f["already_merged"] is not None for f in status["files"]] == [True, False]
+
+
+def test_the_reason_reaches_stderr_and_the_summary_stays_last(cdt, tmp_path, district, good_pack):
+    empty = tmp_path / "e.cdt"
+    empty.write_bytes(b"")
+    result = cdt("--db", district, "merge", empty, good_pack)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert any("rỗng" in line for line in lines) and "1/2" in lines[-1]
+    assert all(line.strip() for line in lines), "no blank line on stderr"
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+
+def test_when_every_pack_is_refused_it_says_none_was_merged(cdt, tmp_path):
+    province = tmp_path / "tinh.db"
+    assert cdt("--db", province, "init", "--province", "19", "--structure", "2025").exit_code == 0
+    for name in ("a.cdt", "b.cdt"):
+        (tmp_path / name).write_bytes(b"not a pack")
+    result = cdt("--db", province, "merge", tmp_path / "a.cdt", tmp_path / "b.cdt")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "TỪ CHỐI a.cdt: không phải gói dữ liệu cdt",
+        "TỪ CHỐI b.cdt: không phải gói dữ liệu cdt",
+        "Lỗi: không gộp tệp nào: 2/2 tệp bị từ chối (lý do ở trên)",
+    ]
+    english = cdt("--lang", "en", "--db", province, "merge", tmp_path / "a.cdt")
+    assert english.stderr.splitlines()[-1] == "Error: no file merged: 1/1 refused (reasons above)"
+
+
+def test_a_refusal_among_merged_packs_is_shown_once(cdt, tmp_path):
+    commune, province = daitu_and_its_province(cdt, tmp_path)
+    packed = pack(cdt, commune, tmp_path / "stick")
+    (tmp_path / "bad.cdt").write_bytes(b"not a pack")
+    result = cdt("--db", province, "merge", tmp_path / "bad.cdt", packed)
+    assert result.exit_code == 1
+    assert result.output.count("TỪ CHỐI bad.cdt") == 1
+    assert result.stderr.splitlines() == [
+        "TỪ CHỐI bad.cdt: không phải gói dữ liệu cdt",
+        "Lỗi: 1/2 tệp bị từ chối (lý do ở trên); các tệp khác đã được xử lý",
+    ]
+    assert result.stdout.splitlines()[-1] == "Đã gộp 1/2 tệp; từ chối 1."

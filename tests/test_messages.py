@@ -1,4 +1,4 @@
-"""Each misleading message of issue 13's "Why", now saying what is wrong and what to do."""
+"""Messages that once misled clerks, each now saying what is wrong and what to do."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ import sys
 
 import pytest
 
+from kits.templates import TEMPLATES
+
 
 @pytest.fixture
 def two_teams(cdt, commune):
-    for name in ("La Cút", "Xóm Hai"):
-        assert cdt("hamlet", "add", name, "--kind", "xóm").exit_code == 0
-        assert cdt("team", "add", "--hamlet", name).exit_code == 0
-    assert cdt("member", "add", "Nguyễn Thị Lan", "--team", "la cut").exit_code == 0
-    assert cdt("member", "add", "Lò Văn Pao", "--team", "xom hai").exit_code == 0
-    return commune
+    def build(_path):
+        for name in ("La Cút", "Xóm Hai"):
+            assert cdt("hamlet", "add", name, "--kind", "xóm").exit_code == 0
+            assert cdt("team", "add", "--hamlet", name).exit_code == 0
+        assert cdt("member", "add", "Nguyễn Thị Lan", "--team", "la cut").exit_code == 0
+        assert cdt("member", "add", "Lò Văn Pao", "--team", "xom hai").exit_code == 0
+
+    return TEMPLATES.copy("messages-two-teams", commune, build)
 
 
 def _visit(cdt, *extra):

@@ -1,4 +1,4 @@
-"""One file per unit (issue 9 item 2): a second `cdt init` file of a commune is refused at the
+"""One file per unit: a second `cdt init` file of a commune is refused at the
 district unless declared a replacement (`cdt merge --replaces`); then the commune's register comes
 from the new file, the old file's visits up to the switch count once, and nothing is counted twice,
 at the district and at the province."""

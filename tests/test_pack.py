@@ -7,8 +7,8 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-import packkit
-from mergekit import add_hamlet
+from kits import packkit
+from kits.mergekit import add_hamlet
 
 
 def test_pack_prints_size_hash_and_path_last(cdt, commune, tmp_path):

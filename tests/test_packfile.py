@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import packkit
+from kits import packkit
 from cdt.exchange import packfile
 from cdt.core.errors import FileRefused
 from cdt.core.schema import APPLICATION_ID
-from mergekit import add_hamlet, add_member, seal_key, snapshot, unit_file
+from kits.mergekit import add_hamlet, add_member, seal_key, snapshot, unit_file
 
 
 @pytest.fixture

@@ -9,17 +9,21 @@ import sys
 
 import pytest
 
+from kits.templates import TEMPLATES
+
 pexpect = pytest.importorskip("pexpect")
 
 
 @pytest.fixture
 def team_la_cut(cdt, commune):
-    assert cdt("hamlet", "add", "La Cút", "--kind", "xóm").exit_code == 0
-    assert cdt("team", "add", "--hamlet", "la cut", "--decision", "12/QĐ-UBND",
-               "--decided-on", "01/02/2026").exit_code == 0
-    assert cdt("member", "add", "Nguyễn Thị Lan", "--team", "la cut", "--role", "tổ trưởng").exit_code == 0
-    assert cdt("member", "add", "Hoàng Văn Tú", "--team", "la cut").exit_code == 0
-    return commune
+    def build(_path):
+        assert cdt("hamlet", "add", "La Cút", "--kind", "xóm").exit_code == 0
+        assert cdt("team", "add", "--hamlet", "la cut", "--decision", "12/QĐ-UBND",
+                   "--decided-on", "01/02/2026").exit_code == 0
+        assert cdt("member", "add", "Nguyễn Thị Lan", "--team", "la cut", "--role", "tổ trưởng").exit_code == 0
+        assert cdt("member", "add", "Hoàng Văn Tú", "--team", "la cut").exit_code == 0
+
+    return TEMPLATES.copy("prompts-la-cut", commune, build)
 
 
 def _spawn(*args: str):

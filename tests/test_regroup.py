@@ -10,6 +10,7 @@ import pytest
 from cdt.exchange import conflicts
 from cdt.store import Store, canonical_dump
 from cdt.core.rows import ref_of
+from kits.templates import TEMPLATES
 
 # Legacy Xã Hòa Phú (24172) and Xã Hòa Khánh (24175) became the 2025 Xã Hòa Phú (24175), Đắk Lắk (66).
 OLD = {"24172": ["Buôn Ea", "Buôn Ky"], "24175": ["Thôn Một"]}
@@ -41,7 +42,10 @@ def _old_commune(cdt, path, code, hamlets):
 
 @pytest.fixture
 def old_files(cdt, tmp_path):
-    return [_old_commune(cdt, tmp_path / f"xa-{code}.db", code, hamlets) for code, hamlets in OLD.items()]
+    """The two old communes' files (each built once per session, then copied)."""
+    return [TEMPLATES.copy(f"regroup-old-{code}", tmp_path / f"xa-{code}.db",
+                           lambda path, code=code, hamlets=hamlets: _old_commune(cdt, path, code, hamlets))
+            for code, hamlets in OLD.items()]
 
 
 def _independent_count(files):

@@ -1,4 +1,4 @@
-"""No personal data left behind (issue 9 item 5): temporary copies live in one private per-user
+"""No personal data left behind: temporary copies live in one private per-user
 scratch folder, are removed on success and on error, and what a killed `cdt pack` or `cdt extract`
 left (its job folder, the .part file beside the destination) is removed at the next cdt start."""
 
@@ -84,6 +84,7 @@ def test_a_dead_process_job_and_its_part_file_are_removed_at_the_next_start(cdt,
     scratch.remove(mine)
 
 
+@pytest.mark.durable
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_fifty_random_kills_of_pack_and_extract_leave_nothing_behind(cdt, commune, tmp_path):
     _fill(cdt, commune)
@@ -121,3 +122,25 @@ def test_fifty_random_kills_of_pack_and_extract_leave_nothing_behind(cdt, commun
         packfile.read_verified(made)
     for made in out.iterdir():
         assert made.read_bytes()[:16] == b"SQLite format 3\x00", made
+
+
+def test_stale_staging_folders_are_cleaned_and_none_is_left(cdt, tmp_path, district, good_pack, monkeypatch):
+    import os
+    import tempfile
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    stale, fresh, foreign = temp / "cdt-merge-stale", temp / "cdt-merge-fresh", temp / "other-old"
+    for folder in (stale, fresh, foreign):
+        folder.mkdir()
+        (folder / "incoming.cdt").write_bytes(b"x")
+    old = time.time() - 3600
+    for folder in (stale, foreign):
+        os.utime(folder, (old, old))
+    empty = tmp_path / "e.cdt"
+    empty.write_bytes(b"")
+    assert cdt("--db", district, "merge", good_pack, empty).exit_code == 1
+    assert cdt("--db", district, "merge", good_pack, "--dry-run").exit_code == 0
+    assert sorted(p.name for p in temp.iterdir()) == ["cdt-merge-fresh", "other-old"]

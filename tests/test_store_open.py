@@ -1,4 +1,4 @@
-"""Opening a file is read-only until a write (issue 9 item 4): a stray -wal beside a store is
+"""Opening a file is read-only until a write: a stray -wal beside a store is
 refused, and read-only commands never change a file's bytes."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _commune_with_data(cdt, db: Path) -> None:
 
 def _wal_copy_beside(db: Path, tmp_path: Path) -> Path:
     """A copy of the file switched to WAL mode with an uncommitted-to-main change in its -wal (1,080
-    households): the -wal placed beside the original, as the issue found it."""
+    households): the -wal then placed beside the original, where a stray one would sit."""
     copy = tmp_path / "copy" / db.name
     copy.parent.mkdir()
     shutil.copyfile(db, copy)

@@ -58,6 +58,7 @@ def test_an_escaping_failure_undoes_everything(store):
     assert store.site.clock == 1
 
 
+@pytest.mark.durable
 def test_two_processes_adding_a_team_to_one_hamlet_exactly_one_succeeds(cdt, commune):
     assert cdt("hamlet", "add", "Xóm Đồng Tâm", "--kind", "xóm").exit_code == 0
     # Each process stops for a while between the check and the insert: were the check outside
@@ -71,3 +72,12 @@ def test_two_processes_adding_a_team_to_one_hamlet_exactly_one_succeeds(cdt, com
     assert "đã có tổ đang hoạt động" in refused, refused  # the rule refused it, not a lock
     with Store.open(commune) as store:
         assert len([t for t in store.rows("team") if t["status"] == "active"]) == 1
+
+
+def test_a_test_that_does_not_test_durability_commits_without_fsync(store):
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF: CDT_TEST_SYNC=off (conftest.py)
+
+
+@pytest.mark.durable
+def test_a_durable_test_commits_with_full_sync_as_clerks_do(store):
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL

@@ -3,7 +3,7 @@
 Three kinds of history:
 - raw SQL on ``visit`` (inserts, the merge's upsert, edits of any counted column, tombstones,
   revivals, physical deletes, all-new packs counted set-based under ``paused``): whatever any code
-  path may do to a visit; 300 histories;
+  path may do to a visit; 300 histories in the thorough hypothesis profile;
 - the library's own paths: commune files edited and undone, copied to a second laptop (a fork),
   replaced by a new file (``--replaces``), packed and merged into a district in random order,
   forks held back and resolved either way. After every step the totals equal a recount from the
@@ -14,7 +14,6 @@ Three kinds of history:
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 from pathlib import Path
@@ -26,12 +25,12 @@ from cdt.core import totals
 from cdt.core.errors import CdtError
 from cdt.core.schema import SCHEMA_VERSION, TOTALS_VERSION, apply_migrations
 from cdt.store import Store
-from mergekit import DAI_TU, copy_store, merge_ok, snapshot, unit_file
+from kits.mergekit import DAI_TU, copy_store, merge_ok, snapshot, unit_file
+from kits.profiles import examples
 
-RAW_EXAMPLES = int(os.environ.get("CDT_TOTALS_EXAMPLES", "300"))
-LIB_EXAMPLES = int(os.environ.get("CDT_TOTALS_LIB_EXAMPLES", "40"))
-RAW = settings(max_examples=RAW_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-LIB = settings(max_examples=LIB_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+# Examples per test from the hypothesis profile (kits/profiles.py); the library histories are slower.
+RAW = settings(suppress_health_check=list(HealthCheck))
+LIB = settings(examples(thorough=40), suppress_health_check=list(HealthCheck))
 
 MONTHS = ["2024-11", "2024-12", "2025-01", "2025-02", "2025-10"]
 SERVICES = ['["dvc"]', '["vneid"]', '["dvc","payment"]', '["ecommerce"]']

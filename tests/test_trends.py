@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from test_report import DC, create_commune, generate, hamlet_unit, make_district
-
 from cdt.reports.trends import month_list
+from kits.registers import DC, create_commune, generate, hamlet_unit, make_district
 
 
 def independent(data: dict, month: str, unit_of) -> dict:

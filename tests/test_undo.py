@@ -1,4 +1,4 @@
-"""cdt history and cdt undo (issue 11, item 2): undo restores the file's own data as it was, as a
+"""cdt history and cdt undo: undo restores the file's own data as it was, as a
 new write that travels upward through a pack; packs never carry the local journal."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-import packkit
+from kits import packkit
 from cdt.core.i18n import t
 from cdt.core.schema import DATA_COLUMNS
 from cdt.core.rows import ref_of
-from test_cli_corrections import ok, rows
-from test_merge import pack
+from kits.cli import ok, pack, rows
+from kits.templates import TEMPLATES
 
 def live_dump(db: Path) -> dict:
     """The file's own rows as data: data columns of every live row (rev and hash left out)."""
@@ -31,21 +31,23 @@ def live_dump(db: Path) -> dict:
 
 @pytest.fixture
 def village(cdt, commune):
-    for args in (
-        ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
-        ("hamlet", "add", "Xóm Hai", "--kind", "xóm", "--households", "80"),
-        ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
-        ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
-         "--phone", "0912345678", "--joined-on", "01/06/2022"),
-        ("member", "add", "Trần Văn Cường", "--team", "Xóm Đồng Tiến"),
-        ("training", "add", "VNeID mức 2", "--date", "01/03/2026"),
-        ("training", "attend", "VNeID", "--member", "Lê Thị Bình"),
-        ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
-        ("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
-         "--service", "vneid", "--date", "05/10/2026", "--member", "Lê Thị Bình", "--notes", "cài VNeID"),
-    ):
-        ok(cdt(*args))
-    return commune
+    def build(_path):
+        for args in (
+            ("hamlet", "add", "Xóm Đồng Tiến", "--kind", "xóm", "--households", "120"),
+            ("hamlet", "add", "Xóm Hai", "--kind", "xóm", "--households", "80"),
+            ("team", "add", "--hamlet", "Xóm Đồng Tiến", "--decided-on", "01/06/2022"),
+            ("member", "add", "Lê Thị Bình", "--team", "Xóm Đồng Tiến", "--role", "tổ trưởng", "--birth-year", "1990",
+             "--phone", "0912345678", "--joined-on", "01/06/2022"),
+            ("member", "add", "Trần Văn Cường", "--team", "Xóm Đồng Tiến"),
+            ("training", "add", "VNeID mức 2", "--date", "01/03/2026"),
+            ("training", "attend", "VNeID", "--member", "Lê Thị Bình"),
+            ("service", "add", "ctn", "--name", "C-Thái Nguyên"),
+            ("visit", "log", "--team", "Xóm Đồng Tiến", "--household", "DT-014", "--people", "3",
+             "--service", "vneid", "--date", "05/10/2026", "--member", "Lê Thị Bình", "--notes", "cài VNeID"),
+        ):
+            ok(cdt(*args))
+
+    return TEMPLATES.copy("undo-village", commune, build)
 
 
 def visit_ref(db):

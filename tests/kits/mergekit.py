@@ -9,6 +9,7 @@ from pathlib import Path
 from cdt.domain import units
 from cdt.exchange.merge import merge_file
 from cdt.core.schema import KEYS_VERSION, SCHEMA_VERSION
+from cdt.exchange import keys
 from cdt.store import Store, canonical_dump
 
 # Communes of Đại Từ (171) and of Thành phố Thái Nguyên (164), Tỉnh Thái Nguyên (19), legacy structure.
@@ -21,6 +22,8 @@ def unit_file(path: Path, level: str, code: str, *, schema_version: int | None =
     """A fresh store for a commune, district or province (legacy structure)."""
     unit = units.get(code, level=level, structure="legacy")
     extra = {"schema_version": schema_version} if schema_version else {}
+    if (schema_version or SCHEMA_VERSION) >= KEYS_VERSION:
+        extra["on_create"] = keys.insert_new_keys
     store = Store.create(
         path, level=level, structure="legacy", province=(unit.province_code, unit.province_name),
         district=(unit.district_code, unit.district_name) if level != "province" else (None, None),

@@ -90,3 +90,23 @@ def rewrap(pack: Path, out: Path, signer: Path, edit, *, opener: Path | None = N
     wrap(inner, out, key_from=signer, identity=packfile.read_verified(Path(pack)).fields)
     inner.unlink()
     return Path(out)
+
+
+def signer_of(pack_path: Path) -> Path:
+    """The file that made a pack (the tests keep their .db files in tmp_path, two levels above)."""
+    wanted = read_header(pack_path).db_id
+    for db in pack_path.parent.parent.glob("*.db"):
+        if identity_of(db)["db_id"] == wanted:
+            return db
+    raise AssertionError(f"no file signed {pack_path}")
+
+
+def altered(good: Path, target: Path, *statements: str) -> Path:
+    """The pack with its snapshot edited by sqlite3 and signed again with its maker's own key (a forger
+    holding the key): what the signature cannot catch, the checks of DESIGN.md §3 must."""
+    def edit(inner: Path) -> None:
+        conn = sqlite3.connect(inner)
+        conn.executescript(";".join(statements))
+        conn.close()
+
+    return rewrap(good, target, signer_of(good), edit)
