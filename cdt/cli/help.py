@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import sys
 
+from typer import core as typer_core
+
 from cdt.core.i18n import printable, t
 
 try:  # Typer 0.29+ runs on its own vendored copy of click, already imported with typer
@@ -154,8 +156,6 @@ def install() -> None:
 
 
 def _patch_classes() -> None:
-    from typer import core as typer_core
-
     def display_type(self, ctx):
         label = _type_label(self, ctx)
         return label
