@@ -8,14 +8,15 @@ other exception is written to a log file and the user sees one line saying where
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from cdt.core.i18n import LANGUAGES, set_language, t
+from cdt.cli import help as clihelp
+from cdt.cli.state import State
+from cdt.core.i18n import LANGUAGES, printable, set_language, t
 
 
 def _configure_streams() -> None:
@@ -88,13 +89,7 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
             if lang.strip().lower()[:2] not in LANGUAGES:
                 raise typer.BadParameter(t("opt.lang_bad", value=lang), param_hint="--lang")
             set_language(lang)
-        from cdt.commands.common import State
-
-        ctx.obj = State(db=db)
-        if no_input:
-            from cdt.commands import common
-
-            common.NO_INPUT = True
+        ctx.obj = State(db=db, no_input=no_input)
 
     from cdt.commands import register_all
 
@@ -122,8 +117,6 @@ def _print_version(value: bool) -> None:
 
 def _translate_typer_panels() -> None:
     """Typer's rich help prints panel titles in English; give them the current language."""
-    from cdt.cli import help as clihelp
-
     if clihelp.load_rich_utils() is None:  # typer without rich: plain help, nothing to translate
         return
     clihelp.install()
@@ -132,11 +125,8 @@ def _translate_typer_panels() -> None:
 
 def _translate_help_option() -> None:
     """The --help line is hard-coded English in Typer's click; relabel it once per process."""
-    try:
-        from typer._click.core import Command
-    except ImportError:
-        from click import Command
-    original = getattr(Command.get_help_option, "__wrapped__", Command.get_help_option)
+    command = clihelp.click_core.Command
+    original = getattr(command.get_help_option, "__wrapped__", command.get_help_option)
 
     def get_help_option(self, ctx):
         option = original(self, ctx)
@@ -145,70 +135,7 @@ def _translate_help_option() -> None:
         return option
 
     get_help_option.__wrapped__ = original
-    Command.get_help_option = get_help_option
-
-
-def click_exceptions():
-    """The click exception classes Typer raises: its own vendored copy (0.29+) or click itself."""
-    try:
-        from typer._click import exceptions
-    except ImportError:
-        from click import exceptions
-    return exceptions
-
-
-def _usage_message(error) -> str:
-    """Click's usage errors in the user's language, keeping the option names."""
-    try:
-        return _translated_usage(error)
-    except Exception:  # noqa: BLE001 — a message must come out even if click's objects change shape
-        return t("usage.generic", detail=error.format_message())
-
-
-def _number_detail(message: str) -> str:
-    """The parser's English about a number option (Typer checks ranges with pydantic) in the user's
-    language; any other detail as it is."""
-    bound = re.search(r"(greater|less) than or equal to (-?\d+)", message)
-    if bound:
-        return t("usage.at_least" if bound.group(1) == "greater" else "usage.at_most", bound=bound.group(2))
-    if "valid integer" in message or "is not a valid integer" in message:
-        return t("usage.not_integer")
-    return message
-
-
-def _translated_usage(error) -> str:
-    exceptions = click_exceptions()
-
-    if isinstance(error, exceptions.NoSuchOption):
-        message = t("usage.no_such_option", name=clean_echo(error.option_name))
-        if getattr(error, "possibilities", None):
-            message += " " + t("usage.possible_options", options=", ".join(sorted(error.possibilities)))
-        return message
-    if isinstance(error, exceptions.MissingParameter):
-        param = error.param
-        name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else ""
-        if param is not None and param.param_type_name == "argument":
-            name = getattr(param, "metavar", None) or (param.name or "").upper()
-        return t("usage.missing", name=name)
-    if isinstance(error, exceptions.BadParameter):
-        param = error.param
-        name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else (error.param_hint or "")
-        if isinstance(name, (list, tuple)):
-            name = "/".join(name)
-        choice = re.search(r"'([^']*)' is not one of (.+?)\.?$", error.message or "")
-        if choice:
-            return t("usage.not_one_of", name=name, value=choice.group(1), choices=choice.group(2))
-        return t("usage.bad_value", name=name, detail=_number_detail(error.message or ""))
-    message = error.format_message()
-    if message.startswith("No such command"):
-        text = t("usage.no_such_command", detail=clean_echo(message.split("'")[1] if "'" in message else message))
-        suggestion = re.search(r"Did you mean (.+)\?$", message)
-        if suggestion:
-            text += "; " + t("usage.did_you_mean", names=suggestion.group(1))
-        return text
-    if message.startswith("Got unexpected extra argument"):
-        return t("usage.extra_argument", detail=message.split("(")[-1].rstrip(")"))
-    return t("usage.generic", detail=message)
+    command.get_help_option = get_help_option
 
 
 def _help_only(argv: list[str]) -> bool:
@@ -216,23 +143,14 @@ def _help_only(argv: list[str]) -> bool:
     return not argv or any(arg in ("-h", "--help", "--version") for arg in argv)
 
 
-def clean_echo(text: str) -> str:
-    """Text from the command line or a file, safe to print: control characters shown as escapes."""
-    from cdt.core.i18n import printable
-
-    return printable(text)
-
-
 def run(argv: list[str]) -> int:
     """Run the command line and return the exit code (no sys.exit: usable from tests)."""
     from cdt.core.errors import CdtError
 
-    exceptions = click_exceptions()
+    exceptions = clihelp.click_exceptions
     no_args_is_help = getattr(exceptions, "NoArgsIsHelpError", ())
 
     set_language(_language_from_argv(argv))
-    if "cdt.commands.common" in sys.modules:
-        sys.modules["cdt.commands.common"].NO_INPUT = False
     if not _help_only(argv):
         _clean_scratch()
     # Shell completion (Tab) reads the words from the environment, not argv: it needs every command.
@@ -251,7 +169,7 @@ def run(argv: list[str]) -> int:
     except no_args_is_help:
         return 2  # Typer has printed the help already
     except exceptions.UsageError as error:
-        message = _usage_message(error)
+        message = clihelp.usage_message(error)
         if message:
             command_path = error.ctx.command_path if error.ctx else "cdt"
             _error_line(f"{message} ({t('usage.hint', command=command_path)})")
@@ -271,7 +189,7 @@ def run(argv: list[str]) -> int:
     except OSError as error:  # the disk or folder failed where no library check expected it
         from cdt.core.errors import os_reason
 
-        where = clean_echo(str(error.filename)) if error.filename else ""
+        where = printable(str(error.filename)) if error.filename else ""
         _error_line(t("os.failed_at", file=where, reason=os_reason(error)) if where else
                     t("os.failed", reason=os_reason(error)))
         return 1

@@ -5,13 +5,36 @@ gettext calls, so "Click's translation hooks" here are the few places those stri
 the usage prefix, the ``[OPTIONS]``/``COMMAND [ARGS]...`` metavars, type labels (``<str>``), the
 ``{file}`` argument placeholders and the "[default: …]" line. Each is replaced once per process by
 a function that asks ``t()`` at call time, so the language chosen on the command line applies.
+
+This is also the one place that knows which click Typer runs on: the commands and the app take
+click's exceptions and the current context from here.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 
-from cdt.core.i18n import t
+from typer import core as typer_core
+
+from cdt.core.i18n import printable, t
+
+try:  # Typer 0.29+ runs on its own vendored copy of click, already imported with typer
+    from typer._click import core as click_core
+    from typer._click import exceptions as click_exceptions
+    from typer._click import formatting as click_formatting
+    from typer._click import globals as click_globals
+except ImportError:  # an older Typer on the real click
+    from click import core as click_core
+    from click import exceptions as click_exceptions
+    from click import formatting as click_formatting
+    from click import globals as click_globals
+
+
+def current_context():
+    """The click context of the command running now; None outside one."""
+    return click_globals.get_current_context(silent=True)
+
 
 _done = False
 
@@ -133,15 +156,6 @@ def install() -> None:
 
 
 def _patch_classes() -> None:
-    from typer import core as typer_core
-
-    try:
-        from typer._click import core as click_core
-        from typer._click import formatting
-    except ImportError:  # an older Typer on the real click
-        from click import core as click_core
-        from click import formatting
-
     def display_type(self, ctx):
         label = _type_label(self, ctx)
         return label
@@ -210,14 +224,14 @@ def _patch_classes() -> None:
 
                 cls.collect_usage_pieces = wrapped
 
-    original_write_usage = formatting.HelpFormatter.write_usage
+    original_write_usage = click_formatting.HelpFormatter.write_usage
 
     def write_usage(self, prog, args="", prefix=None):
         if prefix is None:
             prefix = t("help.usage") + " "
         return original_write_usage(self, prog, args, prefix)
 
-    formatting.HelpFormatter.write_usage = write_usage
+    click_formatting.HelpFormatter.write_usage = write_usage
 
 
 def _panel_strings() -> None:
@@ -233,3 +247,58 @@ def _panel_strings() -> None:
     rich_utils.ENVVAR_STRING = t("help.envvar_value")
     rich_utils.ERRORS_PANEL_TITLE = t("error.prefix")
     rich_utils.ABORTED_TEXT = t("error.aborted")
+
+
+# -- click's usage errors ------------------------------------------------------------------------
+
+
+def usage_message(error) -> str:
+    """Click's usage errors in the user's language, keeping the option names."""
+    try:
+        return _translated_usage(error)
+    except Exception:  # noqa: BLE001 — a message must come out even if click's objects change shape
+        return t("usage.generic", detail=error.format_message())
+
+
+def _number_detail(message: str) -> str:
+    """The parser's English about a number option (Typer checks ranges with pydantic) in the user's
+    language; any other detail as it is."""
+    bound = re.search(r"(greater|less) than or equal to (-?\d+)", message)
+    if bound:
+        return t("usage.at_least" if bound.group(1) == "greater" else "usage.at_most", bound=bound.group(2))
+    if "valid integer" in message or "is not a valid integer" in message:
+        return t("usage.not_integer")
+    return message
+
+
+def _translated_usage(error) -> str:
+    if isinstance(error, click_exceptions.NoSuchOption):
+        message = t("usage.no_such_option", name=printable(error.option_name))
+        if getattr(error, "possibilities", None):
+            message += " " + t("usage.possible_options", options=", ".join(sorted(error.possibilities)))
+        return message
+    if isinstance(error, click_exceptions.MissingParameter):
+        param = error.param
+        name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else ""
+        if param is not None and param.param_type_name == "argument":
+            name = getattr(param, "metavar", None) or (param.name or "").upper()
+        return t("usage.missing", name=name)
+    if isinstance(error, click_exceptions.BadParameter):
+        param = error.param
+        name = "/".join(param.opts) if param is not None and getattr(param, "opts", None) else (error.param_hint or "")
+        if isinstance(name, (list, tuple)):
+            name = "/".join(name)
+        choice = re.search(r"'([^']*)' is not one of (.+?)\.?$", error.message or "")
+        if choice:
+            return t("usage.not_one_of", name=name, value=choice.group(1), choices=choice.group(2))
+        return t("usage.bad_value", name=name, detail=_number_detail(error.message or ""))
+    message = error.format_message()
+    if message.startswith("No such command"):
+        text = t("usage.no_such_command", detail=printable(message.split("'")[1] if "'" in message else message))
+        suggestion = re.search(r"Did you mean (.+)\?$", message)
+        if suggestion:
+            text += "; " + t("usage.did_you_mean", names=suggestion.group(1))
+        return text
+    if message.startswith("Got unexpected extra argument"):
+        return t("usage.extra_argument", detail=message.split("(")[-1].rstrip(")"))
+    return t("usage.generic", detail=message)

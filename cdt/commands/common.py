@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any, Callable, Iterable, Optional
 
 import typer
 
+from cdt.cli.help import click_exceptions
+from cdt.cli.state import State, never_ask
 from cdt.core.i18n import t
 
 
@@ -26,14 +27,6 @@ class ListFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-@dataclass
-class State:
-    """Global options, carried on the Typer context."""
-
-    db: Optional[Path] = None
-    _store: Any = field(default=None, repr=False)
 
 
 def db_path(ctx: typer.Context) -> Path:
@@ -215,14 +208,9 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-NO_INPUT = False  # set by `cdt --no-input`; CDT_NO_INPUT=1 likewise
-
-
 def interactive() -> bool:
     """True when a person can answer a question on this terminal (and did not say --no-input)."""
-    import os
-
-    if NO_INPUT or (os.environ.get("CDT_NO_INPUT") or "").strip() not in ("", "0"):
+    if never_ask():
         return False
     try:
         return sys.stdin.isatty()
@@ -289,10 +277,8 @@ def _swap(value: Any, wanted: Any, chosen: str) -> Any:
 
 def missing(ctx: typer.Context, name: str):
     """The usage error for a required value left out (the one line a script sees, exit 2)."""
-    from cdt.cli.app import click_exceptions
-
     param = next((p for p in ctx.command.params if p.name == name), None)
-    return click_exceptions().MissingParameter(ctx=ctx, param=param)
+    return click_exceptions.MissingParameter(ctx=ctx, param=param)
 
 
 def required_help(text: str) -> str:
