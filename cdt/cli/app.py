@@ -232,7 +232,7 @@ def _sqlite_disk_reason(error: BaseException) -> str | None:
     return None
 def _clean_scratch() -> None:
     """Remove what killed cdt processes left in the private scratch folder (personal data) and the
-    .part files they had begun (issue 9): one directory listing when there is nothing to do."""
+    .part files they had begun: one directory listing when there is nothing to do."""
     from cdt.core import files as scratch
 
     try:

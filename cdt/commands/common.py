@@ -167,7 +167,7 @@ def print_table(title: str, columns: list[tuple[str, str]], rows: Iterable[dict]
 
 # Above this many rows a list is printed as plain aligned text: rich measures and renders every
 # cell (12 s for 2,000 teams on a clerk's laptop, 100 s for 10,000 members); a list that long is
-# read by scrolling, searching or piping, where one line per row is what helps (issue 11 item 6).
+# read by scrolling, searching or piping, where one line per row is what helps.
 LARGE_TABLE = 300
 
 

@@ -48,13 +48,13 @@ def import_(
         t("import.title", file=file.name),
         [("sheet", t("import.col.sheet")), ("kind", t("import.col.kind")), ("header_row", t("import.col.header_row")),
          ("rows", t("import.col.rows")), ("new", t("import.col.new")), ("present", t("import.col.existing")),
-         ("updated", t("import2.col.updated")), ("problems", t("import.col.invalid"))],
+         ("updated", t("import.col.updated")), ("problems", t("import.col.invalid"))],
         rows, render={k: common.number for k in ("header_row", "rows", "new", "present", "updated", "problems")},
     )
-    common.say(t("import2.rows_add_up", **result.totals()))
+    common.say(t("import.rows_add_up", **result.totals()))
     updated = {k: v for k, v in result.updated.items() if v}
     if updated:
-        common.say(t("import2.updated", what=", ".join(f"{v} {t('import2.table.' + k)}" for k, v in updated.items()),
+        common.say(t("import.updated", what=", ".join(f"{v} {t('import.table.' + k)}" for k, v in updated.items()),
                      rows="; ".join(f"{s.sheet}: {', '.join(map(str, s.updated_rows))}"
                                     for s in result.sheets if s.updated_rows)))
     if result.converted:

@@ -282,7 +282,7 @@ class _Run:
             return found
         alike = self.hamlets.spelled_alike(name)
         if alike:
-            self.fail(sheet, row, "hamlet", t("import2.hamlet_spelling", name=clean(name), other=alike[0]["name"]))
+            self.fail(sheet, row, "hamlet", t("import.hamlet_spelling", name=clean(name), other=alike[0]["name"]))
         return None
 
     def hamlet(self, sheet: Sheet, row: int, values: dict) -> tuple[dict, str]:
@@ -562,7 +562,7 @@ class _Run:
         if _no_hamlet_column(self.store, sheet):
             # One problem for the sheet, naming the headers read; every row counts as a problem.
             self.result.problems.append(Problem(sheet.title, sheet.header_row, "", "", t(
-                "import2.no_hamlet_column", sheet=sheet.title, headers=_headers_read(sheet))))
+                "import.no_hamlet_column", sheet=sheet.title, headers=_headers_read(sheet))))
             count.rows = count.problems = sum(
                 1 for _, row in sheet.rows if not all(blank(v) for v in row) and not _column_numbers(row))
             return
@@ -698,7 +698,7 @@ def import_workbook(store: Store, path: str | Path, *, dry_run: bool = False, on
     lost = [sheet for sheet in sheets if _no_hamlet_column(store, sheet)]
     if lost and len(lost) == len(sheets):
         # One line for the file, naming the headers read; its rows are not blamed one by one.
-        raise FileRefused("import2.no_hamlet_column", sheet=lost[0].title, headers=_headers_read(lost[0]))
+        raise FileRefused("import.no_hamlet_column", sheet=lost[0].title, headers=_headers_read(lost[0]))
     try:
         with store.write():
             run = _Run(store, result)
