@@ -32,10 +32,6 @@ from cdt.core.rows import hash_values, ref_of
 # Checks of one file give up after this long (a crafted file could make a query loop for ever).
 CHECK_SECONDS = 300
 MAX_TEXT_BYTES = 1_000_000
-STAGING_PREFIX = "cdt-merge-"
-# A staging folder older than this is left over from a killed run (a merge never takes it this long
-# to check one file without touching the folder), and holds a full copy of someone's personal data.
-STALE_STAGING_SECONDS = 15 * 60
 
 
 def max_pack_bytes() -> int:
@@ -426,23 +422,3 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
 def migrate_staged(checked: Checked) -> None:
     """Bring an older pack's staging copy to our schema (the copy is ours; the stick is untouched)."""
     migrate_copy(checked.path, checked.version)
-
-
-def clean_stale_staging(max_age: float = STALE_STAGING_SECONDS) -> int:
-    """Remove staging folders a killed merge left in the temp folder (full copies of packs, with
-    personal data). Only cdt's own prefix, only folders untouched for max_age; best effort."""
-    removed = 0
-    cutoff = time.time() - max_age
-    try:
-        candidates = list(Path(tempfile.gettempdir()).glob(STAGING_PREFIX + "*"))
-    except OSError:
-        return 0
-    for folder in candidates:
-        try:
-            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_mtime > cutoff:
-                continue
-            shutil.rmtree(folder)
-            removed += 1
-        except OSError:
-            continue
-    return removed

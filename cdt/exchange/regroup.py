@@ -37,12 +37,12 @@ import json
 import re
 import shutil
 import sqlite3
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Optional
 
-from cdt import __version__
+from cdt import __version__, _testing
+from cdt.core import files
 from cdt.core.errors import CdtError, InvalidInput, StoreError, os_reason
 from cdt.core.text import fold
 from cdt.domain import units
@@ -80,9 +80,10 @@ def _open_copy(path: Path, work: Path) -> Store:
 def _checked(path: Path, new_code: str) -> dict:
     """The old file after every merge check: its site, all its rows, history and origin row, and
     its merge_log entry."""
-    work = Path(tempfile.mkdtemp(prefix="cdt-regroup-"))
+    work = files.make("regroup")  # a full copy of the old file: cdt's private folder, never the system temp
     try:
         old = _open_copy(path, work)
+        _testing.pause("regroup_copied")
         try:
             site = old.site
             if site.level != "commune" or site.structure != units.LEGACY:
@@ -118,7 +119,7 @@ def _checked(path: Path, new_code: str) -> dict:
                 "divided": divided,
                 "rows": rows, "history": history, "origin": origin[0], "log": log}
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        files.remove(work)
 
 
 def _open_old_files(old_files: list[Path]) -> list[Store]:
