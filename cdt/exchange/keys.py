@@ -215,25 +215,31 @@ def check_trust(store: Store, info: dict) -> None:
         raise InvalidInput("keys.trust_own")
 
 
+def _upstream_row(info: dict) -> dict:
+    return {"id": 1, "level": info["level"], "unit_code": info["unit_code"], "unit_name": info["unit_name"],
+            "db_id": info["db_id"], "sign_key": info["sign_key"], "seal_key": info["seal_key"], "trusted_at": now()}
+
+
 def trust(store: Store, info: dict) -> dict:
-    """Seal packs to this upstream key from now on (replaces the one trusted before)."""
-    check_trust(store, info)
-    with store.local_write():
-        store.conn.execute(
-            "INSERT INTO upstream_key (id, level, unit_code, unit_name, db_id, sign_key, seal_key, trusted_at)"
-            " VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET level = excluded.level,"
-            " unit_code = excluded.unit_code, unit_name = excluded.unit_name, db_id = excluded.db_id,"
-            " sign_key = excluded.sign_key, seal_key = excluded.seal_key, trusted_at = excluded.trusted_at",
-            (info["level"], info["unit_code"], info["unit_name"], info["db_id"], info["sign_key"],
-             info["seal_key"], now()))
+    """Seal packs to this upstream key from now on (replaces the one trusted before): a write in this
+    file's history, which cdt undo reverses."""
+    with store.write() as tx:
+        check_trust(store, info)
+        tx.put_local("upstream_key", _upstream_row(info))
+        tx.describe("history.key_trust", name=clean_text(info["unit_name"]) or "?", code=info["unit_code"])
     return upstream(store)
 
 
 def trust_upper(store: Store, upper: Store) -> None:
-    """Seal this file's packs to ``upper`` (its own district, which just rebuilt it: cdt extract)."""
+    """Seal this file's packs to ``upper``: its own district, which just rebuilt it (cdt extract) and
+    whose key it holds already; part of making the file, not a write of the commune's."""
     keys = own_keys(upper)
     info = {**_key_fields(upper, keys), "fingerprint": keys.fingerprint}
-    trust(store, info)
+    check_trust(store, info)
+    row = _upstream_row(info)
+    with store.local_write():
+        store.conn.execute(f"INSERT OR REPLACE INTO upstream_key ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                           list(row.values()))
 
 
 # -- incoming packs: pinned keys (trust on first use) ---------------------------------------------------
@@ -339,7 +345,8 @@ def check_inner(opened: Opened, site: dict) -> None:
 
 
 def accept(store: Store, path: Path) -> dict:
-    """Pin a pack's signing key for its unit, retiring the keys pinned before; logged in merge_log."""
+    """Pin a pack's signing key for its unit, retiring the keys pinned before: a write in this file's
+    history (cdt undo reverses it), logged in merge_log."""
     if store.site.level == "commune":
         raise InvalidInput("merge.commune_target")
     path = Path(path)
@@ -349,20 +356,20 @@ def accept(store: Store, path: Path) -> dict:
     print_ = fingerprint(header.signer)
     signer = b64encode(header.signer)
     stamp = now()
-    with store.local_write():
-        store.conn.execute("UPDATE pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
-                           " AND retired_at IS NULL AND public_key <> ?",
-                           (stamp, header.level, header.unit_code, signer))
-        store.conn.execute(
-            "INSERT INTO pinned_key (level, unit_code, public_key, db_id, unit_name, pinned_at, how)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'accepted') ON CONFLICT (level, unit_code, public_key) DO UPDATE SET"
-            " retired_at = NULL, pinned_at = excluded.pinned_at, how = 'accepted', db_id = excluded.db_id",
-            (header.level, header.unit_code, signer, header.db_id, clean_text(header.unit_name), stamp))
+    with store.write() as tx:
+        for row in store.query("SELECT * FROM pinned_key WHERE level = ? AND unit_code = ? AND retired_at IS NULL"
+                               " AND public_key <> ?", (header.level, header.unit_code, signer)):
+            tx.put_local("pinned_key", {**row, "retired_at": stamp})
+        tx.put_local("pinned_key", {"level": header.level, "unit_code": header.unit_code, "public_key": signer,
+                                    "db_id": header.db_id, "unit_name": clean_text(header.unit_name),
+                                    "pinned_at": stamp, "how": "accepted", "retired_at": None})
         store.conn.execute(
             "INSERT INTO merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at, outcome,"
             " reason, merged_at, cdt_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'key_accepted', ?, ?, ?)",
             (clean_text(path.name), sha256_file(path), header.db_id, header.level, header.unit_code,
              clean_text(header.unit_name), clean_text(header.fields.get("packed_at")), print_, stamp, __version__))
+        tx.describe("history.key_accept", name=clean_text(header.unit_name) or "?",
+                    code=clean_text(header.unit_code) or "?", fingerprint=print_)
     return describe(header)
 
 
