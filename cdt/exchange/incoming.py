@@ -376,8 +376,10 @@ def _row_problem_sql(conn: sqlite3.Connection, table: str, allowed: list[str]) -
         args += [*kinds, f"type:{column}"]
     cases.append(f"WHEN origin NOT IN ({', '.join('?' for _ in allowed)}) THEN 'origin'")
     args += allowed
-    cases.append("WHEN typeof(id) <> 'text' OR rev < 1 OR deleted NOT IN (0, 1) OR (origin = ? AND rev > ?)"
-                 " THEN 'row'")
+    cases.append("WHEN typeof(id) <> 'text' THEN 'row:id:valid.rule.row_id'")
+    cases.append("WHEN rev < 1 THEN 'row:rev:valid.rule.rev_positive'")
+    cases.append("WHEN deleted NOT IN (0, 1) THEN 'row:deleted:valid.rule.deleted_flag'")
+    cases.append("WHEN origin = ? AND rev > ? THEN 'row:rev:valid.rule.rev_after_clock'")
     return f"CASE {' '.join(cases)} END", args
 
 
@@ -401,7 +403,10 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
                 raise _refuse("merge.bad_type", table=table, column=kind[5:], id=bad)
             if kind == "origin":
                 raise _refuse("merge.foreign_origin")
-            raise _refuse("merge.bad_row", table=table, id=bad)
+            _, column, rule = kind.split(":")
+            value = conn.execute(f"SELECT {column} FROM {table} WHERE rowid = (SELECT rowid FROM {table}"
+                                 " WHERE id IS ? LIMIT 1)", (found[0],)).fetchone()
+            raise rules.refusal(rules.Rule(table, column, rule, ""), found[0], value[0] if value else None)
         try:
             found = conn.execute(f"SELECT id FROM {table} WHERE {row_hash_sql(conn, table, json_ok)} IS NOT hash"
                                  " LIMIT 1").fetchone()
