@@ -40,9 +40,9 @@ from cdt.core.text import clean_text
 from cdt.exchange import keys
 from cdt.exchange.incoming import Checked, check_file, migrate_staged, sqlite_reason, stage_copy
 from cdt.exchange.replacements import REPLACED, TAKES_OVER, one_file_per_unit, record_replacements, unit_key
-from cdt.core.schema import DATA_COLUMNS, ROW_COLUMNS
+from cdt.core.schema import DATA_COLUMNS, PERSONAL_FIELDS, ROW_COLUMNS
 from cdt.store import Store
-from cdt.core.rows import now
+from cdt.core.rows import now, row_hash
 
 COUNT_KEYS = ("inserted", "updated", "unchanged", "older", "conflicts")
 # Each ATTACHed pack's page cache (KiB): read once, front to back; nine of them at SQLite's default
@@ -132,19 +132,27 @@ _HELD = ("(EXISTS (SELECT 1 FROM temp.merge_plan p WHERE p.origin = {a}.origin A
 _HELD = _HELD.replace("{replaced}", REPLACED)
 
 
-def _hold_rows_sql(table: str, source: str, mode: str) -> str:
-    """Copy rows of a losing branch (incoming for 'hold', ours for 'replace') into conflict."""
-    return (
-        "INSERT INTO main.conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted, hash,"
-        " row_data, source, detected_at)"
-        f" SELECT 'fork', r.origin, p.fork_rev, p.branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
-        f" {json_row(table, 'r')}, :source, :now"
-        f" FROM {source}.{table} AS r JOIN temp.merge_plan AS p ON p.origin = r.origin"
-        f" WHERE p.mode = '{mode}' AND r.rev >= p.fork_rev"
-        " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
-        " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash, row_data = excluded.row_data,"
-        " source = excluded.source WHERE excluded.rev > conflict.rev"
-    )
+_HOLD_INTO_CONFLICT = (
+    "INSERT INTO main.conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted, hash,"
+    " row_data, source, detected_at)"
+    " SELECT 'fork', r.origin, p.fork_rev, p.branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
+    " {row_data}, :source, :now"
+    " FROM {source}.{table} AS r JOIN temp.merge_plan AS p ON p.origin = r.origin"
+    " WHERE p.mode = '{mode}' AND {which}"
+    " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
+    " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash, row_data = excluded.row_data,"
+    " source = excluded.source WHERE excluded.rev > conflict.rev")
+
+
+def _hold_rows_sql(table: str, source: str, mode: str, other: str) -> str:
+    """Copy into conflict the losing branch's version of every row the two branches disagree on
+    (incoming for 'hold', ours for 'replace'): the rows it wrote from the fork on, and its pre-fork
+    version of the rows the winning branch (``other``) changed after the fork. Taking that branch
+    later (cdt conflicts resolve) then restores every row as that branch has it, none lost."""
+    changed_by_other = (f"(r.rev < p.fork_rev AND EXISTS (SELECT 1 FROM {other}.{table} o WHERE o.id = r.id"
+                        " AND o.origin = r.origin AND o.rev >= p.fork_rev))")
+    return _HOLD_INTO_CONFLICT.format(table=table, row_data=json_row(table, "r"), source=source, mode=mode,
+                                      which=f"(r.rev >= p.fork_rev OR {changed_by_other})")
 
 
 def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps, *,
@@ -169,6 +177,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_plan"
                          " (origin TEXT PRIMARY KEY, mode TEXT, fork_rev INTEGER, branch TEXT, other TEXT)")
             conn.execute("DELETE FROM temp.merge_plan")
+            _take_carried_choices(run, checked)
             plan = _plan(conn, schema)
             conn.executemany("INSERT INTO temp.merge_plan VALUES (?, ?, ?, ?, ?)", plan)
             record_replacements(run, checked, name, params)
@@ -176,7 +185,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
             replaced = defaultdict(int)
             if any(p[1] == "replace" for p in plan):
                 for table in DATA_COLUMNS:
-                    run(_hold_rows_sql(table, "main", "replace"), params)
+                    run(_hold_rows_sql(table, "main", "replace", "inc"), params)
                     cur = run(f"DELETE FROM main.{table} WHERE EXISTS (SELECT 1 FROM temp.merge_plan p"
                               f" WHERE p.origin = {table}.origin AND p.mode = 'replace'"
                               f" AND {table}.rev >= p.fork_rev)")
@@ -196,6 +205,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
             for table in DATA_COLUMNS:
                 counts[table] = fast[table] if fast else _merge_table(run, table, params)
                 counts[table]["conflicts"] += replaced[table]
+            _erase_held(run, conn)
             run("INSERT OR IGNORE INTO main.held_history (origin, fork_rev, branch, rev, chain)"
                 " SELECT h.origin, p.fork_rev, p.branch, h.rev, h.chain FROM inc.history h"
                 " JOIN temp.merge_plan p ON p.origin = h.origin WHERE p.mode = 'hold' AND h.rev >= p.fork_rev")
@@ -217,6 +227,36 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
         if own_tx:
             conn.execute("DETACH DATABASE inc")
     return counts
+
+
+def _take_carried_choices(run: Callable, checked: Checked) -> None:
+    """A person's choice between two branches of a file, made at the level below (cdt conflicts resolve
+    at the district) and carried in its pack, is this file's choice too: both levels then keep the same
+    branch, and the fork plan that follows applies it. Only choices about files the pack carries
+    (checked with the pack)."""
+    carried = json.dumps([o["db_id"] for o in checked.origins if o["db_id"] != checked.site["db_id"]])
+    run("INSERT INTO main.branch_choice (origin, fork_rev, chain, decided_at)"
+        " SELECT origin, fork_rev, chain, decided_at FROM inc.branch_choice"
+        " WHERE origin IN (SELECT value FROM json_each(?)) ON CONFLICT (origin, fork_rev) DO UPDATE SET"
+        " chain = excluded.chain, decided_at = excluded.decided_at WHERE excluded.chain <> branch_choice.chain",
+        (carried,))
+
+
+def _erase_held(run: Callable, conn: sqlite3.Connection) -> None:
+    """A row removed by its file (a tombstone: its personal fields cleared) is removed in the rows held
+    back too: their copy of it becomes the same tombstone, so an erasure erases everywhere."""
+    for table, fields in PERSONAL_FIELDS.items():
+        held = conn.execute(
+            f"SELECT c.id, c.row_id, c.origin, c.rev, c.row_data FROM main.conflict c JOIN main.{table} r"
+            " ON r.id = c.row_id AND r.origin = c.origin WHERE c.table_name = ? AND r.deleted = 1"
+            " AND c.deleted = 0", (table,)).fetchall()
+        for conflict_id, row_id, origin, rev, data in held:
+            values = json.loads(data)
+            for field in fields:
+                values[field] = "" if field == "full_name" else None
+            erased = {**values, "id": row_id, "origin": origin, "rev": rev, "deleted": 1}
+            run("UPDATE main.conflict SET row_data = ?, deleted = 1, hash = ? WHERE id = ?",
+                (json.dumps(values, ensure_ascii=False), row_hash(table, erased), conflict_id))
 
 
 _INC = re.compile(r"\binc\.")
@@ -300,7 +340,7 @@ def _merge_table(run: Callable, table: str, params: dict) -> dict[str, int]:
         f" FROM inc.{table} AS i LEFT JOIN main.{table} AS m ON m.id = i.id"
     ).fetchone()
     counts = dict(zip(COUNT_KEYS, (int(v) for v in row)))
-    run(_hold_rows_sql(table, "inc", "hold"), params)
+    run(_hold_rows_sql(table, "inc", "hold", "main"), params)
     # A row whose id another origin already uses, or whose rev equals ours with other content, is
     # never applied: it is held as a conflict of kind 'row' (its branch is its own hash).
     run(
