@@ -22,8 +22,8 @@ from cdt.core.errors import NotFound, ReadOnlyRow, StoreError, is_locked, is_rea
 from cdt.core.files import user_data_dir
 from cdt.core.rows import REF_LENGTH, chain_link, new_file_id, new_id, now, ref_of, row_hash
 from cdt.core.schema import (
-    APPLICATION_ID, DATA_COLUMNS, JOURNAL_VERSION, LOCAL_TABLES, PERSONAL_FIELDS, ROW_COLUMNS, SCHEMA_VERSION,
-    apply_migrations, looks_like_store, read_header,
+    APPLICATION_ID, DATA_COLUMNS, HASH_COLUMNS, JOURNAL_VERSION, LOCAL_TABLES, PERSONAL_FIELDS, ROW_COLUMNS,
+    SCHEMA_VERSION, apply_migrations, looks_like_store, read_header,
 )
 
 BUSY_TIMEOUT_MS = 3000
@@ -661,4 +661,7 @@ def canonical_dump(store_or_conn: Store | sqlite3.Connection) -> dict[str, list[
     return dump
 
 
-__all__ = ["Site", "Store", "Transaction", "canonical_dump", "default_db_path", "open_store", "resolve_db_path"]
+# The row format a support script needs beside the Store (the table's data columns, what a row hash
+# reads, the hash itself) is importable from here too, as it was before the core was split.
+__all__ = ["DATA_COLUMNS", "HASH_COLUMNS", "Site", "Store", "Transaction", "canonical_dump", "default_db_path",
+           "open_store", "resolve_db_path", "row_hash"]

@@ -265,6 +265,11 @@ MIGRATIONS: list[list[str]] = [
         "DROP INDEX visit_team",
         "CREATE INDEX visit_team_date ON visit (team_id, date)",
     ],
+    # 8: a part of an old commune's file: a legacy commune divided between 2025 communes goes to
+    # each in part (cdt init --from … --hamlet), a file of its own whose origin names the old file.
+    [
+        "ALTER TABLE origin ADD COLUMN part_of TEXT",
+    ],
 ]
 
 

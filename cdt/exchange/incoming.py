@@ -23,6 +23,7 @@ from typing import Any
 from cdt.core.errors import FileRefused, StoreError, is_locked, os_reason
 from cdt.core.files import sha256_file
 from cdt.core.i18n import t
+from cdt.core.rows import part_file_id
 from cdt.core.text import clean_text
 from cdt.domain import rules, units
 from cdt.core.schema import APPLICATION_ID, HASH_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, reference_schema, tables_at
@@ -287,8 +288,8 @@ def absorbed_in_pack(conn: sqlite3.Connection, version: int, site: dict, origins
     others = [o for o in origins if o.get("db_id") != site["db_id"]]
     decisions: dict[Any, dict] = {}
     if version >= 3:
-        decisions = {row[0]: {"new_db_id": row[1], "level": row[2]} for row in
-                     conn.execute("SELECT old_db_id, new_db_id, level FROM replacement")}
+        decisions = {row[0]: {"new_db_id": row[1], "level": row[2], "switch_clock": row[3]} for row in
+                     conn.execute("SELECT old_db_id, new_db_id, level, switch_clock FROM replacement")}
     if not others and not decisions:
         return []
     if site.get("structure") != units.NEW or not site.get("commune_code"):
@@ -302,6 +303,21 @@ def absorbed_in_pack(conn: sqlite3.Connection, version: int, site: dict, origins
                 or origin.get("commune_code") not in formed
                 or not isinstance(origin.get("clock"), int) or isinstance(origin.get("clock"), bool)):
             raise FileRefused("merge.commune_origins")
+        # An old commune divided between new communes goes to each in part (a file of its own, whose id
+        # is derived from the old file's and this commune's code); one taken whole goes whole.
+        divided = len(units.successors(str(origin.get("commune_code")))) > 1
+        part_of = origin.get("part_of")
+        if (part_of is not None or divided) and not (
+                divided and isinstance(part_of, str) and origin["db_id"] == part_file_id(part_of, str(site["commune_code"]))):
+            raise FileRefused("merge.divided_whole", name=clean_text(origin.get("unit_name")) or "?",
+                              code=clean_text(origin.get("commune_code")) or "?")
+        # The file it took, whole: the switch at the old file's last write, and every write's link of
+        # its history (a decision without the old file's data would only hide that file's rows).
+        links = conn.execute("SELECT count(DISTINCT rev) FROM history WHERE origin = ? AND rev BETWEEN 1 AND ?",
+                             (origin["db_id"], origin["clock"])).fetchone()[0]
+        if origin["clock"] < 1 or decision["switch_clock"] != origin["clock"] or links != origin["clock"]:
+            raise FileRefused("merge.absorbed_without_data", name=clean_text(origin.get("unit_name")) or "?",
+                              code=clean_text(origin.get("commune_code")) or "?")
     if set(decisions) - {o["db_id"] for o in others}:
         raise FileRefused("merge.commune_origins")
     return others

@@ -251,6 +251,19 @@ def _pins(store: Store, level: str, unit_code: str) -> list[str]:
         (level, unit_code))]
 
 
+_UNIT_CODE_COLUMN = {"commune": "commune_code", "district": "district_code", "province": "province_code"}
+
+
+def _known_through_others(store: Store, header: Header) -> bool:
+    """Whether this file holds data of the pack's unit already (through a level below's packs): then
+    its key is never trusted on first use; the level below's pack carries the key it pinned."""
+    column = _UNIT_CODE_COLUMN.get(header.level)
+    if column is None:
+        return False
+    return store.conn.execute(f"SELECT 1 FROM origin WHERE level = ? AND {column} = ? AND structure = ? LIMIT 1",
+                              (header.level, header.unit_code, store.site.structure)).fetchone() is not None
+
+
 def check_signer(store: Store, header: Header) -> str:
     """'known' for a pinned key, 'new' for a unit never heard from, 'other_file' for a pack of another
     file of a unit already pinned (a second file, or a replaced file's later pack: the merge's
@@ -258,6 +271,9 @@ def check_signer(store: Store, header: Header) -> str:
     for a file whose key is pinned (a forged or re-keyed pack: ``cdt key accept`` decides)."""
     pins = _pins(store, header.level, header.unit_code)
     if not pins:
+        if _known_through_others(store, header):
+            raise FileRefused("keys.known_unpinned", name=clean_text(header.unit_name) or "?",
+                              code=clean_text(header.unit_code) or "?")
         return "new"
     if b64encode(header.signer) in pins:
         return "known"
@@ -289,6 +305,29 @@ def pin(store: Store, header: Header, how: str = "first_use") -> None:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (header.level, header.unit_code, b64encode(header.signer), header.db_id,
              clean_text(header.unit_name), now(), how))
+
+
+def pin_carried(run, site: dict, origins: list[dict], schema: str = "inc") -> int:
+    """Pin the keys a pack carries for the units it holds (a district's pins of its communes, a
+    province's of its communes and districts), inside the merge: signed by the level below with the
+    pack, they are this file's pins too, and a key carried for a unit replaces another key pinned
+    here for it (the level below decided: a first-come key never outweighs it). Returns keys changed."""
+    units = {(o["level"], str(o.get(_UNIT_CODE_COLUMN.get(o["level"], ""), "") or ""))
+             for o in origins if o["db_id"] != site["db_id"] and o["level"] in _UNIT_CODE_COLUMN}
+    changed = 0
+    stamp = now()
+    for level, unit_code, key, db_id, unit_name in run(
+            f"SELECT level, unit_code, public_key, db_id, unit_name FROM {schema}.pinned_key"
+            " WHERE retired_at IS NULL").fetchall():
+        if (level, unit_code) not in units:
+            continue
+        changed += run("UPDATE main.pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
+                       " AND retired_at IS NULL AND public_key <> ?", (stamp, level, unit_code, key)).rowcount
+        run("INSERT INTO main.pinned_key (level, unit_code, public_key, db_id, unit_name, pinned_at, how)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'carried') ON CONFLICT (level, unit_code, public_key) DO UPDATE SET"
+            " retired_at = NULL, db_id = coalesce(excluded.db_id, pinned_key.db_id)",
+            (level, unit_code, key, db_id, clean_text(unit_name), stamp))
+    return changed
 
 
 def pinned_fingerprints(store: Store) -> dict[tuple[str, str], str]:

@@ -38,11 +38,11 @@ from cdt.core import totals
 from cdt.core.errors import CdtError, FileRefused, StoreError, is_locked, log_unexpected
 from cdt.core.text import clean_text
 from cdt.exchange import keys
-from cdt.exchange.incoming import Checked, check_file, migrate_staged, sqlite_reason, stage_copy
+from cdt.exchange.incoming import Checked, check_file, lookup_unit, migrate_staged, sqlite_reason, stage_copy
 from cdt.exchange.replacements import REPLACED, TAKES_OVER, one_file_per_unit, record_replacements, unit_key
 from cdt.core.schema import DATA_COLUMNS, PERSONAL_FIELDS, ROW_COLUMNS
 from cdt.store import Store
-from cdt.core.rows import now, row_hash
+from cdt.core.rows import now, ref_of, row_hash
 
 COUNT_KEYS = ("inserted", "updated", "unchanged", "older", "conflicts")
 # Each ATTACHed pack's page cache (KiB): read once, front to back; nine of them at SQLite's default
@@ -70,6 +70,7 @@ class FileResult:
     signer: str | None = None  # fingerprint of the key that signed the pack (keys.py)
     sealed: bool | None = None
     new_key: bool = False  # the signer's key was pinned by this merge (first pack of that unit)
+    notes: list[CdtError] = field(default_factory=list)  # what an officer should know about this pack
 
     @property
     def reason(self) -> str | None:
@@ -87,6 +88,7 @@ class FileResult:
             "packed_at": self.packed_at, "tables": self.counts, "totals": self.totals() if self.ok else None,
             "already_merged": self.already_merged,
             "signer": self.signer, "sealed": self.sealed, "new_key": self.new_key,
+            "notes": [{"key": note.key, "text": note.message} for note in self.notes],
         }
 
 
@@ -177,6 +179,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_plan"
                          " (origin TEXT PRIMARY KEY, mode TEXT, fork_rev INTEGER, branch TEXT, other TEXT)")
             conn.execute("DELETE FROM temp.merge_plan")
+            _refuse_references_into_other_units(conn, target, checked, schema)
             _take_carried_choices(run, checked)
             plan = _plan(conn, schema)
             conn.executemany("INSERT INTO temp.merge_plan VALUES (?, ?, ?, ?, ?)", plan)
@@ -216,6 +219,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
                 " AND kind = 'fork' AND EXISTS (SELECT 1 FROM main.branch_choice b WHERE b.origin = conflict.origin"
                 " AND b.fork_rev = conflict.fork_rev AND b.chain <> conflict.branch)", params)
             _record_origins(run, target, checked, params)
+            keys.pin_carried(run, site, checked.origins)
             run("INSERT INTO main.merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at,"
                 " clock, schema_version, counts, outcome, merged_at, cdt_version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'merged', ?, ?)",
@@ -227,6 +231,63 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
         if own_tx:
             conn.execute("DETACH DATABASE inc")
     return counts
+
+
+# Each reference a row makes, and the table it points into: a row of one unit may point only at rows of
+# the same unit (its own file's, or the old files it absorbed).
+REFERENCES = (("team", "hamlet_id", "hamlet"), ("member", "team_id", "team"), ("visit", "team_id", "team"),
+              ("training_attendance", "member_id", "member"), ("training_attendance", "training_id", "training"))
+
+
+def _units_of_origins(conn: sqlite3.Connection, target: Store, checked: Checked) -> dict[str, str]:
+    """origin → its unit ('level structure code'), for the target's origins and the pack's; an old
+    commune's file absorbed by a 2025 commune's counts as that commune's."""
+    found: dict[str, str] = {}
+    rows = [dict(r) for r in conn.execute("SELECT * FROM main.origin")]
+    rows += [checked.site, *checked.origins, {**vars(target.site)}]
+    for row in rows:
+        key = unit_key(row)
+        if key is not None:
+            found.setdefault(row["db_id"], " ".join(key))
+    absorbed = dict(conn.execute("SELECT old_db_id, new_db_id FROM main.replacement"))
+    absorbed.update({o["db_id"]: checked.site["db_id"] for o in checked.origins if o["db_id"] != checked.site["db_id"]
+                     and checked.site["level"] == "commune"})
+    for old, new in absorbed.items():
+        if new in found and old in found and found[old].split()[1] != found[new].split()[1]:
+            found[old] = found[new]  # a legacy commune's file taken into a 2025 commune's
+    return found
+
+
+def _refuse_references_into_other_units(conn: sqlite3.Connection, target: Store, checked: Checked,
+                                        schema: str) -> None:
+    """Refuse a pack whose rows point at rows another unit holds here (a team of commune B on a hamlet
+    of commune A): only a unit's own file writes its figures. What a reference resolves to is the row
+    this file holds under that id, if any."""
+    units_of = _units_of_origins(conn, target, checked)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_unit (origin TEXT PRIMARY KEY, unit TEXT NOT NULL)")
+    conn.execute("DELETE FROM temp.merge_unit")
+    conn.executemany("INSERT INTO temp.merge_unit VALUES (?, ?)", list(units_of.items()))
+    for table, column, points_to in REFERENCES:
+        found = conn.execute(_in_schema(
+            f"SELECT i.id, ui.unit, um.unit FROM inc.{table} i JOIN main.{points_to} m ON m.id = i.{column}"
+            " JOIN temp.merge_unit ui ON ui.origin = i.origin JOIN temp.merge_unit um ON um.origin = m.origin"
+            " WHERE i.deleted = 0 AND ui.unit <> um.unit LIMIT 1", schema)).fetchone()
+        if found is None:
+            found = conn.execute(_in_schema(
+                "SELECT i.id, ui.unit, um.unit FROM inc.visit i, json_each(i.members) j"
+                " JOIN main.member m ON m.id = j.value JOIN temp.merge_unit ui ON ui.origin = i.origin"
+                " JOIN temp.merge_unit um ON um.origin = m.origin WHERE i.deleted = 0 AND ui.unit <> um.unit"
+                " LIMIT 1", schema)).fetchone() if table == "visit" else None
+            column = "members" if found is not None else column
+        if found is not None:
+            raise FileRefused("merge.cross_unit", table=table, id=clean_text(ref_of(found[0]), 8), column=column,
+                              own=_unit_words(found[1]), other=_unit_words(found[2]))
+
+
+def _unit_words(key: str) -> str:
+    level, structure, code = key.split(" ", 2)
+    unit = lookup_unit(code, level, structure)
+    return f"{unit.name} ({code})" if unit else code
 
 
 def _take_carried_choices(run: Callable, checked: Checked) -> None:
@@ -372,7 +433,7 @@ def _record_origins(run: Callable, target: Store, checked: Checked, params: dict
         "db_id": site["db_id"], "level": site["level"], "structure": site["structure"],
         "province_code": site["province_code"], "district_code": site["district_code"],
         "commune_code": site["commune_code"], "unit_name": clean_text(site.get(f"{site['level']}_name")),
-        "clock": site["clock"], "packed_at": site["packed_at"],
+        "clock": site["clock"], "packed_at": site["packed_at"], "part_of": None,
     }]
     rows += [{**{k: o.get(k) for k in rows[0]}, "unit_name": clean_text(o.get("unit_name"))}
              for o in checked.origins if o["db_id"] != target.site.db_id]
@@ -380,8 +441,8 @@ def _record_origins(run: Callable, target: Store, checked: Checked, params: dict
         row["merged_at"] = params["now"]
         run(
             "INSERT INTO main.origin (db_id, level, structure, province_code, district_code, commune_code,"
-            " unit_name, clock, packed_at, merged_at) VALUES (:db_id, :level, :structure, :province_code,"
-            " :district_code, :commune_code, :unit_name, :clock, :packed_at, :merged_at)"
+            " unit_name, clock, packed_at, merged_at, part_of) VALUES (:db_id, :level, :structure, :province_code,"
+            " :district_code, :commune_code, :unit_name, :clock, :packed_at, :merged_at, :part_of)"
             " ON CONFLICT (db_id) DO UPDATE SET"
             " packed_at = CASE WHEN excluded.clock > origin.clock OR (excluded.clock = origin.clock"
             "  AND coalesce(excluded.packed_at, '') > coalesce(origin.packed_at, '')) THEN excluded.packed_at"
@@ -537,7 +598,29 @@ def apply(target: Store, prepared: Prepared, replaces: str | None, *,
         # The district said this file replaces the unit's old one: that is accepting its key.
         keys.pin(target, opened.header, how="replaces")
         result.new_key = True
+    result.notes = _older_parts(target, checked)
     result.ok = True
+
+
+def _older_parts(target: Store, checked: Checked) -> list[CdtError]:
+    """For each divided old commune the pack carries a part of: a note for every new commune that took
+    an older state of the old file than another did, so that it is told the old file's last writes
+    in its own hamlets are missing here, and how to get them (whichever pack arrives first)."""
+    notes = []
+    for part_of in sorted({o["part_of"] for o in checked.origins if o.get("part_of")}):
+        parts = target.conn.execute(
+            "SELECT p.clock, p.unit_name, p.commune_code, n.unit_name, n.commune_code FROM origin p"
+            " JOIN replacement r ON r.old_db_id = p.db_id LEFT JOIN origin n ON n.db_id = r.new_db_id"
+            " WHERE p.part_of = ? ORDER BY p.clock DESC", (part_of,)).fetchall()
+        if len(parts) < 2:
+            continue
+        latest = parts[0]
+        for clock, name, code, unit, _ in parts[1:]:
+            if clock < latest[0]:
+                notes.append(CdtError("merge.older_part", name=clean_text(name) or "?", code=clean_text(code) or "?",
+                                      unit=clean_text(unit) or "?", clock=clock, other=clean_text(latest[3]) or "?",
+                                      other_code=clean_text(latest[4]) or "?", other_clock=latest[0]))
+    return notes
 
 
 def _guarded(target: Store, prepared: Prepared, action: Callable[[], Any]) -> None:

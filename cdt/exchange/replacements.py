@@ -84,6 +84,17 @@ def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str 
         decision = {"old_db_id": old["db_id"], "new_db_id": site["db_id"], "level": site["level"],
                     "unit_code": unit_key(site)[2], "switch_clock": old["clock"], "decided_at": now()}
         replaced.setdefault(old["db_id"], site["db_id"])
+    if site["level"] == "commune":
+        # A 2025 commune's pack says which old files it absorbed: never one another unit took already.
+        for origin in checked.origins:
+            taken = conn.execute("SELECT r.new_db_id, o.unit_name, o.commune_code FROM replacement r"
+                                 " LEFT JOIN origin o ON o.db_id = r.new_db_id WHERE r.old_db_id = ?",
+                                 (origin["db_id"],)).fetchone()
+            if origin["db_id"] != site["db_id"] and taken is not None and taken[0] != site["db_id"]:
+                raise FileRefused("merge.absorbed_by_other", name=clean_text(origin.get("unit_name")) or "?",
+                                  code=clean_text(origin.get("commune_code")) or "?",
+                                  unit=clean_text(site.get("commune_name")) or "?",
+                                  other=clean_text(taken[1]) or str(taken[0])[:8], other_code=clean_text(taken[2]) or "?")
     files = [site] + [o for o in checked.origins if o["db_id"] != site["db_id"]]
     for incoming in files:
         key = unit_key(incoming)
