@@ -90,7 +90,12 @@ def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str 
             taken = conn.execute("SELECT r.new_db_id, o.unit_name, o.commune_code FROM replacement r"
                                  " LEFT JOIN origin o ON o.db_id = r.new_db_id WHERE r.old_db_id = ?",
                                  (origin["db_id"],)).fetchone()
-            if origin["db_id"] != site["db_id"] and taken is not None and taken[0] != site["db_id"]:
+            superseded = taken is not None and (
+                (decision is not None and decision["old_db_id"] == taken[0])
+                or conn.execute("SELECT 1 FROM replacement WHERE old_db_id = ? AND new_db_id = ?",
+                                (taken[0], site["db_id"])).fetchone() is not None)
+            if origin["db_id"] != site["db_id"] and taken is not None and taken[0] != site["db_id"] \
+                    and not superseded:
                 raise FileRefused("merge.absorbed_by_other", name=clean_text(origin.get("unit_name")) or "?",
                                   code=clean_text(origin.get("commune_code")) or "?",
                                   unit=clean_text(site.get("commune_name")) or "?",
@@ -112,12 +117,18 @@ def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str 
     return decision
 
 
-# Two decisions about one old file settle on the earliest switch (then the lowest new id).
+# Two decisions about one old file settle on the decision of the file that replaced the other's
+# (a 2025 commune's file made again from the same old files, cdt merge --replaces), else on the
+# earliest switch (then the lowest new id).
 _KEEP_EARLIEST = (
     " ON CONFLICT (old_db_id) DO UPDATE SET new_db_id = excluded.new_db_id, level = excluded.level,"
     " unit_code = excluded.unit_code, switch_clock = excluded.switch_clock, decided_at = excluded.decided_at"
-    " WHERE excluded.switch_clock < replacement.switch_clock OR (excluded.switch_clock = replacement.switch_clock"
-    " AND excluded.new_db_id < replacement.new_db_id)")
+    " WHERE EXISTS (SELECT 1 FROM main.replacement y WHERE y.old_db_id = replacement.new_db_id"
+    "  AND y.new_db_id = excluded.new_db_id)"
+    " OR (NOT EXISTS (SELECT 1 FROM main.replacement y WHERE y.old_db_id = excluded.new_db_id"
+    "  AND y.new_db_id = replacement.new_db_id)"
+    "  AND (excluded.switch_clock < replacement.switch_clock OR (excluded.switch_clock = replacement.switch_clock"
+    "  AND excluded.new_db_id < replacement.new_db_id)))")
 
 
 def record_replacements(run: Callable, checked: Checked, name: str, params: dict) -> None:
