@@ -254,9 +254,16 @@ def _pins(store: Store, level: str, unit_code: str) -> list[str]:
 _UNIT_CODE_COLUMN = {"commune": "commune_code", "district": "district_code", "province": "province_code"}
 
 
+def refuse_first_use_if_known(store: Store, header: Header) -> None:
+    """A unit this file holds data of already (through a level below's packs) is never trusted on
+    first use: the level below's pack carries the key it pinned, or a person accepts the key."""
+    if _known_through_others(store, header):
+        raise FileRefused("keys.known_unpinned", name=clean_text(header.unit_name) or "?",
+                          code=clean_text(header.unit_code) or "?")
+
+
 def _known_through_others(store: Store, header: Header) -> bool:
-    """Whether this file holds data of the pack's unit already (through a level below's packs): then
-    its key is never trusted on first use; the level below's pack carries the key it pinned."""
+    """Whether this file holds data of the pack's unit already, in its own structure."""
     column = _UNIT_CODE_COLUMN.get(header.level)
     if column is None:
         return False
@@ -271,9 +278,6 @@ def check_signer(store: Store, header: Header) -> str:
     for a file whose key is pinned (a forged or re-keyed pack: ``cdt key accept`` decides)."""
     pins = _pins(store, header.level, header.unit_code)
     if not pins:
-        if _known_through_others(store, header):
-            raise FileRefused("keys.known_unpinned", name=clean_text(header.unit_name) or "?",
-                              code=clean_text(header.unit_code) or "?")
         return "new"
     if b64encode(header.signer) in pins:
         return "known"

@@ -584,6 +584,8 @@ def apply(target: Store, prepared: Prepared, replaces: str | None, *,
     the caller holds the transaction it shares with other files (batch._apply_batch); else it gets a
     transaction of its own."""
     checked, opened, result = prepared.checked, prepared.opened, prepared.result
+    if opened.first_use:
+        keys.refuse_first_use_if_known(target, opened.header)
     checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
     if schema is not None:  # a _NotAllNew here rolls the shared transaction back (batch._apply_batch)
         result.counts = _merge_one(target, checked, result.name, StatementSteps(), schema=schema, own_tx=False)
