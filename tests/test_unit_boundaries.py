@@ -196,17 +196,17 @@ def test_a_claim_on_an_old_file_without_its_data_is_refused(cdt, tmp_path):
     (which would hide that file's rows at the province), is refused."""
     honest = _commune(cdt, tmp_path / "n.db", "24175", hamlets=("Thôn Một",), structure="2025")
     old = _commune(cdt, tmp_path / "hp.db", "24172")
-    old_id = rows(old, "SELECT db_id FROM site")[0][0]
+    old_id, old_clock = rows(old, "SELECT db_id, clock FROM site")[0]
     good = pack(cdt, honest, tmp_path / "u")
     new_id = rows(honest, "SELECT db_id FROM site")[0][0]
 
     def claim(snapshot: Path) -> None:
         conn = sqlite3.connect(snapshot)
         conn.execute("INSERT INTO origin (db_id, level, structure, province_code, district_code, commune_code,"
-                     " unit_name, clock) VALUES (?, 'commune', 'legacy', '66', '643', '24172', 'Xã Hòa Phú', 0)",
-                     (old_id,))
+                     " unit_name, clock) VALUES (?, 'commune', 'legacy', '66', '643', '24172', 'Xã Hòa Phú', ?)",
+                     (old_id, old_clock))
         conn.execute("INSERT INTO replacement (old_db_id, new_db_id, level, unit_code, switch_clock, decided_at)"
-                     " VALUES (?, ?, 'commune', '24172', 0, '2026-12-01T00:00:00')", (old_id, new_id))
+                     " VALUES (?, ?, 'commune', '24172', ?, '2026-12-01T00:00:00')", (old_id, new_id, old_clock))
         conn.commit()
         conn.close()
 

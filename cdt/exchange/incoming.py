@@ -312,10 +312,11 @@ def absorbed_in_pack(conn: sqlite3.Connection, version: int, site: dict, origins
             raise FileRefused("merge.divided_whole", name=clean_text(origin.get("unit_name")) or "?",
                               code=clean_text(origin.get("commune_code")) or "?")
         # The file it took, whole: the switch at the old file's last write, and every write's link of
-        # its history (a decision without the old file's data would only hide that file's rows).
+        # its history (a decision without the old file's data would only hide that file's rows; a
+        # claim on a divided file is a part of it, whose rows no one else holds).
         links = conn.execute("SELECT count(DISTINCT rev) FROM history WHERE origin = ? AND rev BETWEEN 1 AND ?",
                              (origin["db_id"], origin["clock"])).fetchone()[0]
-        if origin["clock"] < 1 or decision["switch_clock"] != origin["clock"] or links != origin["clock"]:
+        if origin["clock"] < 0 or decision["switch_clock"] != origin["clock"] or links != origin["clock"]:
             raise FileRefused("merge.absorbed_without_data", name=clean_text(origin.get("unit_name")) or "?",
                               code=clean_text(origin.get("commune_code")) or "?")
     if set(decisions) - {o["db_id"] for o in others}:

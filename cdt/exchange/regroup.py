@@ -186,9 +186,14 @@ def _part(old: dict, hamlet_ids: set[str], new_code: str) -> dict:
 def _hamlet_choices(collected: list[dict], names: list[str] | None, new_code: str) -> list[dict]:
     """Each old file whole, or, for one divided between new communes, the part holding the hamlets
     named (NotFound / Ambiguous for a name, InvalidInput when a divided file gets none)."""
-    divided = [old for old in collected if old["divided"]]
+    def live_hamlets(old: dict) -> list[dict]:
+        rows = [dict(zip(ROW_COLUMNS["hamlet"], row)) for row in old["rows"]["hamlet"]]
+        return [h for h in rows if not h["deleted"]]
+
+    # An old file without a hamlet has nothing to divide: its (empty) part comes whole.
+    divided = [old for old in collected if old["divided"] and live_hamlets(old)]
     if not divided:
-        return collected
+        return [_part(old, set(), new_code) if old["divided"] else old for old in collected]
     if not names:
         first = divided[0]
         live = [dict(zip(ROW_COLUMNS["hamlet"], row)) for row in first["rows"]["hamlet"]]
@@ -214,6 +219,9 @@ def _hamlet_choices(collected: list[dict], names: list[str] | None, new_code: st
     for old in collected:
         if not old["divided"]:
             result.append(old)
+            continue
+        if old["db_id"] not in chosen:  # divided, but no hamlet to divide
+            result.append(_part(old, set(), new_code))
             continue
         if not chosen[old["db_id"]]:
             raise InvalidInput("regroup.divided_none", name=old["name"] or "?", code=old["code"])
