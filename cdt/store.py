@@ -22,8 +22,8 @@ from cdt.core.errors import NotFound, ReadOnlyRow, StoreError, is_locked, is_rea
 from cdt.core.files import user_data_dir
 from cdt.core.rows import REF_LENGTH, chain_link, new_file_id, new_id, now, ref_of, row_hash
 from cdt.core.schema import (
-    APPLICATION_ID, DATA_COLUMNS, JOURNAL_VERSION, LOCAL_TABLES, PERSONAL_FIELDS, ROW_COLUMNS, SCHEMA_VERSION,
-    apply_migrations, looks_like_store, read_header,
+    APPLICATION_ID, DATA_COLUMNS, HASH_COLUMNS, JOURNAL_VERSION, LOCAL_TABLES, PERSONAL_FIELDS, ROW_COLUMNS,
+    SCHEMA_VERSION, apply_migrations, looks_like_store, read_header,
 )
 
 BUSY_TIMEOUT_MS = 3000
@@ -393,7 +393,7 @@ class Store:
                 yield tx
             finally:
                 self._tx = None
-            if tx.written:
+            if tx.written or tx.local_changed:
                 previous = self.conn.execute(
                     "SELECT chain FROM history WHERE origin = ? ORDER BY rev DESC LIMIT 1", (site.db_id,)
                 ).fetchone()
@@ -458,6 +458,8 @@ class Transaction:
         self._journal = store.conn.execute("PRAGMA user_version").fetchone()[0] >= JOURNAL_VERSION
         # (key, hash before) per entry of ``written``, so a savepoint rolled back forgets its rows.
         self.rollback_log: list[tuple[tuple[str, str], str | None]] = []
+        # A setting or key changed: the write moves the clock (its history link lists no row).
+        self.local_changed = False
 
     def forget_since(self, mark: int) -> None:
         """Take back the rows written since rollback_log[mark] (their savepoint was rolled back)."""
@@ -493,6 +495,39 @@ class Transaction:
             (self.rev, table, row_id,
              json.dumps(dict(before), ensure_ascii=False) if before is not None else None),
         )
+
+    def put_local(self, table: str, row: dict) -> None:
+        """Insert or replace a row of one of this file's own tables (a setting, a trusted or pinned
+        key) as part of this write: journalled for cdt undo like a domain row; never in a pack."""
+        keys = LOCAL_KEYS[table]
+        self._record_local(table, keys, [row[k] for k in keys])
+        columns = list(row)
+        self.store.conn.execute(
+            f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [row[c] for c in columns])
+        self.local_changed = True
+
+    def delete_local(self, table: str, key_values: list) -> None:
+        """Delete a row of one of this file's own tables as part of this write (journalled)."""
+        keys = LOCAL_KEYS[table]
+        self._record_local(table, keys, key_values)
+        self.store.conn.execute(f"DELETE FROM {table} WHERE {' AND '.join(k + ' = ?' for k in keys)}",
+                                list(key_values))
+        self.local_changed = True
+
+    def _record_local(self, table: str, keys: tuple[str, ...], key_values: list) -> None:
+        if not self._journal:
+            return
+        conn = self.store.conn
+        before = conn.execute(f"SELECT * FROM {table} WHERE {' AND '.join(k + ' = ?' for k in keys)}",
+                              list(key_values)).fetchone()
+        conn.execute("INSERT OR IGNORE INTO write_log (rev, at, description) VALUES (?, ?, ?)",
+                     (self.rev, now(), self.description))
+        conn.execute(
+            "INSERT OR IGNORE INTO undo_journal (rev, table_name, row_id, previous) VALUES (?, ?, ?, ?)",
+            (self.rev, table, json.dumps(list(key_values), ensure_ascii=False),
+             json.dumps({k: (v.hex() if isinstance(v, bytes) else v) for k, v in dict(before).items()},
+                        ensure_ascii=False) if before is not None else None))
 
     def _put(self, table: str, row: dict) -> None:
         if self._journal:
@@ -563,7 +598,11 @@ class Transaction:
         return row
 
 
-RETIRED_SETTING = "retired_into"  # set in an old commune's file by cdt init --from (cdt/regroup.py)
+RETIRED_SETTING = "retired_into"
+# This file's own tables a write may change besides domain rows (journalled for undo), by their key.
+LOCAL_KEYS: dict[str, tuple[str, ...]] = {
+    "setting": ("key",), "upstream_key": ("id",), "pinned_key": ("level", "unit_code", "public_key"),
+}  # set in an old commune's file by cdt init --from (cdt/regroup.py)
 
 
 def strip_local_tables(conn: sqlite3.Connection, live: "Store | None" = None) -> None:
@@ -622,4 +661,7 @@ def canonical_dump(store_or_conn: Store | sqlite3.Connection) -> dict[str, list[
     return dump
 
 
-__all__ = ["Site", "Store", "Transaction", "canonical_dump", "default_db_path", "open_store", "resolve_db_path"]
+# The row format a support script needs beside the Store (the table's data columns, what a row hash
+# reads, the hash itself) is importable from here too, as it was before the core was split.
+__all__ = ["DATA_COLUMNS", "HASH_COLUMNS", "Site", "Store", "Transaction", "canonical_dump", "default_db_path",
+           "open_store", "resolve_db_path", "row_hash"]

@@ -181,6 +181,17 @@ def test_which_one_for_trainings_and_visits(cdt, village):
     ("cmnd: 123 456 789", "input.notes_has_id"),
     ("số 001.234.567.890", "input.notes_has_id"),
     ("số 001-234-567-890", "input.notes_has_id"),
+    ("gọi ０９１２３４５６７８", "input.notes_has_phone"),
+    ("gọi ٠٩١٢٣٤٥٦٧٨", "input.notes_has_phone"),
+    ("gọi 0912,345,678", "input.notes_has_phone"),
+    ("gọi 0912_345_678", "input.notes_has_phone"),
+    ("gọi 0912–345–678", "input.notes_has_phone"),
+    ("gọi 0912‒345‒678", "input.notes_has_phone"),
+    ("gọi 0912·345·678", "input.notes_has_phone"),
+    ("gọi 0912'345'678", "input.notes_has_phone"),
+    ("gọi 0912`345`678", "input.notes_has_phone"),
+    ("số 001,203,004,567", "input.notes_has_id"),
+    ("3 người, 0912 345 678", "input.notes_has_phone"),
 ])
 def test_notes_refuse_personal_numbers(cdt, village, notes, key):
     before = rows(village, "SELECT count(*) FROM visit")
@@ -214,3 +225,4 @@ def test_numbers_written_with_slashes_or_brackets_are_personal():
     assert personal_number("dt:(0912)345678") == "phone"
     assert personal_number("ngày 05/10/2026, 3 người") is None
     assert personal_number("DT-014") is None
+    assert personal_number("ngày 12.03.2026 hướng dẫn 2 người, 3 ứng dụng") is None

@@ -90,19 +90,15 @@ def _stolen_id_pack(cdt, tmp_path, district, good_pack, other_pack) -> Path:
     assert cdt("--db", district, "merge", good_pack).exit_code == 0
     victim = sqlite3.connect(district).execute("SELECT id FROM hamlet").fetchone()[0]
     def edit(inner: Path) -> None:
+        # A hamlet row of the pack's own file under the id of a hamlet the district holds from another
+        # commune (nothing points at it: a row that pointed into the other unit would refuse the pack).
         conn = sqlite3.connect(inner)
         conn.row_factory = sqlite3.Row
         row = dict(conn.execute("SELECT * FROM hamlet").fetchone())
-        stolen_from = row["id"]
-        row["id"] = victim
-        row["name"] = "Xóm Giả"
-        conn.execute("UPDATE hamlet SET id = ?, name = ?, hash = ? WHERE id = ?",
-                     (victim, row["name"], row_hash("hamlet", row), stolen_from))
-        # Its teams follow it (hashes redone), so the pack obeys every other rule (rules.py).
-        for team in [dict(t) for t in conn.execute("SELECT * FROM team WHERE hamlet_id = ?", (stolen_from,))]:
-            team["hamlet_id"] = victim
-            conn.execute("UPDATE team SET hamlet_id = ?, hash = ? WHERE id = ?",
-                         (victim, row_hash("team", team), team["id"]))
+        row.update(id=victim, name="Xóm Giả")
+        row["hash"] = row_hash("hamlet", row)
+        conn.execute(f"INSERT INTO hamlet ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                     list(row.values()))
         conn.commit()
         conn.close()
 

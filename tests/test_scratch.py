@@ -144,3 +144,34 @@ def test_stale_staging_folders_are_cleaned_and_none_is_left(cdt, tmp_path, distr
     assert cdt("--db", district, "merge", good_pack, empty).exit_code == 1
     assert cdt("--db", district, "merge", good_pack, "--dry-run").exit_code == 0
     assert sorted(p.name for p in temp.iterdir()) == ["cdt-merge-fresh", "other-old"]
+
+
+@pytest.mark.durable
+def test_a_kill_during_init_from_old_files_leaves_no_copy_anywhere(cdt, tmp_path, monkeypatch):
+    """cdt init --from copies each old commune's file (names, phones) before checking it: the copy is
+    in cdt's private scratch folder, never the system temp folder, and the next command removes it."""
+    import tempfile
+
+    temp = tmp_path / "system-temp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "TEMP": str(temp), "TMP": str(temp),
+           "CDT_TEST_PAUSE": "regroup_copied:30"}
+    old = tmp_path / "hoà phú cũ.db"
+    assert cdt("--db", old, "init", "--commune", "24172", "--structure", "legacy").exit_code == 0
+    assert cdt("--db", old, "hamlet", "add", "Thôn 1", "--kind", "thôn").exit_code == 0
+    assert cdt("--db", old, "team", "add", "--hamlet", "Thôn 1").exit_code == 0
+    assert cdt("--db", old, "member", "add", "Nguyễn Văn Bí Mật", "--team", "Thôn 1", "--phone", "0912345678").exit_code == 0
+    new = tmp_path / "hoà phú.db"
+    process = subprocess.Popen(CDT + ["--db", str(new), "init", "--commune", "24175", "--from", str(old)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(scratch.root().glob("regroup-*/old.db")):
+        time.sleep(0.05)
+    assert any(scratch.root().glob("regroup-*/old.db")), "the copy was not made in the scratch folder"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert list(temp.iterdir()) == []  # nothing in the system temp folder
+    assert not Path(tempfile.gettempdir(), "cdt-regroup-x").exists()
+    assert subprocess.run(CDT + ["--db", str(old), "info"], capture_output=True).returncode == 0
+    assert _leftovers() == []
+    assert not new.exists()

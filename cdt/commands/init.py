@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from cdt.commands import common
+from cdt.core.errors import InvalidInput
 from cdt.core.i18n import t
 
 ORDER = 10
@@ -21,9 +22,11 @@ def init(
     structure: Annotated[Optional[str], typer.Option("--structure", help=t("init.opt.structure"), show_default=False)] = None,
     from_: Annotated[Optional[List[Path]], typer.Option("--from", help=t("init.opt.from"), show_default=False,
                                                         metavar=t("metavar.file"))] = None,
+    hamlet: Annotated[Optional[List[str]], typer.Option("--hamlet", help=t("regroup.opt.hamlet"), show_default=False,
+                                                        metavar=t("metavar.name"))] = None,
 ) -> None:
     if from_:
-        _regroup(ctx, commune, district, province, structure, from_)
+        _regroup(ctx, commune, district, province, structure, from_, list(hamlet or []))
         return
     chosen = [(level, value) for level, value in
               (("commune", commune), ("district", district), ("province", province)) if value]
@@ -51,7 +54,7 @@ def init(
                  structure=t(f"structure.{site.structure}"), path=str(path)))
 
 
-def _regroup(ctx: typer.Context, commune, district, province, structure, old_files) -> None:
+def _regroup(ctx: typer.Context, commune, district, province, structure, old_files, hamlets: list[str]) -> None:
     """cdt init --commune NEW --from OLD.db ...: the 2025 commune's file from its old communes' files."""
     if not commune or district or province:
         raise typer.BadParameter(t("regroup.commune_only"), param_hint="--commune")
@@ -61,12 +64,24 @@ def _regroup(ctx: typer.Context, commune, district, province, structure, old_fil
 
     path = common.db_path(ctx)
     list_old = list(old_files)
-    with common.working(t("progress.regroup")) as progress:
-        done = regroup(path, commune, list_old, progress=progress)
+    try:
+        with common.working(t("progress.regroup")) as progress:
+            done = regroup(path, commune, list_old, progress=progress, hamlets=hamlets or None)
+    except InvalidInput as error:
+        if error.key != "regroup.divided_choose" or hamlets or not common.interactive():
+            raise
+        # At a terminal: the clerk picks the hamlets of the divided old commune by number.
+        choices = [h.strip() for h in error.params["hamlets"].split(",") if h.strip()]
+        picked = common.ask_choice(ctx, "hamlet", t("regroup.ask_hamlets", **{k: error.params[k] for k in
+                                                                          ("name", "code", "others")}),
+                                   None, [(name, name) for name in choices], many=True)
+        with common.working(t("progress.regroup")) as progress:
+            done = regroup(path, commune, list_old, progress=progress, hamlets=picked)
     for old in done["from"]:
         common.say(t("regroup.from_line", name=old["name"], code=old["code"], db_id=old["db_id"][:8]))
         if old["divided"]:
-            common.say(t("regroup.divided_line", name=old["name"], code=old["code"], others=", ".join(old["divided"])))
+            common.say(t("regroup.divided_line", name=old["name"], code=old["code"], others=", ".join(old["divided"]),
+                         hamlets=", ".join(old["hamlets"]) or "—"))
     for change in done["recoded"]:
         common.say(t("regroup.recoded_line" if change["new"] else "regroup.recode_kept_line",
                      household=change["household"], name=change["name"], code=change["code"], new=change["new"],

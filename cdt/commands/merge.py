@@ -147,6 +147,8 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False,
             common.say(line)
             if result.already_merged:
                 common.say("  " + t("merge.already_merged", date=display_date(result.already_merged)))
+            for note in result.notes:
+                common.say("  " + note.message)
             continue
         common.say(t("merge.unit_line", level=t(f"level.{result.level}"), name=result.unit_name,
                      code=result.unit_code, clock=result.clock, packed=display_date(result.packed_at),
@@ -155,6 +157,8 @@ def _render(results, dry_run: bool, open_conflicts: int, detail: bool = False,
             common.say(t("merge.already_merged", date=display_date(result.already_merged)))
         else:
             _say_key(result, receiver)
+        for note in result.notes:
+            common.say(note.message)
         rows = [{"table": t(f"table.{table}"), **counts} for table, counts in result.counts.items()
                 if any(counts.values())]
         totals = result.totals()

@@ -123,16 +123,41 @@ def _remove_parts(job: Path) -> None:
                 pass
 
 
+# Folders older versions of cdt made in the system temp folder (full copies of packs and of old
+# communes' files): removed when untouched this long.
+OLD_TEMP_PREFIXES = ("cdt-merge-", "cdt-regroup-")
+OLD_TEMP_SECONDS = 15 * 60
+
+
+def clean_old_temp(now: float | None = None) -> int:
+    """Remove what older versions of cdt left in the system temp folder; best effort."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        candidates = [p for prefix in OLD_TEMP_PREFIXES for p in Path(tempfile.gettempdir()).glob(prefix + "*")]
+    except OSError:
+        return 0
+    for folder in candidates:
+        try:
+            if folder.is_symlink() or not folder.is_dir() or now - folder.stat().st_mtime < OLD_TEMP_SECONDS:
+                continue
+            shutil.rmtree(folder)
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def clean_stale() -> int:
-    """Remove job folders (and their recorded .part files) of processes that are gone; cheap when
-    there is nothing to do (one directory listing). Never raises."""
+    """Remove job folders (and their recorded .part files) of processes that are gone, and what older
+    versions left in the system temp folder; cheap when there is nothing to do. Never raises."""
     try:
         base = root()
         entries = list(base.iterdir())
     except OSError:
         return 0
-    removed = 0
     now = time.time()
+    removed = clean_old_temp(now)
     for job in entries:
         try:
             parts = job.name.split("-")

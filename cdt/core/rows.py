@@ -79,3 +79,18 @@ def chain_link(previous: str, rev: int, written: list[tuple[str, str, str]]) -> 
     """The next history chain value: sha256(previous ‖ rev ‖ sorted (table, id, hash))."""
     body = json.dumps(sorted(written), separators=(",", ":"))
     return hashlib.sha256(f"{previous}|{rev}|{body}".encode("utf-8")).hexdigest()
+
+
+# Parts of an old commune's file divided between 2025 communes (exchange/regroup.py).
+_PART_NAMESPACE = uuid.UUID("5b0a7c39-2f53-4c0e-9d55-1f4c39a0f1d2")
+
+
+def part_file_id(old_db_id: str, new_code: str) -> str:
+    """The file id of the part of old file ``old_db_id`` that the 2025 commune ``new_code`` takes:
+    derived from both, so anyone holding the part can check which file and commune it belongs to."""
+    return str(uuid.uuid5(_PART_NAMESPACE, f"{old_db_id}|{new_code}"))
+
+
+def part_row_id(namespace: str, row_id: str) -> str:
+    """A row's id in a part: derived from the old file (rows tied to a hamlet) or from the part."""
+    return str(uuid.uuid5(uuid.uuid5(_PART_NAMESPACE, namespace), row_id))

@@ -265,6 +265,11 @@ MIGRATIONS: list[list[str]] = [
         "DROP INDEX visit_team",
         "CREATE INDEX visit_team_date ON visit (team_id, date)",
     ],
+    # 8: a part of an old commune's file: a legacy commune divided between 2025 communes goes to
+    # each in part (cdt init --from … --hamlet), a file of its own whose origin names the old file.
+    [
+        "ALTER TABLE origin ADD COLUMN part_of TEXT",
+    ],
 ]
 
 
@@ -330,7 +335,10 @@ def reference_schema(version: int) -> list[tuple]:
 JOURNAL_VERSION = 5  # the migration that made write_log and undo_journal
 
 
-LOCAL_TABLES = ("write_log", "undo_journal")  # never in a pack
+# Tables that never travel in a pack: this file's write log and undo journal, and the rows a merge
+# held back (another branch's rows, with the personal data they carry: a level above decides from
+# its own merges, and a person's choice travels as branch_choice).
+LOCAL_TABLES = ("write_log", "undo_journal", "conflict", "held_history")
 
 
 # Every column of a domain row, in the order a merge moves it: the row's bookkeeping, then its data.

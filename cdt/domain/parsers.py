@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -273,28 +274,78 @@ def normalise_phone(value: Any) -> str | None:
     return text
 
 
-# Digits in groups, as people write numbers: spaces, dots, dashes, slashes, brackets ("(0912) 345 678").
-_DIGIT_RUN = re.compile(r"\+?\(?\d+\)?(?:[ .\-/]*\(?\d+\)?)*")
+# A date written with / . or - between day, month and year: not a personal number (12/10/2026).
+_DATE_LIKE = re.compile(r"(?<!\d)\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})(?!\d)")
 _ID_WORD = re.compile(r"\b(?:cccd|cmnd|cmt|can cuoc|chung minh)\W{0,3}\d", re.IGNORECASE)
+
+
+def _ascii_digits(text: str) -> str:
+    """NFKC (full-width ０９１２ → 0912), then every decimal digit of any script as an ASCII digit."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
+def _digit_runs(text: str) -> list[list[str]]:
+    """Runs of digit groups: digits joined by separators (any character that is no letter, no digit and
+    no line break, at most three in a row). Each run is its list of groups."""
+    runs: list[list[str]] = []
+    groups: list[str] = []
+    digits, gap = "", 0
+    for ch in text + "\n":
+        if ch.isdigit():
+            if not digits and groups and gap > 3:
+                runs.append(groups)
+                groups = []
+            digits += ch
+            gap = 0
+            continue
+        if digits:
+            groups.append(digits)
+            digits = ""
+        if ch.isalpha() or ch in "\n\r" or not groups:
+            if groups:
+                runs.append(groups)
+            groups, gap = [], 0
+        else:
+            gap += 1
+    return runs
+
+
+def _number_kind(digits: str, plus: bool = False) -> str | None:
+    if plus or (digits.startswith("84") and len(digits) in (11, 12)):
+        digits = "0" + digits[2:]
+    if len(digits) == 10 and re.match(r"0[35789]", digits) or len(digits) == 11 and digits.startswith("02"):
+        return "phone"
+    if len(digits) in (9, 12):
+        return "id"
+    return None
 
 
 def personal_number(text: str | None) -> str | None:
     """'phone' or 'id' when text holds a phone number or a 9- or 12-digit ID number, else None.
 
-    Any common spelling counts: spaces, dots or dashes between groups, +84/84 for the leading 0,
-    a CCCD/CMND prefix. Free text and household codes must never carry these (Law 91/2025)."""
+    Digits of any script count (full-width, Arabic-Indic…), with any separators between groups of
+    digits ("0912 345 678", "0912,345,678", "0912–345–678", "001.203.004.567"), +84/84 for the
+    leading 0, a CCCD/CMND prefix. A whole run of groups is tested, and so is each stretch of
+    neighbouring groups of two digits or more (a number written after another: "3, 0912 345 678").
+    Dates (12/10/2026) are not numbers here. Free text and household codes must never carry these
+    (Law 91/2025)."""
     if not text:
         return None
     if _ID_WORD.search(fold(text)):
         return "id"
-    for run in _DIGIT_RUN.findall(text):
-        digits = re.sub(r"\D", "", run)
-        if run.startswith("+84") or (digits.startswith("84") and len(digits) in (11, 12)):
-            digits = "0" + digits[2:]
-        if len(digits) == 10 and re.match(r"0[35789]", digits) or len(digits) == 11 and digits.startswith("02"):
-            return "phone"
-        if len(digits) in (9, 12):
-            return "id"
+    normal = _DATE_LIKE.sub(" ", _ascii_digits(text))
+    for groups in _digit_runs(normal):
+        whole = _number_kind("".join(groups), plus="+84" in normal and groups[0].startswith("84"))
+        if whole:
+            return whole
+        for first in range(len(groups)):
+            for last in range(first, len(groups)):
+                if len(groups[last]) < 2:
+                    break
+                found = _number_kind("".join(groups[first:last + 1]))
+                if found and not (first == 0 and last == len(groups) - 1):
+                    return found
     return None
 
 

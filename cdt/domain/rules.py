@@ -450,12 +450,39 @@ def check_replacements(conn: sqlite3.Connection, version: int, site: dict, origi
         raise FileRefused("valid.bad_replacement", id=str(found[0])[:8])
 
 
+def check_branch_choices(conn: sqlite3.Connection, site: dict, origins: list[dict]) -> None:
+    """Choices between two branches of a file that a pack carries (made at the level below): well
+    typed, and about files the pack carries, never about the pack's own file."""
+    carried = json.dumps(sorted(o["db_id"] for o in origins if o["db_id"] != site["db_id"]))
+    found = conn.execute(
+        "SELECT origin FROM branch_choice WHERE typeof(origin) <> 'text' OR typeof(fork_rev) <> 'integer'"
+        " OR fork_rev < 1 OR typeof(chain) <> 'text' OR length(chain) <> 64 OR typeof(decided_at) <> 'text'"
+        " OR origin NOT IN (SELECT value FROM json_each(:carried)) LIMIT 1", {"carried": carried}).fetchone()
+    if found is not None:
+        raise FileRefused("valid.bad_branch_choice", id=str(found[0])[:8])
+
+
+def check_carried_pins(conn: sqlite3.Connection, version: int) -> None:
+    """Keys a pack carries for the units it holds: well typed (a public key is 32 bytes in base64)."""
+    if version < 4:
+        return
+    found = conn.execute(
+        "SELECT unit_code FROM pinned_key WHERE typeof(level) <> 'text' OR level NOT IN ('commune', 'district',"
+        " 'province') OR typeof(unit_code) <> 'text' OR typeof(public_key) <> 'text' OR length(public_key) <> 44"
+        " OR (db_id IS NOT NULL AND typeof(db_id) <> 'text') OR typeof(pinned_at) <> 'text'"
+        " OR (retired_at IS NOT NULL AND typeof(retired_at) <> 'text') LIMIT 1").fetchone()
+    if found is not None:
+        raise FileRefused("valid.bad_pinned_key", code=str(found[0])[:8])
+
+
 def check(conn: sqlite3.Connection, version: int, site: dict, origins: list[dict],
           today: date | None = None) -> None:
     """All of the above on a staged pack's connection (read-only: nothing is written)."""
     check_clocks(conn, version, site, origins)
     check_rows(conn, version, today)
     check_replacements(conn, version, site, origins)
+    check_branch_choices(conn, site, origins)
+    check_carried_pins(conn, version)
 
 
 __all__ = ["DATE_TOLERANCE", "Rule", "check", "check_clocks", "check_rows", "parameters", "register_functions",

@@ -21,7 +21,6 @@ from cdt.core.errors import CdtError, FileRefused, InvalidInput, StoreError, is_
 from cdt.core.text import clean_text
 from cdt.exchange import keys
 from cdt.exchange.conflicts import list_conflicts
-from cdt.exchange.incoming import clean_stale_staging
 from cdt.exchange.merge import INCOMING_CACHE_KIB, FileResult, Prepared, apply, merge_file, prepare
 from cdt.exchange.packfile import PACK_SUFFIX
 from cdt.store import Store, connect
@@ -299,7 +298,6 @@ def merge_batch(target: Store, paths: Iterable[str | Path], *, dry_run: bool = F
     entries = _expand(paths)
     if replaces is not None and len(entries) != 1:
         raise InvalidInput("merge.replaces_one_file")
-    clean_stale_staging()
     if not dry_run:
         target.check_writable()
         tune_target(target.conn)

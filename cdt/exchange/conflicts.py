@@ -91,13 +91,55 @@ def show_conflict(store: Store, conflict_id: int) -> dict:
     return info
 
 
+# A held row of a file replaced by another (cdt merge --replaces) written after the switch stays held.
+_NOT_AFTER_SWITCH = (" AND NOT EXISTS (SELECT 1 FROM main.replacement x WHERE x.old_db_id = {a}.origin"
+                     " AND {a}.rev > x.switch_clock)")
+
+
+def _take_held_branch(conn, origin: str, fork: int, ours: str, theirs: str, members: tuple, stamp: str) -> None:
+    """Swap a held branch in: our branch's version of every row the two disagree on (the rows it wrote
+    from the fork on, and its pre-fork version of the rows the held branch changed) goes into
+    conflict, then the held branch's rows and history come back, except rows of a replaced file
+    written after its switch, which stay held."""
+    args = {"origin": origin, "fork": fork, "branch": ours, "theirs": theirs, "now": stamp, "force": 0}
+    for table in DATA_COLUMNS:
+        changed_by_theirs = (f"EXISTS (SELECT 1 FROM main.conflict c WHERE c.kind = 'fork' AND c.origin = :origin"
+                             f" AND c.fork_rev = :fork AND c.branch = :theirs AND c.table_name = '{table}'"
+                             " AND c.row_id = r.id AND c.rev >= :fork)")
+        conn.execute(
+            "INSERT INTO conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted,"
+            " hash, row_data, source, detected_at, resolved_at, resolution)"
+            f" SELECT 'fork', r.origin, :fork, :branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
+            f" {json_row(table, 'r')}, 'resolve', :now, :now, 'replaced' FROM main.{table} r"
+            f" WHERE r.origin = :origin AND (r.rev >= :fork OR {changed_by_theirs})"
+            " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
+            " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash,"
+            " row_data = excluded.row_data, resolved_at = excluded.resolved_at,"
+            " resolution = excluded.resolution", args)
+        conn.execute(f"DELETE FROM main.{table} WHERE origin = :origin AND rev >= :fork", args)
+    conn.execute("INSERT OR IGNORE INTO held_history (origin, fork_rev, branch, rev, chain)"
+                 " SELECT origin, :fork, :branch, rev, chain FROM history"
+                 " WHERE origin = :origin AND rev >= :fork", args)
+    conn.execute("DELETE FROM history WHERE origin = :origin AND rev >= :fork", args)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.chosen")
+    marks = ",".join("?" * len(members))
+    conn.execute(f"INSERT INTO temp.chosen SELECT id FROM conflict WHERE id IN ({marks})", members)
+    for table in DATA_COLUMNS:
+        conn.execute(_restore_sql(table), {"force": 0})
+    conn.execute("INSERT OR IGNORE INTO history (origin, rev, chain) SELECT h.origin, h.rev, h.chain"
+                 " FROM held_history h WHERE h.origin = ? AND h.fork_rev = ? AND h.branch = ?"
+                 + _NOT_AFTER_SWITCH.format(a="h"), (origin, fork, theirs))
+    conn.execute("DELETE FROM held_history WHERE origin = ? AND fork_rev = ? AND branch = ?", (origin, fork, theirs))
+
+
 def _restore_sql(table: str) -> str:
     columns = ROW_COLUMNS[table]
     values = ["c.row_id", "c.origin", "c.rev", "c.deleted", "c.hash",
               *(f"json_extract(c.row_data, '$.{col}')" for col in DATA_COLUMNS[table])]
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
     return (f"INSERT INTO main.{table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM main.conflict c"
-            f" WHERE c.table_name = '{table}' AND c.id IN (SELECT id FROM temp.chosen)"
+            f" WHERE c.table_name = '{table}' AND c.id IN (SELECT id FROM temp.chosen)" + _NOT_AFTER_SWITCH.format(a="c") +
             f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE excluded.rev > {table}.rev OR :force")
 
 
@@ -132,33 +174,7 @@ def resolve_conflict(store: Store, conflict_id: int, keep: str) -> dict:
                          " ON CONFLICT (origin, fork_rev) DO UPDATE SET chain = excluded.chain,"
                          " decided_at = excluded.decided_at", (origin, fork, chosen, stamp))
             if keep == "theirs":
-                args = {"origin": origin, "fork": fork, "branch": ours_chain, "now": stamp, "force": 0}
-                for table in DATA_COLUMNS:
-                    conn.execute(
-                        "INSERT INTO conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted,"
-                        " hash, row_data, source, detected_at, resolved_at, resolution)"
-                        f" SELECT 'fork', r.origin, :fork, :branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
-                        f" {json_row(table, 'r')}, 'resolve', :now, :now, 'replaced' FROM main.{table} r"
-                        " WHERE r.origin = :origin AND r.rev >= :fork"
-                        " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
-                        " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash,"
-                        " row_data = excluded.row_data, resolved_at = excluded.resolved_at,"
-                        " resolution = excluded.resolution", args)
-                    conn.execute(f"DELETE FROM main.{table} WHERE origin = :origin AND rev >= :fork", args)
-                conn.execute("INSERT OR IGNORE INTO held_history (origin, fork_rev, branch, rev, chain)"
-                             " SELECT origin, :fork, :branch, rev, chain FROM history"
-                             " WHERE origin = :origin AND rev >= :fork", args)
-                conn.execute("DELETE FROM history WHERE origin = :origin AND rev >= :fork", args)
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY)")
-                conn.execute("DELETE FROM temp.chosen")
-                conn.execute(f"INSERT INTO temp.chosen SELECT id FROM conflict WHERE id IN ({marks})", members)
-                for table in DATA_COLUMNS:
-                    conn.execute(_restore_sql(table), {"force": 0})
-                conn.execute("INSERT OR IGNORE INTO history (origin, rev, chain) SELECT origin, rev, chain"
-                             " FROM held_history WHERE origin = ? AND fork_rev = ? AND branch = ?",
-                             (origin, fork, group["branch"]))
-                conn.execute("DELETE FROM held_history WHERE origin = ? AND fork_rev = ? AND branch = ?",
-                             (origin, fork, group["branch"]))
+                _take_held_branch(conn, origin, fork, ours_chain, group["branch"], members, stamp)
                 # Kept as a record (its number must not change), marked as the version taken.
                 conn.execute(f"UPDATE conflict SET resolved_at = ?, resolution = 'theirs' WHERE id IN ({marks})",
                              (stamp, *members))

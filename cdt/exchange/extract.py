@@ -97,7 +97,7 @@ def _extract_into(store: Store, origin: dict, db_id: str, top: int, unit: Any, o
                 if absorbed:
                     olds = json.dumps(absorbed)
                     listed = ("db_id, level, structure, province_code, district_code, commune_code, unit_name, clock,"
-                              " packed_at, merged_at")
+                              " packed_at, merged_at, part_of")
                     conn.execute(f"INSERT INTO main.origin ({listed}) SELECT {listed} FROM src.origin"
                                  " WHERE db_id IN (SELECT value FROM json_each(?))", (olds,))
                     listed = "old_db_id, new_db_id, level, unit_code, switch_clock, decided_at"

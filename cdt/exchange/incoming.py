@@ -23,6 +23,7 @@ from typing import Any
 from cdt.core.errors import FileRefused, StoreError, is_locked, os_reason
 from cdt.core.files import sha256_file
 from cdt.core.i18n import t
+from cdt.core.rows import part_file_id
 from cdt.core.text import clean_text
 from cdt.domain import rules, units
 from cdt.core.schema import APPLICATION_ID, HASH_COLUMNS, SCHEMA_VERSION, SQLITE_HEADER, reference_schema, tables_at
@@ -32,10 +33,6 @@ from cdt.core.rows import hash_values, ref_of
 # Checks of one file give up after this long (a crafted file could make a query loop for ever).
 CHECK_SECONDS = 300
 MAX_TEXT_BYTES = 1_000_000
-STAGING_PREFIX = "cdt-merge-"
-# A staging folder older than this is left over from a killed run (a merge never takes it this long
-# to check one file without touching the folder), and holds a full copy of someone's personal data.
-STALE_STAGING_SECONDS = 15 * 60
 
 
 def max_pack_bytes() -> int:
@@ -291,8 +288,8 @@ def absorbed_in_pack(conn: sqlite3.Connection, version: int, site: dict, origins
     others = [o for o in origins if o.get("db_id") != site["db_id"]]
     decisions: dict[Any, dict] = {}
     if version >= 3:
-        decisions = {row[0]: {"new_db_id": row[1], "level": row[2]} for row in
-                     conn.execute("SELECT old_db_id, new_db_id, level FROM replacement")}
+        decisions = {row[0]: {"new_db_id": row[1], "level": row[2], "switch_clock": row[3]} for row in
+                     conn.execute("SELECT old_db_id, new_db_id, level, switch_clock FROM replacement")}
     if not others and not decisions:
         return []
     if site.get("structure") != units.NEW or not site.get("commune_code"):
@@ -306,6 +303,22 @@ def absorbed_in_pack(conn: sqlite3.Connection, version: int, site: dict, origins
                 or origin.get("commune_code") not in formed
                 or not isinstance(origin.get("clock"), int) or isinstance(origin.get("clock"), bool)):
             raise FileRefused("merge.commune_origins")
+        # An old commune divided between new communes goes to each in part (a file of its own, whose id
+        # is derived from the old file's and this commune's code); one taken whole goes whole.
+        divided = len(units.successors(str(origin.get("commune_code")))) > 1
+        part_of = origin.get("part_of")
+        if (part_of is not None or divided) and not (
+                divided and isinstance(part_of, str) and origin["db_id"] == part_file_id(part_of, str(site["commune_code"]))):
+            raise FileRefused("merge.divided_whole", name=clean_text(origin.get("unit_name")) or "?",
+                              code=clean_text(origin.get("commune_code")) or "?")
+        # The file it took, whole: the switch at the old file's last write, and every write's link of
+        # its history (a decision without the old file's data would only hide that file's rows; a
+        # claim on a divided file is a part of it, whose rows no one else holds).
+        links = conn.execute("SELECT count(DISTINCT rev) FROM history WHERE origin = ? AND rev BETWEEN 1 AND ?",
+                             (origin["db_id"], origin["clock"])).fetchone()[0]
+        if origin["clock"] < 0 or decision["switch_clock"] != origin["clock"] or links != origin["clock"]:
+            raise FileRefused("merge.absorbed_without_data", name=clean_text(origin.get("unit_name")) or "?",
+                              code=clean_text(origin.get("commune_code")) or "?")
     if set(decisions) - {o["db_id"] for o in others}:
         raise FileRefused("merge.commune_origins")
     return others
@@ -380,8 +393,10 @@ def _row_problem_sql(conn: sqlite3.Connection, table: str, allowed: list[str]) -
         args += [*kinds, f"type:{column}"]
     cases.append(f"WHEN origin NOT IN ({', '.join('?' for _ in allowed)}) THEN 'origin'")
     args += allowed
-    cases.append("WHEN typeof(id) <> 'text' OR rev < 1 OR deleted NOT IN (0, 1) OR (origin = ? AND rev > ?)"
-                 " THEN 'row'")
+    cases.append("WHEN typeof(id) <> 'text' THEN 'row:id:valid.rule.row_id'")
+    cases.append("WHEN rev < 1 THEN 'row:rev:valid.rule.rev_positive'")
+    cases.append("WHEN deleted NOT IN (0, 1) THEN 'row:deleted:valid.rule.deleted_flag'")
+    cases.append("WHEN origin = ? AND rev > ? THEN 'row:rev:valid.rule.rev_after_clock'")
     return f"CASE {' '.join(cases)} END", args
 
 
@@ -405,7 +420,10 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
                 raise _refuse("merge.bad_type", table=table, column=kind[5:], id=bad)
             if kind == "origin":
                 raise _refuse("merge.foreign_origin")
-            raise _refuse("merge.bad_row", table=table, id=bad)
+            _, column, rule = kind.split(":")
+            value = conn.execute(f"SELECT {column} FROM {table} WHERE rowid = (SELECT rowid FROM {table}"
+                                 " WHERE id IS ? LIMIT 1)", (found[0],)).fetchone()
+            raise rules.refusal(rules.Rule(table, column, rule, ""), found[0], value[0] if value else None)
         try:
             found = conn.execute(f"SELECT id FROM {table} WHERE {row_hash_sql(conn, table, json_ok)} IS NOT hash"
                                  " LIMIT 1").fetchone()
@@ -426,23 +444,3 @@ def _check_rows(conn: sqlite3.Connection, version: int, site: dict, allowed: set
 def migrate_staged(checked: Checked) -> None:
     """Bring an older pack's staging copy to our schema (the copy is ours; the stick is untouched)."""
     migrate_copy(checked.path, checked.version)
-
-
-def clean_stale_staging(max_age: float = STALE_STAGING_SECONDS) -> int:
-    """Remove staging folders a killed merge left in the temp folder (full copies of packs, with
-    personal data). Only cdt's own prefix, only folders untouched for max_age; best effort."""
-    removed = 0
-    cutoff = time.time() - max_age
-    try:
-        candidates = list(Path(tempfile.gettempdir()).glob(STAGING_PREFIX + "*"))
-    except OSError:
-        return 0
-    for folder in candidates:
-        try:
-            if folder.is_symlink() or not folder.is_dir() or folder.stat().st_mtime > cutoff:
-                continue
-            shutil.rmtree(folder)
-            removed += 1
-        except OSError:
-            continue
-    return removed

@@ -215,25 +215,31 @@ def check_trust(store: Store, info: dict) -> None:
         raise InvalidInput("keys.trust_own")
 
 
+def _upstream_row(info: dict) -> dict:
+    return {"id": 1, "level": info["level"], "unit_code": info["unit_code"], "unit_name": info["unit_name"],
+            "db_id": info["db_id"], "sign_key": info["sign_key"], "seal_key": info["seal_key"], "trusted_at": now()}
+
+
 def trust(store: Store, info: dict) -> dict:
-    """Seal packs to this upstream key from now on (replaces the one trusted before)."""
-    check_trust(store, info)
-    with store.local_write():
-        store.conn.execute(
-            "INSERT INTO upstream_key (id, level, unit_code, unit_name, db_id, sign_key, seal_key, trusted_at)"
-            " VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET level = excluded.level,"
-            " unit_code = excluded.unit_code, unit_name = excluded.unit_name, db_id = excluded.db_id,"
-            " sign_key = excluded.sign_key, seal_key = excluded.seal_key, trusted_at = excluded.trusted_at",
-            (info["level"], info["unit_code"], info["unit_name"], info["db_id"], info["sign_key"],
-             info["seal_key"], now()))
+    """Seal packs to this upstream key from now on (replaces the one trusted before): a write in this
+    file's history, which cdt undo reverses."""
+    with store.write() as tx:
+        check_trust(store, info)
+        tx.put_local("upstream_key", _upstream_row(info))
+        tx.describe("history.key_trust", name=clean_text(info["unit_name"]) or "?", code=info["unit_code"])
     return upstream(store)
 
 
 def trust_upper(store: Store, upper: Store) -> None:
-    """Seal this file's packs to ``upper`` (its own district, which just rebuilt it: cdt extract)."""
+    """Seal this file's packs to ``upper``: its own district, which just rebuilt it (cdt extract) and
+    whose key it holds already; part of making the file, not a write of the commune's."""
     keys = own_keys(upper)
     info = {**_key_fields(upper, keys), "fingerprint": keys.fingerprint}
-    trust(store, info)
+    check_trust(store, info)
+    row = _upstream_row(info)
+    with store.local_write():
+        store.conn.execute(f"INSERT OR REPLACE INTO upstream_key ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                           list(row.values()))
 
 
 # -- incoming packs: pinned keys (trust on first use) ---------------------------------------------------
@@ -243,6 +249,26 @@ def _pins(store: Store, level: str, unit_code: str) -> list[str]:
     return [row[0] for row in store.conn.execute(
         "SELECT public_key FROM pinned_key WHERE level = ? AND unit_code = ? AND retired_at IS NULL",
         (level, unit_code))]
+
+
+_UNIT_CODE_COLUMN = {"commune": "commune_code", "district": "district_code", "province": "province_code"}
+
+
+def refuse_first_use_if_known(store: Store, header: Header) -> None:
+    """A unit this file holds data of already (through a level below's packs) is never trusted on
+    first use: the level below's pack carries the key it pinned, or a person accepts the key."""
+    if _known_through_others(store, header):
+        raise FileRefused("keys.known_unpinned", name=clean_text(header.unit_name) or "?",
+                          code=clean_text(header.unit_code) or "?")
+
+
+def _known_through_others(store: Store, header: Header) -> bool:
+    """Whether this file holds data of the pack's unit already, in its own structure."""
+    column = _UNIT_CODE_COLUMN.get(header.level)
+    if column is None:
+        return False
+    return store.conn.execute(f"SELECT 1 FROM origin WHERE level = ? AND {column} = ? AND structure = ? LIMIT 1",
+                              (header.level, header.unit_code, store.site.structure)).fetchone() is not None
 
 
 def check_signer(store: Store, header: Header) -> str:
@@ -283,6 +309,29 @@ def pin(store: Store, header: Header, how: str = "first_use") -> None:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (header.level, header.unit_code, b64encode(header.signer), header.db_id,
              clean_text(header.unit_name), now(), how))
+
+
+def pin_carried(run, site: dict, origins: list[dict], schema: str = "inc") -> int:
+    """Pin the keys a pack carries for the units it holds (a district's pins of its communes, a
+    province's of its communes and districts), inside the merge: signed by the level below with the
+    pack, they are this file's pins too, and a key carried for a unit replaces another key pinned
+    here for it (the level below decided: a first-come key never outweighs it). Returns keys changed."""
+    units = {(o["level"], str(o.get(_UNIT_CODE_COLUMN.get(o["level"], ""), "") or ""))
+             for o in origins if o["db_id"] != site["db_id"] and o["level"] in _UNIT_CODE_COLUMN}
+    changed = 0
+    stamp = now()
+    for level, unit_code, key, db_id, unit_name in run(
+            f"SELECT level, unit_code, public_key, db_id, unit_name FROM {schema}.pinned_key"
+            " WHERE retired_at IS NULL").fetchall():
+        if (level, unit_code) not in units:
+            continue
+        changed += run("UPDATE main.pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
+                       " AND retired_at IS NULL AND public_key <> ?", (stamp, level, unit_code, key)).rowcount
+        run("INSERT INTO main.pinned_key (level, unit_code, public_key, db_id, unit_name, pinned_at, how)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'carried') ON CONFLICT (level, unit_code, public_key) DO UPDATE SET"
+            " retired_at = NULL, db_id = coalesce(excluded.db_id, pinned_key.db_id)",
+            (level, unit_code, key, db_id, clean_text(unit_name), stamp))
+    return changed
 
 
 def pinned_fingerprints(store: Store) -> dict[tuple[str, str], str]:
@@ -339,7 +388,8 @@ def check_inner(opened: Opened, site: dict) -> None:
 
 
 def accept(store: Store, path: Path) -> dict:
-    """Pin a pack's signing key for its unit, retiring the keys pinned before; logged in merge_log."""
+    """Pin a pack's signing key for its unit, retiring the keys pinned before: a write in this file's
+    history (cdt undo reverses it), logged in merge_log."""
     if store.site.level == "commune":
         raise InvalidInput("merge.commune_target")
     path = Path(path)
@@ -349,20 +399,20 @@ def accept(store: Store, path: Path) -> dict:
     print_ = fingerprint(header.signer)
     signer = b64encode(header.signer)
     stamp = now()
-    with store.local_write():
-        store.conn.execute("UPDATE pinned_key SET retired_at = ? WHERE level = ? AND unit_code = ?"
-                           " AND retired_at IS NULL AND public_key <> ?",
-                           (stamp, header.level, header.unit_code, signer))
-        store.conn.execute(
-            "INSERT INTO pinned_key (level, unit_code, public_key, db_id, unit_name, pinned_at, how)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'accepted') ON CONFLICT (level, unit_code, public_key) DO UPDATE SET"
-            " retired_at = NULL, pinned_at = excluded.pinned_at, how = 'accepted', db_id = excluded.db_id",
-            (header.level, header.unit_code, signer, header.db_id, clean_text(header.unit_name), stamp))
+    with store.write() as tx:
+        for row in store.query("SELECT * FROM pinned_key WHERE level = ? AND unit_code = ? AND retired_at IS NULL"
+                               " AND public_key <> ?", (header.level, header.unit_code, signer)):
+            tx.put_local("pinned_key", {**row, "retired_at": stamp})
+        tx.put_local("pinned_key", {"level": header.level, "unit_code": header.unit_code, "public_key": signer,
+                                    "db_id": header.db_id, "unit_name": clean_text(header.unit_name),
+                                    "pinned_at": stamp, "how": "accepted", "retired_at": None})
         store.conn.execute(
             "INSERT INTO merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at, outcome,"
             " reason, merged_at, cdt_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'key_accepted', ?, ?, ?)",
             (clean_text(path.name), sha256_file(path), header.db_id, header.level, header.unit_code,
              clean_text(header.unit_name), clean_text(header.fields.get("packed_at")), print_, stamp, __version__))
+        tx.describe("history.key_accept", name=clean_text(header.unit_name) or "?",
+                    code=clean_text(header.unit_code) or "?", fingerprint=print_)
     return describe(header)
 
 

@@ -38,11 +38,11 @@ from cdt.core import totals
 from cdt.core.errors import CdtError, FileRefused, StoreError, is_locked, log_unexpected
 from cdt.core.text import clean_text
 from cdt.exchange import keys
-from cdt.exchange.incoming import Checked, check_file, migrate_staged, sqlite_reason, stage_copy
+from cdt.exchange.incoming import Checked, check_file, lookup_unit, migrate_staged, sqlite_reason, stage_copy
 from cdt.exchange.replacements import REPLACED, TAKES_OVER, one_file_per_unit, record_replacements, unit_key
-from cdt.core.schema import DATA_COLUMNS, ROW_COLUMNS
+from cdt.core.schema import DATA_COLUMNS, PERSONAL_FIELDS, ROW_COLUMNS
 from cdt.store import Store
-from cdt.core.rows import now
+from cdt.core.rows import now, ref_of, row_hash
 
 COUNT_KEYS = ("inserted", "updated", "unchanged", "older", "conflicts")
 # Each ATTACHed pack's page cache (KiB): read once, front to back; nine of them at SQLite's default
@@ -70,6 +70,7 @@ class FileResult:
     signer: str | None = None  # fingerprint of the key that signed the pack (keys.py)
     sealed: bool | None = None
     new_key: bool = False  # the signer's key was pinned by this merge (first pack of that unit)
+    notes: list[CdtError] = field(default_factory=list)  # what an officer should know about this pack
 
     @property
     def reason(self) -> str | None:
@@ -87,6 +88,7 @@ class FileResult:
             "packed_at": self.packed_at, "tables": self.counts, "totals": self.totals() if self.ok else None,
             "already_merged": self.already_merged,
             "signer": self.signer, "sealed": self.sealed, "new_key": self.new_key,
+            "notes": [{"key": note.key, "text": note.message} for note in self.notes],
         }
 
 
@@ -132,19 +134,27 @@ _HELD = ("(EXISTS (SELECT 1 FROM temp.merge_plan p WHERE p.origin = {a}.origin A
 _HELD = _HELD.replace("{replaced}", REPLACED)
 
 
-def _hold_rows_sql(table: str, source: str, mode: str) -> str:
-    """Copy rows of a losing branch (incoming for 'hold', ours for 'replace') into conflict."""
-    return (
-        "INSERT INTO main.conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted, hash,"
-        " row_data, source, detected_at)"
-        f" SELECT 'fork', r.origin, p.fork_rev, p.branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
-        f" {json_row(table, 'r')}, :source, :now"
-        f" FROM {source}.{table} AS r JOIN temp.merge_plan AS p ON p.origin = r.origin"
-        f" WHERE p.mode = '{mode}' AND r.rev >= p.fork_rev"
-        " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
-        " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash, row_data = excluded.row_data,"
-        " source = excluded.source WHERE excluded.rev > conflict.rev"
-    )
+_HOLD_INTO_CONFLICT = (
+    "INSERT INTO main.conflict (kind, origin, fork_rev, branch, table_name, row_id, rev, deleted, hash,"
+    " row_data, source, detected_at)"
+    " SELECT 'fork', r.origin, p.fork_rev, p.branch, '{table}', r.id, r.rev, r.deleted, r.hash,"
+    " {row_data}, :source, :now"
+    " FROM {source}.{table} AS r JOIN temp.merge_plan AS p ON p.origin = r.origin"
+    " WHERE p.mode = '{mode}' AND {which}"
+    " ON CONFLICT (kind, origin, fork_rev, branch, table_name, row_id) DO UPDATE SET"
+    " rev = excluded.rev, deleted = excluded.deleted, hash = excluded.hash, row_data = excluded.row_data,"
+    " source = excluded.source WHERE excluded.rev > conflict.rev")
+
+
+def _hold_rows_sql(table: str, source: str, mode: str, other: str) -> str:
+    """Copy into conflict the losing branch's version of every row the two branches disagree on
+    (incoming for 'hold', ours for 'replace'): the rows it wrote from the fork on, and its pre-fork
+    version of the rows the winning branch (``other``) changed after the fork. Taking that branch
+    later (cdt conflicts resolve) then restores every row as that branch has it, none lost."""
+    changed_by_other = (f"(r.rev < p.fork_rev AND EXISTS (SELECT 1 FROM {other}.{table} o WHERE o.id = r.id"
+                        " AND o.origin = r.origin AND o.rev >= p.fork_rev))")
+    return _HOLD_INTO_CONFLICT.format(table=table, row_data=json_row(table, "r"), source=source, mode=mode,
+                                      which=f"(r.rev >= p.fork_rev OR {changed_by_other})")
 
 
 def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps, *,
@@ -169,6 +179,8 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_plan"
                          " (origin TEXT PRIMARY KEY, mode TEXT, fork_rev INTEGER, branch TEXT, other TEXT)")
             conn.execute("DELETE FROM temp.merge_plan")
+            _refuse_references_into_other_units(conn, target, checked, schema)
+            _take_carried_choices(run, checked)
             plan = _plan(conn, schema)
             conn.executemany("INSERT INTO temp.merge_plan VALUES (?, ?, ?, ?, ?)", plan)
             record_replacements(run, checked, name, params)
@@ -176,7 +188,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
             replaced = defaultdict(int)
             if any(p[1] == "replace" for p in plan):
                 for table in DATA_COLUMNS:
-                    run(_hold_rows_sql(table, "main", "replace"), params)
+                    run(_hold_rows_sql(table, "main", "replace", "inc"), params)
                     cur = run(f"DELETE FROM main.{table} WHERE EXISTS (SELECT 1 FROM temp.merge_plan p"
                               f" WHERE p.origin = {table}.origin AND p.mode = 'replace'"
                               f" AND {table}.rev >= p.fork_rev)")
@@ -196,6 +208,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
             for table in DATA_COLUMNS:
                 counts[table] = fast[table] if fast else _merge_table(run, table, params)
                 counts[table]["conflicts"] += replaced[table]
+            _erase_held(run, conn)
             run("INSERT OR IGNORE INTO main.held_history (origin, fork_rev, branch, rev, chain)"
                 " SELECT h.origin, p.fork_rev, p.branch, h.rev, h.chain FROM inc.history h"
                 " JOIN temp.merge_plan p ON p.origin = h.origin WHERE p.mode = 'hold' AND h.rev >= p.fork_rev")
@@ -206,6 +219,7 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
                 " AND kind = 'fork' AND EXISTS (SELECT 1 FROM main.branch_choice b WHERE b.origin = conflict.origin"
                 " AND b.fork_rev = conflict.fork_rev AND b.chain <> conflict.branch)", params)
             _record_origins(run, target, checked, params)
+            keys.pin_carried(run, site, checked.origins)
             run("INSERT INTO main.merge_log (file_name, sha256, db_id, level, unit_code, unit_name, packed_at,"
                 " clock, schema_version, counts, outcome, merged_at, cdt_version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'merged', ?, ?)",
@@ -217,6 +231,93 @@ def _merge_one(target: Store, checked: Checked, name: str, step: StatementSteps,
         if own_tx:
             conn.execute("DETACH DATABASE inc")
     return counts
+
+
+# Each reference a row makes, and the table it points into: a row of one unit may point only at rows of
+# the same unit (its own file's, or the old files it absorbed).
+REFERENCES = (("team", "hamlet_id", "hamlet"), ("member", "team_id", "team"), ("visit", "team_id", "team"),
+              ("training_attendance", "member_id", "member"), ("training_attendance", "training_id", "training"))
+
+
+def _units_of_origins(conn: sqlite3.Connection, target: Store, checked: Checked) -> dict[str, str]:
+    """origin → its unit ('level structure code'), for the target's origins and the pack's; an old
+    commune's file absorbed by a 2025 commune's counts as that commune's."""
+    found: dict[str, str] = {}
+    rows = [dict(r) for r in conn.execute("SELECT * FROM main.origin")]
+    rows += [checked.site, *checked.origins, {**vars(target.site)}]
+    for row in rows:
+        key = unit_key(row)
+        if key is not None:
+            found.setdefault(row["db_id"], " ".join(key))
+    absorbed = dict(conn.execute("SELECT old_db_id, new_db_id FROM main.replacement"))
+    absorbed.update({o["db_id"]: checked.site["db_id"] for o in checked.origins if o["db_id"] != checked.site["db_id"]
+                     and checked.site["level"] == "commune"})
+    for old, new in absorbed.items():
+        if new in found and old in found and found[old].split()[1] != found[new].split()[1]:
+            found[old] = found[new]  # a legacy commune's file taken into a 2025 commune's
+    return found
+
+
+def _refuse_references_into_other_units(conn: sqlite3.Connection, target: Store, checked: Checked,
+                                        schema: str) -> None:
+    """Refuse a pack whose rows point at rows another unit holds here (a team of commune B on a hamlet
+    of commune A): only a unit's own file writes its figures. What a reference resolves to is the row
+    this file holds under that id, if any."""
+    units_of = _units_of_origins(conn, target, checked)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS merge_unit (origin TEXT PRIMARY KEY, unit TEXT NOT NULL)")
+    conn.execute("DELETE FROM temp.merge_unit")
+    conn.executemany("INSERT INTO temp.merge_unit VALUES (?, ?)", list(units_of.items()))
+    for table, column, points_to in REFERENCES:
+        found = conn.execute(_in_schema(
+            f"SELECT i.id, ui.unit, um.unit FROM inc.{table} i JOIN main.{points_to} m ON m.id = i.{column}"
+            " JOIN temp.merge_unit ui ON ui.origin = i.origin JOIN temp.merge_unit um ON um.origin = m.origin"
+            " WHERE i.deleted = 0 AND ui.unit <> um.unit LIMIT 1", schema)).fetchone()
+        if found is None:
+            found = conn.execute(_in_schema(
+                "SELECT i.id, ui.unit, um.unit FROM inc.visit i, json_each(i.members) j"
+                " JOIN main.member m ON m.id = j.value JOIN temp.merge_unit ui ON ui.origin = i.origin"
+                " JOIN temp.merge_unit um ON um.origin = m.origin WHERE i.deleted = 0 AND ui.unit <> um.unit"
+                " LIMIT 1", schema)).fetchone() if table == "visit" else None
+            column = "members" if found is not None else column
+        if found is not None:
+            raise FileRefused("merge.cross_unit", table=table, id=clean_text(ref_of(found[0]), 8), column=column,
+                              own=_unit_words(found[1]), other=_unit_words(found[2]))
+
+
+def _unit_words(key: str) -> str:
+    level, structure, code = key.split(" ", 2)
+    unit = lookup_unit(code, level, structure)
+    return f"{unit.name} ({code})" if unit else code
+
+
+def _take_carried_choices(run: Callable, checked: Checked) -> None:
+    """A person's choice between two branches of a file, made at the level below (cdt conflicts resolve
+    at the district) and carried in its pack, is this file's choice too: both levels then keep the same
+    branch, and the fork plan that follows applies it. Only choices about files the pack carries
+    (checked with the pack)."""
+    carried = json.dumps([o["db_id"] for o in checked.origins if o["db_id"] != checked.site["db_id"]])
+    run("INSERT INTO main.branch_choice (origin, fork_rev, chain, decided_at)"
+        " SELECT origin, fork_rev, chain, decided_at FROM inc.branch_choice"
+        " WHERE origin IN (SELECT value FROM json_each(?)) ON CONFLICT (origin, fork_rev) DO UPDATE SET"
+        " chain = excluded.chain, decided_at = excluded.decided_at WHERE excluded.chain <> branch_choice.chain",
+        (carried,))
+
+
+def _erase_held(run: Callable, conn: sqlite3.Connection) -> None:
+    """A row removed by its file (a tombstone: its personal fields cleared) is removed in the rows held
+    back too: their copy of it becomes the same tombstone, so an erasure erases everywhere."""
+    for table, fields in PERSONAL_FIELDS.items():
+        held = conn.execute(
+            f"SELECT c.id, c.row_id, c.origin, c.rev, c.row_data FROM main.conflict c JOIN main.{table} r"
+            " ON r.id = c.row_id AND r.origin = c.origin WHERE c.table_name = ? AND r.deleted = 1"
+            " AND c.deleted = 0", (table,)).fetchall()
+        for conflict_id, row_id, origin, rev, data in held:
+            values = json.loads(data)
+            for field in fields:
+                values[field] = "" if field == "full_name" else None
+            erased = {**values, "id": row_id, "origin": origin, "rev": rev, "deleted": 1}
+            run("UPDATE main.conflict SET row_data = ?, deleted = 1, hash = ? WHERE id = ?",
+                (json.dumps(values, ensure_ascii=False), row_hash(table, erased), conflict_id))
 
 
 _INC = re.compile(r"\binc\.")
@@ -300,7 +401,7 @@ def _merge_table(run: Callable, table: str, params: dict) -> dict[str, int]:
         f" FROM inc.{table} AS i LEFT JOIN main.{table} AS m ON m.id = i.id"
     ).fetchone()
     counts = dict(zip(COUNT_KEYS, (int(v) for v in row)))
-    run(_hold_rows_sql(table, "inc", "hold"), params)
+    run(_hold_rows_sql(table, "inc", "hold", "main"), params)
     # A row whose id another origin already uses, or whose rev equals ours with other content, is
     # never applied: it is held as a conflict of kind 'row' (its branch is its own hash).
     run(
@@ -332,7 +433,7 @@ def _record_origins(run: Callable, target: Store, checked: Checked, params: dict
         "db_id": site["db_id"], "level": site["level"], "structure": site["structure"],
         "province_code": site["province_code"], "district_code": site["district_code"],
         "commune_code": site["commune_code"], "unit_name": clean_text(site.get(f"{site['level']}_name")),
-        "clock": site["clock"], "packed_at": site["packed_at"],
+        "clock": site["clock"], "packed_at": site["packed_at"], "part_of": None,
     }]
     rows += [{**{k: o.get(k) for k in rows[0]}, "unit_name": clean_text(o.get("unit_name"))}
              for o in checked.origins if o["db_id"] != target.site.db_id]
@@ -340,8 +441,8 @@ def _record_origins(run: Callable, target: Store, checked: Checked, params: dict
         row["merged_at"] = params["now"]
         run(
             "INSERT INTO main.origin (db_id, level, structure, province_code, district_code, commune_code,"
-            " unit_name, clock, packed_at, merged_at) VALUES (:db_id, :level, :structure, :province_code,"
-            " :district_code, :commune_code, :unit_name, :clock, :packed_at, :merged_at)"
+            " unit_name, clock, packed_at, merged_at, part_of) VALUES (:db_id, :level, :structure, :province_code,"
+            " :district_code, :commune_code, :unit_name, :clock, :packed_at, :merged_at, :part_of)"
             " ON CONFLICT (db_id) DO UPDATE SET"
             " packed_at = CASE WHEN excluded.clock > origin.clock OR (excluded.clock = origin.clock"
             "  AND coalesce(excluded.packed_at, '') > coalesce(origin.packed_at, '')) THEN excluded.packed_at"
@@ -483,6 +584,8 @@ def apply(target: Store, prepared: Prepared, replaces: str | None, *,
     the caller holds the transaction it shares with other files (batch._apply_batch); else it gets a
     transaction of its own."""
     checked, opened, result = prepared.checked, prepared.opened, prepared.result
+    if opened.first_use:
+        keys.refuse_first_use_if_known(target, opened.header)
     checked.replacement = one_file_per_unit(target, checked, result.name, replaces)
     if schema is not None:  # a _NotAllNew here rolls the shared transaction back (batch._apply_batch)
         result.counts = _merge_one(target, checked, result.name, StatementSteps(), schema=schema, own_tx=False)
@@ -497,7 +600,29 @@ def apply(target: Store, prepared: Prepared, replaces: str | None, *,
         # The district said this file replaces the unit's old one: that is accepting its key.
         keys.pin(target, opened.header, how="replaces")
         result.new_key = True
+    result.notes = _older_parts(target, checked)
     result.ok = True
+
+
+def _older_parts(target: Store, checked: Checked) -> list[CdtError]:
+    """For each divided old commune the pack carries a part of: a note for every new commune that took
+    an older state of the old file than another did, so that it is told the old file's last writes
+    in its own hamlets are missing here, and how to get them (whichever pack arrives first)."""
+    notes = []
+    for part_of in sorted({o["part_of"] for o in checked.origins if o.get("part_of")}):
+        parts = target.conn.execute(
+            "SELECT p.clock, p.unit_name, p.commune_code, n.unit_name, n.commune_code FROM origin p"
+            " JOIN replacement r ON r.old_db_id = p.db_id LEFT JOIN origin n ON n.db_id = r.new_db_id"
+            " WHERE p.part_of = ? ORDER BY p.clock DESC", (part_of,)).fetchall()
+        if len(parts) < 2:
+            continue
+        latest = parts[0]
+        for clock, name, code, unit, _ in parts[1:]:
+            if clock < latest[0]:
+                notes.append(CdtError("merge.older_part", name=clean_text(name) or "?", code=clean_text(code) or "?",
+                                      unit=clean_text(unit) or "?", clock=clock, other=clean_text(latest[3]) or "?",
+                                      other_code=clean_text(latest[4]) or "?", other_clock=latest[0]))
+    return notes
 
 
 def _guarded(target: Store, prepared: Prepared, action: Callable[[], Any]) -> None:

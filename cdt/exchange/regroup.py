@@ -37,14 +37,14 @@ import json
 import re
 import shutil
 import sqlite3
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Optional
 
-from cdt import __version__
-from cdt.core.errors import CdtError, InvalidInput, StoreError, os_reason
-from cdt.core.text import fold
+from cdt import __version__, _testing
+from cdt.core import files
+from cdt.core.errors import Ambiguous, CdtError, InvalidInput, NotFound, StoreError, os_reason
+from cdt.core.text import clean, fold, match_names
 from cdt.domain import units
 from cdt.domain.parsers import parse_household
 from cdt.exchange import keys
@@ -53,10 +53,10 @@ from cdt.exchange.pack import make_pack
 from cdt.register.site import create_file
 from cdt.core.schema import DATA_COLUMNS, ROW_COLUMNS
 from cdt.store import RETIRED_SETTING, Store
-from cdt.core.rows import now, ref_of
+from cdt.core.rows import chain_link, now, part_file_id, part_row_id, ref_of, row_hash
 
 ORIGIN_COLUMNS = ("db_id", "level", "structure", "province_code", "district_code", "commune_code", "unit_name",
-                  "clock", "packed_at", "merged_at")
+                  "clock", "packed_at", "merged_at", "part_of")
 TYPE_WORDS = ("thi tran ", "xa ", "phuong ", "dac khu ")
 
 
@@ -80,9 +80,10 @@ def _open_copy(path: Path, work: Path) -> Store:
 def _checked(path: Path, new_code: str) -> dict:
     """The old file after every merge check: its site, all its rows, history and origin row, and
     its merge_log entry."""
-    work = Path(tempfile.mkdtemp(prefix="cdt-regroup-"))
+    work = files.make("regroup")  # a full copy of the old file: cdt's private folder, never the system temp
     try:
         old = _open_copy(path, work)
+        _testing.pause("regroup_copied")
         try:
             site = old.site
             if site.level != "commune" or site.structure != units.LEGACY:
@@ -92,6 +93,11 @@ def _checked(path: Path, new_code: str) -> dict:
                 became = ", ".join(f"{u.name} ({u.code})" for u in units.successors(site.commune_code)) or "?"
                 raise InvalidInput("regroup.not_predecessor", name=site.unit_name or "?", code=site.commune_code,
                                    became=became)
+            if old.retired_into() is not None:
+                # A divided file another new commune took its part of (_open_old_files let it through):
+                # this private copy is packed as the old file was, before that.
+                with old.local_write():
+                    old.conn.execute("DELETE FROM setting WHERE key = ?", (RETIRED_SETTING,))
             packed = make_pack(old, work / "pack")
         finally:
             old.close()
@@ -115,14 +121,121 @@ def _checked(path: Path, new_code: str) -> dict:
                "clock": site.clock, "schema_version": site.schema_version}
         divided = [f"{u.name} ({u.code})" for u in units.successors(site.commune_code) if u.code != new_code]
         return {"db_id": site.db_id, "code": site.commune_code, "name": site.unit_name, "clock": site.clock,
-                "divided": divided,
+                "divided": divided, "part_of": None, "hamlets": [],
                 "rows": rows, "history": history, "origin": origin[0], "log": log}
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        files.remove(work)
 
 
-def _open_old_files(old_files: list[Path]) -> list[Store]:
-    """Open each old file, refusing a missing or retired one or one given twice."""
+# -- an old commune divided between new communes ------------------------------------------------------
+#
+# A legacy commune split between several 2025 communes (the map lists more than one successor) goes
+# to each in part: its clerk names the hamlets that come to this commune, and this commune takes the
+# old file's rows of those hamlets (their teams, members, visits and attendance, and the trainings
+# those members attended) as a part of the old file with an identity of its own: the part's origin is
+# derived from the old file and this commune, so two successors' parts are two files that a province
+# counts each under its own commune, whatever order their packs arrive in. The hamlets, teams,
+# members, visits and attendance keep ids derived from the old file alone: if two successors claim
+# one hamlet, their parts carry the same rows under two origins and the province refuses the second
+# (a row of one unit pointing at another's). Trainings and services are per part (both sides keep
+# theirs).
+
+def _part(old: dict, hamlet_ids: set[str], new_code: str) -> dict:
+    """The part of a checked old file (``_checked``) that holds the given hamlets, re-identified."""
+    origin = part_file_id(old["db_id"], new_code)
+    stable = lambda row_id: part_row_id(old["db_id"], row_id)  # noqa: E731
+    own = lambda row_id: part_row_id(origin, row_id)  # noqa: E731
+    rows = {table: [dict(zip(ROW_COLUMNS[table], row)) for row in old["rows"][table]] for table in DATA_COLUMNS}
+    teams = {r["id"] for r in rows["team"] if r["hamlet_id"] in hamlet_ids}
+    members = {r["id"] for r in rows["member"] if r["team_id"] in teams}
+    attendance = [r for r in rows["training_attendance"] if r["member_id"] in members]
+    trainings = {r["training_id"] for r in attendance}
+    kept = {
+        "hamlet": [dict(r, id=stable(r["id"])) for r in rows["hamlet"] if r["id"] in hamlet_ids],
+        "team": [dict(r, id=stable(r["id"]), hamlet_id=stable(r["hamlet_id"])) for r in rows["team"]
+                 if r["id"] in teams],
+        "member": [dict(r, id=stable(r["id"]), team_id=stable(r["team_id"])) for r in rows["member"]
+                   if r["id"] in members],
+        "visit": [dict(r, id=stable(r["id"]), team_id=stable(r["team_id"]),
+                       members=json.dumps(sorted(stable(m) for m in json.loads(r["members"]) if m in members)))
+                  for r in rows["visit"] if r["team_id"] in teams],
+        "training_attendance": [dict(r, id=stable(r["id"]), member_id=stable(r["member_id"]),
+                                     training_id=own(r["training_id"])) for r in attendance],
+        "training": [dict(r, id=own(r["id"])) for r in rows["training"] if r["id"] in trainings],
+        "service": [dict(r, id=own(r["id"])) for r in rows["service"]],
+        "target": [],
+    }
+    by_rev: dict[int, list[tuple[str, str, str]]] = {}
+    for table, found in kept.items():
+        for row in found:
+            row["origin"] = origin
+            row["hash"] = row_hash(table, row)
+            by_rev.setdefault(row["rev"], []).append((table, row["id"], row["hash"]))
+    history, link = [], ""
+    for rev in range(1, old["clock"] + 1):
+        link = chain_link(link, rev, sorted(by_rev.get(rev, [])))
+        history.append((origin, rev, link))
+    part = dict(old, db_id=origin, part_of=old["db_id"], history=history,
+                rows={table: [tuple(row[c] for c in ROW_COLUMNS[table]) for row in found]
+                      for table, found in kept.items()},
+                origin=dict(old["origin"], db_id=origin, part_of=old["db_id"]),
+                log=dict(old["log"], db_id=origin))
+    return part
+
+
+def _hamlet_choices(collected: list[dict], names: list[str] | None, new_code: str) -> list[dict]:
+    """Each old file whole, or, for one divided between new communes, the part holding the hamlets
+    named (NotFound / Ambiguous for a name, InvalidInput when a divided file gets none)."""
+    def live_hamlets(old: dict) -> list[dict]:
+        rows = [dict(zip(ROW_COLUMNS["hamlet"], row)) for row in old["rows"]["hamlet"]]
+        return [h for h in rows if not h["deleted"]]
+
+    # An old file without a hamlet has nothing to divide: its (empty) part comes whole.
+    divided = [old for old in collected if old["divided"] and live_hamlets(old)]
+    if not divided:
+        return [_part(old, set(), new_code) if old["divided"] else old for old in collected]
+    if not names:
+        first = divided[0]
+        live = [dict(zip(ROW_COLUMNS["hamlet"], row)) for row in first["rows"]["hamlet"]]
+        raise InvalidInput("regroup.divided_choose", name=first["name"] or "?", code=first["code"],
+                           others=", ".join(first["divided"]),
+                           hamlets=", ".join(h["name"] for h in live if not h["deleted"]) or "—")
+    chosen: dict[str, set[str]] = {old["db_id"]: set() for old in divided}
+    for name in names:
+        found = []
+        for old in divided:
+            live = [dict(zip(ROW_COLUMNS["hamlet"], row)) for row in old["rows"]["hamlet"]]
+            found += [(old, h) for h in match_names(clean(name), [h for h in live if not h["deleted"]],
+                                                    lambda h: h["name"])]
+        if not found:
+            raise NotFound("regroup.hamlet_unknown", name=clean(name),
+                           communes=", ".join(f"{o['name']} ({o['code']})" for o in divided))
+        if len(found) > 1:
+            raise Ambiguous("hamlet.ambiguous", [(h["id"], f"{h['name']} ({o['name']})") for o, h in found],
+                            name=clean(name), count=len(found))
+        old, hamlet = found[0]
+        chosen[old["db_id"]].add(hamlet["id"])
+    result = []
+    for old in collected:
+        if not old["divided"]:
+            result.append(old)
+            continue
+        if old["db_id"] not in chosen:  # divided, but no hamlet to divide
+            result.append(_part(old, set(), new_code))
+            continue
+        if not chosen[old["db_id"]]:
+            raise InvalidInput("regroup.divided_none", name=old["name"] or "?", code=old["code"])
+        live = {dict(zip(ROW_COLUMNS["hamlet"], row))["id"]: dict(zip(ROW_COLUMNS["hamlet"], row))["name"]
+                for row in old["rows"]["hamlet"]}
+        part = _part(old, chosen[old["db_id"]], new_code)
+        part["hamlets"] = sorted(live[h] for h in chosen[old["db_id"]])
+        result.append(part)
+    return result
+
+
+def _open_old_files(old_files: list[Path], new_code: str) -> list[Store]:
+    """Open each old file, refusing a missing or retired one or one given twice. A file divided between
+    new communes stays open to those that have not taken their part of it yet."""
     opened: list[Store] = []
     seen: dict[str, Path] = {}
     try:
@@ -132,7 +245,9 @@ def _open_old_files(old_files: list[Path]) -> list[Store]:
                 raise InvalidInput("regroup.missing", path=str(path))
             store = Store.open(path)
             opened.append(store)
-            store.refuse_if_retired()
+            into = store.retired_into()
+            if not (into and into.get("divided") and new_code not in into.get("taken_by", [])):
+                store.refuse_if_retired()
             if store.site.db_id in seen:
                 raise InvalidInput("regroup.twice", path=str(path), other=str(seen[store.site.db_id]))
             seen[store.site.db_id] = path
@@ -158,8 +273,9 @@ def _locked(old: Store, locks: ExitStack) -> None:
 
 
 def regroup(path: Path, new_code: str, old_files: list[Path],
-            progress: Optional[Callable[[int, int, str], None]] = None) -> dict:
-    """Create the 2025 commune new_code's file at path from the files of the old communes that formed it."""
+            progress: Optional[Callable[[int, int, str], None]] = None, hamlets: list[str] | None = None) -> dict:
+    """Create the 2025 commune new_code's file at path from the files of the old communes that formed it.
+    ``hamlets``: for an old commune divided between new communes, the names of its hamlets that come here."""
     new_unit = units.get(str(new_code), level="commune", structure=units.NEW)
     if new_unit is None:
         found = [u for u in units.search(str(new_code), structure=units.NEW, level="commune")]
@@ -168,7 +284,7 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
         new_unit = found[0]
     if Path(path).exists():
         raise StoreError("regroup.exists", path=str(path))
-    opened = _open_old_files(list(old_files))
+    opened = _open_old_files(list(old_files), new_unit.code)
     try:
         with ExitStack() as locks:
             for old in opened:
@@ -180,6 +296,7 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
                 collected.append(_checked(old.path, new_unit.code))
             if progress:
                 progress(len(opened), len(opened), "")
+            collected = _hamlet_choices(collected, hamlets, new_unit.code)
             store = create_file(path, "commune", new_unit.code, units.NEW, on_create=keys.insert_new_keys)
             try:
                 counts, recoded = _bring_in(store, collected)
@@ -190,16 +307,20 @@ def regroup(path: Path, new_code: str, old_files: list[Path],
                 Path(path).unlink(missing_ok=True)
                 raise
             store.close()
-            retired = json.dumps({"db_id": site.db_id, "code": site.unit_code, "name": site.unit_name,
-                                  "path": str(Path(path).resolve()), "at": now()}, ensure_ascii=False)
+            divided = {c["part_of"] for c in collected if c["part_of"]}
             for old in opened:
-                old.put_setting(RETIRED_SETTING, retired)
+                earlier = old.retired_into() or {}
+                retired = {"db_id": site.db_id, "code": site.unit_code, "name": site.unit_name,
+                           "path": str(Path(path).resolve()), "at": now()}
+                if old.site.db_id in divided:
+                    retired.update(divided=True, taken_by=sorted({*earlier.get("taken_by", []), site.unit_code}))
+                old.put_setting(RETIRED_SETTING, json.dumps(retired, ensure_ascii=False))
     finally:
         for old in opened:
             old.close()
     return {"path": str(path), "db_id": site.db_id, "commune": {"code": site.unit_code, "name": site.unit_name},
             "from": [{"code": c["code"], "name": c["name"], "db_id": c["db_id"], "clock": c["clock"],
-                      "divided": c["divided"]} for c in collected],
+                      "divided": c["divided"], "part_of": c["part_of"], "hamlets": c["hamlets"]} for c in collected],
             "rows": counts, "recoded": recoded, "same_names": same_names}
 
 

@@ -84,6 +84,22 @@ def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str 
         decision = {"old_db_id": old["db_id"], "new_db_id": site["db_id"], "level": site["level"],
                     "unit_code": unit_key(site)[2], "switch_clock": old["clock"], "decided_at": now()}
         replaced.setdefault(old["db_id"], site["db_id"])
+    if site["level"] == "commune":
+        # A 2025 commune's pack says which old files it absorbed: never one another unit took already.
+        for origin in checked.origins:
+            taken = conn.execute("SELECT r.new_db_id, o.unit_name, o.commune_code FROM replacement r"
+                                 " LEFT JOIN origin o ON o.db_id = r.new_db_id WHERE r.old_db_id = ?",
+                                 (origin["db_id"],)).fetchone()
+            superseded = taken is not None and (
+                (decision is not None and decision["old_db_id"] == taken[0])
+                or conn.execute("SELECT 1 FROM replacement WHERE old_db_id = ? AND new_db_id = ?",
+                                (taken[0], site["db_id"])).fetchone() is not None)
+            if origin["db_id"] != site["db_id"] and taken is not None and taken[0] != site["db_id"] \
+                    and not superseded:
+                raise FileRefused("merge.absorbed_by_other", name=clean_text(origin.get("unit_name")) or "?",
+                                  code=clean_text(origin.get("commune_code")) or "?",
+                                  unit=clean_text(site.get("commune_name")) or "?",
+                                  other=clean_text(taken[1]) or str(taken[0])[:8], other_code=clean_text(taken[2]) or "?")
     files = [site] + [o for o in checked.origins if o["db_id"] != site["db_id"]]
     for incoming in files:
         key = unit_key(incoming)
@@ -101,12 +117,18 @@ def one_file_per_unit(target: Store, checked: Checked, name: str, replaces: str 
     return decision
 
 
-# Two decisions about one old file settle on the earliest switch (then the lowest new id).
+# Two decisions about one old file settle on the decision of the file that replaced the other's
+# (a 2025 commune's file made again from the same old files, cdt merge --replaces), else on the
+# earliest switch (then the lowest new id).
 _KEEP_EARLIEST = (
     " ON CONFLICT (old_db_id) DO UPDATE SET new_db_id = excluded.new_db_id, level = excluded.level,"
     " unit_code = excluded.unit_code, switch_clock = excluded.switch_clock, decided_at = excluded.decided_at"
-    " WHERE excluded.switch_clock < replacement.switch_clock OR (excluded.switch_clock = replacement.switch_clock"
-    " AND excluded.new_db_id < replacement.new_db_id)")
+    " WHERE EXISTS (SELECT 1 FROM main.replacement y WHERE y.old_db_id = replacement.new_db_id"
+    "  AND y.new_db_id = excluded.new_db_id)"
+    " OR (NOT EXISTS (SELECT 1 FROM main.replacement y WHERE y.old_db_id = excluded.new_db_id"
+    "  AND y.new_db_id = replacement.new_db_id)"
+    "  AND (excluded.switch_clock < replacement.switch_clock OR (excluded.switch_clock = replacement.switch_clock"
+    "  AND excluded.new_db_id < replacement.new_db_id)))")
 
 
 def record_replacements(run: Callable, checked: Checked, name: str, params: dict) -> None:

@@ -32,9 +32,10 @@ def set_setting(store: Store, key: str, value: str) -> str:
     key = clean(key)
     if key not in SETTING_DEFAULTS:
         raise InvalidInput("settings.unknown", key=key, keys=", ".join(SETTING_DEFAULTS))
-    with store.local_write():
+    with store.write() as tx:
         value = _checked(store, key, clean(value))
-        store.put_setting(key, value)
+        tx.put_local("setting", {"key": key, "value": value})
+        tx.describe("history.setting", setting=key, value=value)
     return value
 
 

@@ -15,7 +15,7 @@ from cdt.core.errors import InvalidInput
 from cdt.core.i18n import t
 from cdt.register.lookup import describe_uses
 from cdt.core.schema import DATA_COLUMNS, JOURNAL_VERSION
-from cdt.store import Store
+from cdt.store import LOCAL_KEYS, Store
 from cdt.core.rows import ref_of
 
 
@@ -111,6 +111,24 @@ def history(store: Store, limit: int = 20) -> list[dict]:
              "rows": counts.get(r["rev"], 0)} for r in rows]
 
 
+def _undo_local(store: Store, tx, table: str, row_id: str, entry: dict) -> int:
+    """Give a setting or key row back its value from before (or remove it if it was new); 1 if changed."""
+    keys = LOCAL_KEYS[table]
+    key_values = json.loads(row_id)
+    current = store.conn.execute(f"SELECT * FROM {table} WHERE {' AND '.join(k + ' = ?' for k in keys)}",
+                                 key_values).fetchone()
+    previous = json.loads(entry["previous"]) if entry["previous"] else None
+    if previous is None:
+        if current is None:
+            return 0
+        tx.delete_local(table, key_values)
+        return 1
+    if current is not None and dict(current) == previous:
+        return 0
+    tx.put_local(table, previous)
+    return 1
+
+
 def _revs_to_undo(store: Store, to: int | None) -> list[int]:
     clock = store.site.clock
     logged = [r[0] for r in store.conn.execute("SELECT rev FROM write_log ORDER BY rev")]
@@ -155,6 +173,9 @@ def undo(store: Store, to: int | None = None) -> dict:
             first.setdefault((entry["table_name"], entry["row_id"]), entry)
         changed = 0
         for (table, row_id), entry in first.items():
+            if table in LOCAL_KEYS:
+                changed += _undo_local(store, tx, table, row_id, entry)
+                continue
             current = store.get(table, row_id)
             if current is None or not store.may_change(current["origin"]):
                 continue

@@ -117,10 +117,12 @@ def load_buckets(store: Store, mapping: dict[str, tuple[str, str | None]]) -> No
     # (hamlets, teams, members) are not counted, the new file's are; their visits still count.
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_replaced (origin TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM temp.report_replaced")
-    absorbed = absorbed_origins(store)  # their register is the new commune's: it counts
-    conn.executemany("INSERT INTO temp.report_replaced (origin) VALUES (?)",
-                     [(row[0],) for row in conn.execute("SELECT old_db_id FROM main.replacement")
-                      if row[0] not in absorbed])
+    # An old commune's file absorbed by a 2025 commune's: its register is the new commune's and
+    # counts, unless that file was itself replaced by another (then the new file's register counts).
+    absorbed = absorbed_origins(store)
+    replaced = {row[0] for row in conn.execute("SELECT old_db_id FROM main.replacement") if row[0] not in absorbed}
+    replaced |= {old for old, new in absorbed.items() if new in replaced}
+    conn.executemany("INSERT INTO temp.report_replaced (origin) VALUES (?)", [(origin,) for origin in replaced])
     # Origins sharing their commune with another origin (a file replaced by another): their
     # households are counted distinct across those files, from total_household (cdt/totals.py).
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS report_shared (origin TEXT PRIMARY KEY)")
