@@ -272,6 +272,7 @@ def _plugin(copy: Copy, made_at: datetime, counts: dict[str, int]):
     name = copy.path.stem
     page = {
         "notes": notes(copy, made_at),
+        "personal": copy.personal,
         "views": [{"name": view.name, "description": view.description, "rows": counts.get(view.name, 0)}
                   for view in copy.views],
         "words": {key: t(f"browse.page.{key}") for key in ("queries", "tables", "rows", "sql", "sql_about", "run_sql")},

@@ -187,7 +187,7 @@ def _shape(store: Store, source: Path, job: Path, *, personal: bool) -> Copy:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     _scrub(conn, personal=personal, names=names)
     conn.create_collation("vi", compare_vi)
-    views = build_views(levels=levels, personal=personal, names=names, merges=merges)
+    views = build_views(levels=levels, personal=personal, names=names, merges=merges, by_hamlet=by_hamlet)
     for view in views:
         conn.execute(f"CREATE VIEW {quoted(view.name)} AS {view.sql}")
     return Copy(path=Path(store.path), job=job, source=source, level=site.level, structure=site.structure,
@@ -342,7 +342,8 @@ def _select(columns: list[str]) -> str:
     return ",\n  ".join(columns)
 
 
-def build_views(*, levels: tuple[str, ...], personal: bool, names: bool, merges: bool) -> list[View]:
+def build_views(*, levels: tuple[str, ...], personal: bool, names: bool, merges: bool,
+                by_hamlet: bool) -> list[View]:
     """Every view, in the order the officer meets them."""
     c = {key: t(f"browse.col.{key}") for key in (
         "name", "kind", "households", "working_age", "has_team", "ref", "hamlet", "decision", "decided_on",
@@ -441,7 +442,7 @@ def build_views(*, levels: tuple[str, ...], personal: bool, names: bool, merges:
     ], f"FROM target g {join_origin.format(a='g')}\nWHERE g.deleted = 0\nORDER BY g.year DESC",
         {c["percent"]: t("browse.about.percent")})
 
-    if merges:
+    if merges and not by_hamlet:
         add("unit", [
             f"u.code AS {q['code']}", f"u.name AS {q['name']}",
             *([f"u.district AS {quoted(t('browse.col.district'))}"] if "district" in levels else []),
@@ -451,6 +452,7 @@ def build_views(*, levels: tuple[str, ...], personal: bool, names: bool, merges:
             f"(SELECT max(g.merged_at) FROM origin g WHERE g.commune_code = u.code AND g.level = 'commune')"
             f" AS {q['merged_at']}",
         ], f"FROM cdt_unit u\nWHERE u.code <> ''\nORDER BY u.sort", {c["packed_at"]: t("browse.about.packed_at")})
+    if merges:
         add("merge", [
             f"l.file_name AS {q['file']}", f"l.unit_name AS {q['unit']}", f"l.packed_at AS {q['packed_at']}",
             f"l.merged_at AS {q['merged_at']}", f"{label.format(domain='outcome', value='l.outcome')} AS {q['outcome']}",
