@@ -17,6 +17,7 @@ import signal
 import socket
 import sqlite3
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +25,7 @@ from typing import Any, Callable
 import jinja2
 
 from cdt.core import files
-from cdt.core.errors import CdtError
+from cdt.core.errors import CdtError, InvalidInput
 from cdt.core.i18n import language, t
 from cdt.core.text import display_date
 from cdt.reports.browse_copy import Copy, compare_vi, make_copy
@@ -50,19 +51,11 @@ SETTINGS = {
 __all__ = ["DEFAULT_PORT", "HOST", "check_installed", "make_copy", "metadata", "serve"]
 
 
-class NotInstalled(CdtError):
-    """The browse extra (Datasette) is not installed."""
-
-
-class PortBusy(CdtError):
-    """The port asked for is taken."""
-
-
 def check_installed() -> None:
-    """Raise NotInstalled, naming the install command, when Datasette is missing."""
+    """Raise a CdtError naming the install command when Datasette (the browse extra) is missing."""
     missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
     if missing:
-        raise NotInstalled("browse.not_installed", missing=", ".join(missing))
+        raise CdtError("browse.not_installed", missing=", ".join(missing))
 
 
 # -- what Datasette is told -------------------------------------------------------------------------------
@@ -327,7 +320,7 @@ def bind(port: int | None) -> socket.socket:
             return sock
         except OSError:
             sock.close()
-    raise PortBusy("browse.port_busy", port=wanted)
+    raise InvalidInput("browse.port_busy", port=wanted)
 
 
 def _counts(copy: Copy) -> tuple[dict[str, int], list[str]]:
@@ -372,13 +365,15 @@ def _serve(copy: Copy, *, port: int | None, on_ready: Callable[[str], None] | No
         if on_ready is not None:
             on_ready(url)
         # A stop asked for by the system, as Ctrl-C is: the server shuts down, then this ends.
-        signal.signal(signal.SIGTERM, _interrupt)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:
             pass
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous_term)
         pm.unregister(name=PLUGIN_NAME)
         sock.close()
         if datasette is not None:
