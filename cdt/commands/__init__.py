@@ -34,6 +34,7 @@ TOP_LEVEL: dict[str, tuple[int, tuple[tuple[str, str, str], ...]]] = {
     "importer": (75, (("command", "import", "import.help"), ("command", "template", "template.help"))),
     "report": (75, (("command", "report", "report.help"),)),
     "target": (76, (("group", "target", "target.help"),)),
+    "browse": (77, (("command", "browse", "browse.help"),)),
     "settings": (90, (("group", "settings", "settings.help"),)),
 }
 

@@ -5,11 +5,13 @@ top of its module; standard-library modules may be imported late anywhere.
 """
 
 HEAVY = (
+    "datasette",  # cdt browse (the browse extra)
     "jinja2",  # the HTML report
     "markupsafe",  # jinja2's escaping, with the HTML report
     "nacl",  # signing and sealing packs
     "openpyxl",  # clerks' spreadsheets in, the import template out
     "rich",  # the commands' tables and progress bars
     "typer.rich_utils",  # Typer's rich help pages, only when a help page may show
+    "uvicorn",  # cdt browse's web server (the browse extra)
     "xlsxwriter",  # the report's xlsx
 )

@@ -14,6 +14,8 @@ SETTING_DEFAULTS: dict[str, str] = {
     "digital_citizen_services": "dvc,vneid,payment",
     # At a district or province: refuse packs that are signed but not sealed (cdt/exchange/keys.py).
     "require_sealed": "false",
+    # At a district or province: whether cdt browse shows team members' names (a commune's own file always does).
+    "browse_member_names": "false",
 }
 
 
@@ -50,7 +52,7 @@ def _checked(store: Store, key: str, value: str) -> str:
         if low > high:
             raise InvalidInput("settings.min_over_max", low=low, high=high)
         value = str(int(value))
-    elif key == "require_sealed":
+    elif key in ("require_sealed", "browse_member_names"):
         value = {"true": "true", "false": "false", "có": "true", "không": "false"}.get(value.casefold(), "")
         if not value:
             raise InvalidInput("settings.bad_bool", key=key)

@@ -138,6 +138,12 @@ ACTIVE_TEAM = ("t.deleted = 0 AND (t.founded_on IS NULL OR t.founded_on <= :end)
                " AND CASE WHEN t.dissolved_on IS NOT NULL THEN t.dissolved_on > :end"
                " ELSE t.status <> 'dissolved' END")
 ACTIVE_TEAM_OF_HAMLET = ACTIVE_TEAM.replace("t.", "tt.")
+# A member counts at the month's end when joined by then (or joining unknown) and not left by then
+# (their team must count too); trained when they attended a live training dated by then.
+ACTIVE_MEMBER = ("m.deleted = 0 AND (m.joined_on IS NULL OR m.joined_on <= :end)"
+                 " AND (m.left_on IS NULL OR m.left_on > :end)")
+TRAINED_MEMBER = ("EXISTS (SELECT 1 FROM training_attendance a JOIN training tr ON tr.id = a.training_id"
+                  " WHERE a.member_id = m.id AND a.deleted = 0 AND tr.deleted = 0 AND tr.date <= :end)")
 # A register row of a unit's current file (not of a file replaced by another).
 _CURRENT_FILE = "NOT EXISTS (SELECT 1 FROM temp.report_replaced x WHERE x.origin = {a}.origin)"
 
@@ -183,14 +189,10 @@ def measure(store: Store, *, by_hamlet: bool, params: dict, dc_codes: list[str])
     # Active members: joined by the month's end, not left by then, in a team active then. Teams
     # first, their members through member(team_id): one index probe per team, not one per member.
     for row in q(f"""
-        SELECT {unit} AS unit, count(*) AS members,
-               coalesce(sum(EXISTS (SELECT 1 FROM training_attendance a JOIN training tr ON tr.id = a.training_id
-                                    WHERE a.member_id = m.id AND a.deleted = 0 AND tr.deleted = 0
-                                      AND tr.date <= :end)), 0) AS trained
+        SELECT {unit} AS unit, count(*) AS members, coalesce(sum({TRAINED_MEMBER}), 0) AS trained
         FROM team t CROSS JOIN member m ON m.team_id = t.id
         LEFT JOIN temp.report_bucket b ON b.bucket = {col['member']}
-        WHERE m.deleted = 0 AND (m.joined_on IS NULL OR m.joined_on <= :end)
-          AND (m.left_on IS NULL OR m.left_on > :end) AND {ACTIVE_TEAM} AND {_CURRENT_FILE.format(a='m')}
+        WHERE {ACTIVE_MEMBER} AND {ACTIVE_TEAM} AND {_CURRENT_FILE.format(a='m')}
         GROUP BY 1""", params):
         entry(row["unit"]).update(members=row["members"], members_trained=row["trained"])
 
