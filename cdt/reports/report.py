@@ -200,8 +200,8 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
     level = _check_level(store, level)
     dates = period(year, month)
     params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"]}
-    values = settings(store)
-    dc_codes = [c for c in values["digital_citizen_services"].split(",") if c]
+    stored = settings(store)
+    dc_codes = [c for c in stored["digital_citizen_services"].split(",") if c]
     own, parent, province, unit = _site_unit(store)
     notes: list[str] = []
     today = date.today()
@@ -290,7 +290,7 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
         "targets": targets,
         "notes": notes,
         "trends": trends,
-        "letterhead": {key: values[key] for key in letterhead.KEYS},
+        "letterhead": {key: stored[key] for key in letterhead.KEYS},
     }
 
 

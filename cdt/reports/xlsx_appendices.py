@@ -249,8 +249,8 @@ def write_completeness_sheet(ws: Sheet, ctx: Document, title: str, numeral: str)
 
 def write_method_sheet(ws: Sheet, ctx: Document, title: str, numeral: str) -> None:
     """'Cách tính': one line for every indicator the document shows."""
-    cols = [Col(t("xlsx_report.col_indicator"), width=40, fmt=None),
-            Col(t("xlsx_report.method_section"), width=66, fmt=None)]
+    cols = [Col(t("xlsx_report.col_indicator"), width=33, fmt=None),
+            Col(t("xlsx_report.method_section"), width=73, fmt=None)]
     appendix_top(ws, ctx, numeral, title, len(cols), sum(c.width for c in cols))
     for number, col in enumerate(cols, start=1):
         ws.width(number, col.width)
@@ -261,7 +261,7 @@ def write_method_sheet(ws: Sheet, ctx: Document, title: str, numeral: str) -> No
     for label, text in ctx.method_lines():
         ws.put(line, 1, label, bold=True, wrap=True, box=True)
         ws.put(line, 2, text, wrap=True, box=True)
-        lines = max(wrapped_lines(label, cols[0].width * 0.95, SIZE_TABLE),
-                    wrapped_lines(text, cols[1].width * 0.95, SIZE_TABLE))
+        lines = max(wrapped_lines(label, cols[0].width, SIZE_TABLE, char=0.9),
+                    wrapped_lines(text, cols[1].width, SIZE_TABLE, char=0.9))
         ws.height(line, row_height(lines, SIZE_TABLE))
         line += 1

@@ -16,7 +16,7 @@ from cdt.core.i18n import t
 from cdt.domain.indicators import TREND_KEYS
 from cdt.reports.document import NUMBER, PERCENT, Document, month_label, number_or_none, printable, sentence_case, \
     target_label
-from cdt.reports.xlsx_appendices import HEAD_ROW, appendix_top, note_row, Col
+from cdt.reports.xlsx_appendices import HEAD_ROW, appendix_top
 from cdt.reports.xlsx_sheet import FONT, SIZE_BODY, SIZE_TABLE, Book, Sheet, row_height, wrapped_lines
 from cdt.reports.xlsx_summary import paginate
 
@@ -27,7 +27,7 @@ _LAST = len(_WIDTHS)
 _ALL = sum(_WIDTHS)
 # The ranked table beside the bar chart: rank in column I, the name over J:M, the figure in N.
 _RANK_COL, _NAME_COL, _NAME_END, _VALUE_COL = 9, 10, 13, 14
-_CHART_WIDTH_PX = 560  # columns A to H
+_CHART_WIDTH_PX = int(sum(_WIDTHS[:_RANK_COL - 1]) * 7) - 12  # columns A to H (about 7 px a unit)
 _ROW_PT = 16.0
 # Printable height of an A4 landscape page in points (210 mm less the 20 mm margins), with slack.
 _PAGE_HEIGHT = 470.0
@@ -63,7 +63,7 @@ def _month_chart(book: Book, ws: Sheet, ctx: Document, line: int) -> int:
     """The ranked table (rank, unit, people) with the bar chart drawn from it on its left; the units
     with nobody helped in a sentence under both. Returns the next free row."""
     if not ctx.rows:
-        return note_row(ws, line, t("xlsx_report.no_rows"), [Col("", width=_ALL)], italic=True) + 1
+        return _text_row(ws, line, t("xlsx_report.no_rows")) + 1
     ranking = ctx.ranking(ctx.rows)
     bars = list(ranking.bars)
     if ranking.others:
@@ -71,7 +71,7 @@ def _month_chart(book: Book, ws: Sheet, ctx: Document, line: int) -> int:
     if not bars:
         # A chart of zeros draws a broken axis ("0 1 1"): say there is nothing to show instead.
         text = t("xlsx_report.empty_chart", month=f"{ctx.month:02d}", year=ctx.year)
-        return note_row(ws, line, text, [Col("", width=_ALL)], italic=True) + 1
+        return _text_row(ws, line, text) + 1
     head = line
     ws.put(head, _RANK_COL, t("xlsx_report.col_rank"), bold=True, h="center", wrap=True, box=True)
     ws.merge(head, _NAME_COL, _NAME_END, ctx.level_label(ctx.row_level), bold=True, h="center", wrap=True, box=True)
@@ -115,8 +115,15 @@ def _month_chart(book: Book, ws: Sheet, ctx: Document, line: int) -> int:
     line += 1
     zeros = ctx.zeros_line(ranking.zeros)
     if zeros:
-        line = note_row(ws, line, zeros, [Col("", width=_ALL)], italic=False)
+        line = _text_row(ws, line, zeros, italic=False)
     return line
+
+
+def _text_row(ws: Sheet, line: int, text: str, *, italic: bool = True) -> int:
+    """A wrapped line of text across the sheet; returns the next free row."""
+    ws.merge(line, 1, _LAST, text, italic=italic, wrap=True)
+    ws.height(line, row_height(wrapped_lines(text, _ALL * 0.95, SIZE_TABLE), SIZE_TABLE))
+    return line + 1
 
 
 def _trend(book: Book, ws: Sheet, ctx: Document, line: int) -> int:
