@@ -472,7 +472,7 @@ def test_print_setup(tmp_path, level):
                     assert cell.font.sz >= 10, (ws.title, cell.coordinate)
 
 
-def printed_page(ws, row, page_height=720.0):
+def printed_page(ws, row, page_height=726.0):
     """The page a row prints on, given the explicit row heights and the manual breaks."""
     breaks = {brk.id for brk in ws.row_breaks.brk}
     page, used = 0, 0.0

@@ -323,7 +323,7 @@ class Document:
 
 
 # Above this many units missing, the summary counts them and the reporting-status appendix names them.
-MISSING_BY_NAME = 8
+MISSING_BY_NAME = 5
 
 
 def _parse_month(value, period) -> tuple[int, int]:

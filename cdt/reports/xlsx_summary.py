@@ -23,8 +23,8 @@ _RIGHT = sum(_WIDTHS[2:])  # the motto's block
 _LABEL = sum(_WIDTHS[1:3])
 _ALL = sum(_WIDTHS)
 _LAST = len(_WIDTHS)
-# Printable height of an A4 portrait page in points (297 mm less the 20 mm margins), with slack.
-PAGE_HEIGHT = 720.0
+# Printable height of an A4 portrait page in points (297 mm less the 20 mm margins: 728), less a little.
+PAGE_HEIGHT = 726.0
 _BLANK = 6.0
 SIZE_HEAD = 12  # the heading at 12 pt keeps the motto on one line in the right block
 
@@ -65,7 +65,6 @@ def write_summary_sheet(ws: Sheet, ctx: Document, appendices: list[tuple[str, st
                                  (t("xlsx_report.no_targets"), False)], size=SIZE_BODY)
         ws.height(line, row_height(1, SIZE_BODY))
         line += 1
-    ws.ws.repeat_rows(head - 1, head - 1)  # where section I runs onto a second page, its head row again
 
     if appendices:
         line += 1
@@ -140,12 +139,12 @@ def _write_heading(ws: Sheet, ctx: Document) -> int:
     # The short rules under the body's name and under the motto (Nghị định 30).
     ws.merge(3, 1, 2, _RULE_SHORT, size=SIZE_TABLE, h="center")
     ws.merge(3, 3, _LAST, _RULE_LONG, size=SIZE_TABLE, h="center")
-    ws.height(3, 10)
+    ws.height(3, 8)
     ws.merge(4, 1, 2, ctx.number_line(), size=SIZE_HEAD, h="center")
     place = ctx.place_date()
     ws.merge(4, 3, _LAST, place, size=SIZE_HEAD, italic=True, h="center", wrap=True)
     ws.height(4, row_height(max(1, wrapped_lines(place, _RIGHT, SIZE_HEAD)), SIZE_HEAD))
-    ws.height(5, 8)
+    ws.height(5, 6)
     ws.merge(6, 1, _LAST, t("xlsx_report.title"), size=SIZE_TITLE, bold=True, h="center")
     subject = ctx.subject()
     ws.merge(7, 1, _LAST, subject, size=SIZE_TITLE, bold=True, h="center", wrap=True)
@@ -259,7 +258,7 @@ def _write_signature(ws: Sheet, ctx: Document, line: int) -> int:
     names = line + max(len(recipients), len(signs), 2) + 2
     for row in range(line + 2, names):
         if row not in ws.heights:
-            ws.height(row, 22)
+            ws.height(row, 18)
     ws.merge(names, 3, 4, ctx.preparer or "", size=SIZE_BODY, bold=True, h="center", wrap=True)
     ws.merge(names, 5, _LAST, ctx.signer or "", size=SIZE_BODY, bold=True, h="center", wrap=True)
     ws.height(names, row_height(1, SIZE_BODY))
