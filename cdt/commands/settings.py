@@ -16,20 +16,21 @@ app = typer.Typer(help=t("settings.help"), no_args_is_help=True)
 @app.command("list", help=t("settings.list.help"))
 def list_(
     ctx: typer.Context,
-    format: Annotated[common.Format, typer.Option("--format", help=t("opt.format"))] = common.Format.table,
+    format: Annotated[common.ListFormat, typer.Option("--format", help=t("opt.format"))] = common.ListFormat.table,
 ) -> None:
     from cdt.register import settings
 
     db = common.store(ctx)
     values = settings.settings(db)
-    if format is common.Format.json:
+    if format is common.ListFormat.json:
         common.print_json(values)
         return
     defaults = {**settings.SETTING_DEFAULTS, **settings.document_defaults(db)}
     rows = [{"key": k, "value": v, "default": defaults.get(k, ""), "about": t(f"settings.about.{k}")}
             for k, v in values.items()]
     common.print_table(t("settings.title"), [("key", t("col.key")), ("value", t("col.value")),
-                                            ("default", t("settings.col.default")), ("about", t("col.about"))], rows)
+                                            ("default", t("settings.col.default")), ("about", t("col.about"))], rows,
+                       as_csv=format is common.ListFormat.csv)
 
 
 @app.command("set", help=t("settings.set.help"))
