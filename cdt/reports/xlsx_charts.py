@@ -27,7 +27,16 @@ _LAST = len(_WIDTHS)
 _ALL = sum(_WIDTHS)
 # The ranked table beside the bar chart: rank in column I, the name over J:M, the figure in N.
 _RANK_COL, _NAME_COL, _NAME_END, _VALUE_COL = 9, 10, 13, 14
-_CHART_WIDTH_PX = int(sum(_WIDTHS[:_RANK_COL - 1]) * 7) - 12  # columns A to H (about 7 px a unit)
+
+
+def _pixels(widths) -> int:
+    """Columns' width in the pixels XlsxWriter anchors a chart by (7 a unit, 5 of padding): a chart
+    wider than its columns would widen the printed sheet, which the printer then shrinks."""
+    return sum(int(width * 7 + 0.5) + 5 for width in widths)
+
+
+_CHART_WIDTH_PX = _pixels(_WIDTHS[:_RANK_COL - 1]) - 10  # the bar chart over columns A to H
+_TREND_WIDTH_PX = _pixels(_WIDTHS) - 10
 _ROW_PT = 16.0
 # Printable height of an A4 landscape page in points (210 mm less the 20 mm margins), with slack.
 _PAGE_HEIGHT = 470.0
@@ -87,7 +96,7 @@ def _month_chart(book: Book, ws: Sheet, ctx: Document, line: int) -> int:
         ws.height(row, _ROW_PT)
     last = head + len(bars)
     chart = book.book.add_chart({"type": "bar"})  # horizontal: long Vietnamese names read along the axis
-    font = {"name": FONT, "size": 10}
+    font = {"name": FONT, "size": 11}
     chart.add_series({
         "name": printable(t("xlsx_report.chart_series")),
         "categories": [ws.name, first - 1, _NAME_COL - 1, last - 1, _NAME_COL - 1],
@@ -164,10 +173,10 @@ def _trend(book: Book, ws: Sheet, ctx: Document, line: int) -> int:
                                              year=ctx.year)),
                          "name_font": {"name": FONT, "size": SIZE_TABLE, "bold": True}})
         # Every month labelled, level: twelve labels fit across the page.
-        chart.set_x_axis({"num_font": {"name": FONT, "size": 10, "rotation": 0}, "interval_unit": 1})
-        chart.set_y_axis({"num_font": {"name": FONT, "size": 10}, "num_format": NUMBER, "min": 0})
-        chart.set_legend({"position": "bottom", "font": {"name": FONT, "size": 10}})
-        chart.set_size({"width": 940, "height": 300})
+        chart.set_x_axis({"num_font": {"name": FONT, "size": 11, "rotation": 0}, "interval_unit": 1})
+        chart.set_y_axis({"num_font": {"name": FONT, "size": 11}, "num_format": NUMBER, "min": 0})
+        chart.set_legend({"position": "bottom", "font": {"name": FONT, "size": 11}})
+        chart.set_size({"width": _TREND_WIDTH_PX, "height": 300})
         ws.ws.insert_chart(line - 1, 0, chart, {"x_offset": 4})
         rows = math.ceil(300 / 96 * 72 / _ROW_PT) + 1
         for row in range(line, line + rows):
