@@ -6,6 +6,7 @@ installed (``.ci/run`` installs them when it can) and are skipped elsewhere.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -189,3 +190,51 @@ def test_browser_screenshot_pdf_and_no_network(tmp_path):
     assert "Nguyễn Văn Đức" in pages[0]
     # The page's own footer, not the browser's date and file path.
     assert "Trang 1/" in pages[0] and "file://" not in whole and not re.search(r"\d+/\d+/\d\d, \d", whole)
+
+
+# -- the charts, read back from the page ------------------------------------------------------------
+
+
+def bar_pairs(text: str) -> list[tuple[str, str]]:
+    """The month's bar chart as the page draws it: each bar's name and the value written at its end,
+    paired by the row they share."""
+    chart = re.search(r'<figure class="chart units-chart">(.*?)</figure>', text, re.S).group(1)
+    names = {y: html.unescape(t) for y, t in re.findall(r'<text x="194" y="([\d.]+)" text-anchor="end">([^<]*)</text>',
+                                                        chart)}
+    values = {y: html.unescape(t) for y, t in re.findall(r'<text x="(?!194")[\d.]+" y="([\d.]+)">([^<]*)</text>',
+                                                         chart)}
+    assert names.keys() == values.keys() and names
+    return [(names[y], values[y]) for y in sorted(names, key=float)]
+
+
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_bar_chart_pairs_each_unit_with_its_own_value(level):
+    report = REPORTS[level]()
+    expected = sorted(((row["unit"]["name"].replace("\x07", ""), row["people_helped"]["month"])
+                       for row in report["rows"] if row["people_helped"]["month"]), key=lambda item: -item[1])
+    assert bar_pairs(render_html(report)) == [(name, f"{value:,}".replace(",", ".")) for name, value in expected]
+
+
+def test_many_units_first_fifteen_then_the_rest_and_the_silent_ones_named():
+    report = thirty_communes()
+    for n, row in enumerate(report["rows"]):
+        row["people_helped"] = flow(0 if n < 4 else n * 10, 0, 0)
+    text = render_html(report)
+    pairs = bar_pairs(text)
+    assert pairs[:15] == [(f"Xã Thử Nghiệm Số {n + 1}", f"{n * 10}") for n in range(29, 14, -1)]
+    assert pairs[15] == ("11 xã khác", f"{sum(n * 10 for n in range(4, 15)):,}".replace(",", "."))
+    assert len(pairs) == 16
+    assert ("4 xã chưa có lượt người được hỗ trợ trong tháng 10/2026: Xã Thử Nghiệm Số 1, Xã Thử Nghiệm Số 2, "
+            "Xã Thử Nghiệm Số 3, Xã Thử Nghiệm Số 4.") in text
+    assert "tiêu chí" not in text
+
+
+def test_trend_chart_shows_every_month_whole():
+    text = render_html(with_trends(REPORTS["district"]()))
+    chart = re.search(r'<figure class="chart trend-chart">(.*?)</figure>', text, re.S).group(1)
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', chart).group(1))
+    labels = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" font-size="14">(\d\d/\d{4})</text>', chart)
+    assert [label for _, label in labels] == ["11/2025", "12/2025"] + [f"{m:02d}/2026" for m in range(1, 11)]
+    # Centred on its point, the last label's half (about 4 px a character at 14 px) stays inside the chart.
+    x, label = labels[-1]
+    assert float(x) + len(label) * 4.2 <= width

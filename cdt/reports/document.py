@@ -417,7 +417,7 @@ def service_value(row: dict, code: str, part: str):
 def unit_name(row: dict) -> str:
     """The name of a row's unit (its code when it has no name)."""
     unit = row.get("unit") or {}
-    return str(unit.get("name") or unit.get("code") or "")
+    return printable(unit.get("name") or unit.get("code") or "")
 
 
 def number_or_none(value):
