@@ -17,7 +17,7 @@ from cdt.reports.xlsx_sheet import SIZE_BODY, SIZE_TABLE, SIZE_TITLE, Sheet, row
 # Columns: STT, the indicator (two columns, so that the heading's two blocks can be as wide as
 # Nghị định 30 draws them), the measure, month, year to date, since the start. 73 units of width
 # print within the 170 mm between the margins of an A4 portrait page.
-_WIDTHS = (5, 22.5, 12, 9, 8.2, 8.2, 8.2)
+_WIDTHS = (5, 26, 9, 9, 8, 8, 8)
 _LEFT = sum(_WIDTHS[:2])  # the issuing body's block
 _RIGHT = sum(_WIDTHS[2:])  # the motto's block
 _LABEL = sum(_WIDTHS[1:3])
@@ -135,7 +135,8 @@ def _write_heading(ws: Sheet, ctx: Document) -> int:
     ws.merge(1, 3, _LAST, t("xlsx_report.motto_1"), size=SIZE_HEAD, bold=True, h="center")
     ws.merge(2, 3, _LAST, t("xlsx_report.motto_2"), size=SIZE_TITLE - 1, bold=True, h="center", wrap=True)
     for row, text in ((1, top), (2, body)):
-        ws.height(row, row_height(wrapped_lines(text, _LEFT * 0.92, SIZE_HEAD), SIZE_HEAD))
+        # Capitals, often bold: wider than running text.
+        ws.height(row, row_height(wrapped_lines(text, _LEFT * 0.95, SIZE_HEAD, char=1.3), SIZE_HEAD))
     # The short rules under the body's name and under the motto (Nghị định 30).
     ws.merge(3, 1, 2, _RULE_SHORT, size=SIZE_TABLE, h="center")
     ws.merge(3, 3, _LAST, _RULE_LONG, size=SIZE_TABLE, h="center")
@@ -247,13 +248,17 @@ def _write_signature(ws: Sheet, ctx: Document, line: int) -> int:
         ws.merge(line + offset, 1, 2, text, size=SIZE_BODY if first else SIZE_TABLE - 1, bold=first, italic=first,
                  wrap=True)
         ws.height(line + offset, row_height(wrapped_lines(text, _LEFT, SIZE_TABLE - 1), SIZE_TABLE - 1))
-    ws.merge(line, 3, 4, t("xlsx_report.preparer_title"), size=SIZE_BODY, bold=True, h="center", wrap=True)
+    preparer = t("xlsx_report.preparer_title")
+    ws.merge(line, 3, 4, preparer, size=SIZE_TABLE, bold=True, h="center", wrap=True)
+    ws.height(line, max(ws.heights[line], row_height(wrapped_lines(preparer, sum(_WIDTHS[2:4]), SIZE_TABLE,
+                                                                   char=1.2), SIZE_BODY)))
     ws.merge(line + 1, 3, 4, t("xlsx_report.sign_hint"), size=SIZE_TABLE - 1, italic=True, h="center", wrap=True)
     signs = ctx.sign_lines()
     for offset, text in enumerate(signs):
+        # Capitals in bold: wider than running text.
         ws.merge(line + offset, 5, _LAST, text, size=SIZE_BODY, bold=True, h="center", wrap=True)
-        ws.height(line + offset, max(ws.heights.get(line + offset, 0),
-                                     row_height(wrapped_lines(text, sum(_WIDTHS[4:]), SIZE_BODY), SIZE_BODY)))
+        ws.height(line + offset, max(ws.heights.get(line + offset, 0), row_height(
+            wrapped_lines(text, sum(_WIDTHS[4:]), SIZE_BODY, char=1.2), SIZE_BODY)))
     # Room for the signatures and the seal, then the names (left blank to be written by hand).
     names = line + max(len(recipients), len(signs), 2) + 2
     for row in range(line + 2, names):
