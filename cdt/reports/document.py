@@ -206,6 +206,9 @@ class Document:
         based, units = int(entry.get("base_units") or 0), int(entry.get("units") or 0)
         words = {"based": based, "units": units, "unit": self.unit_word(str(entry.get("unit_level") or "commune")),
                  "base": t(f"xlsx_report.rate_has.{entry.get('base')}")}
+        if entry.get("base") == "hamlets" and entry.get("unit_level") == "hamlet":
+            # Every hamlet is its own base: "tính trên 4/4 thôn".
+            return False, t("xlsx_report.rate_units", **words) if always else None
         if not entry.get("sufficient"):
             return True, t("xlsx_report.rate_missing", **words)
         if based < units or always:
