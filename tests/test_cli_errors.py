@@ -138,8 +138,9 @@ BAD_INPUTS = [
     Bad("future training", ["training", "add", "Kỹ năng số nâng cao", "--date", FUTURE], "input.date_future",
         {"value": FUTURE}, field="date"),
     Bad("unknown setting", ["settings", "set", "foo", "3"], "settings.unknown",
-        {"key": "foo", "keys": "team_min_members, team_max_members, digital_citizen_services, require_sealed,"
-                               " browse_member_names"}),
+        {"key": "foo", "keys": "team_min_members, team_max_members, digital_citizen_services, require_sealed, "
+                               "browse_member_names, issuer, issuer_parent, doc_symbol, signer_authority, "
+                               "signer_title, signer_name, preparer, recipients"}),
     Bad("setting not a number", ["settings", "set", "team_max_members", "abc"], "settings.bad_number",
         {"key": "team_max_members", "value": "abc"}),
     Bad("remove without confirmation", ["member", "remove", "Vũ Văn Em"], "member.remove_needs_yes",

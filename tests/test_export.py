@@ -82,15 +82,15 @@ def test_returns_the_path_and_keeps_its_name(tmp_path):
     [
         # A commune reports no other unit: no reporting-status appendix.
         ("commune", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
-                     "PL IV - Biểu đồ, xu hướng"]),
+                     "PL IV - Biểu đồ, xu hướng", "PL V - Cách tính"]),
         ("district", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
-                      "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi"]),
+                      "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi", "PL VI - Cách tính"]),
         ("province", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Tổ theo xã",
                       "PL IV - Hoạt động theo xã", "PL V - Dịch vụ", "PL VI - Biểu đồ, xu hướng",
-                      "PL VII - Tình hình gửi"]),
+                      "PL VII - Tình hình gửi", "PL VIII - Cách tính"]),
         # Rows are already communes: a per-commune appendix would repeat the per-unit ones.
         ("province_2025", ["Tổng hợp", "PL I - Tổ, thành viên", "PL II - Hoạt động", "PL III - Dịch vụ",
-                           "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi"]),
+                           "PL IV - Biểu đồ, xu hướng", "PL V - Tình hình gửi", "PL VI - Cách tính"]),
     ],
 )
 def test_sheet_names(tmp_path, level, sheets):
@@ -169,24 +169,24 @@ def test_summary_indicators_are_the_totals_as_numbers(tmp_path, level):
     report = REPORTS[level]()
     total = report["total"]
     ws = openpyxl.load_workbook(write(tmp_path, report))["Tổng hợp"]
-    for label, key in (("Số tổ CNSCĐ", "teams"), ("Số tổ có quyết định thành lập", "teams_with_decision"),
-                       ("Số thôn, tổ dân phố có tổ", "hamlets_covered"), ("Số thành viên", "members"),
-                       ("Số thành viên được tập huấn", "members_trained")):
-        cell = row_of(ws, label)[3]
+    for label, key in (("Số tổ CNSCĐ đang hoạt động", "teams"), ("Số tổ có quyết định thành lập", "teams_with_decision"),
+                       ("Số thôn, tổ dân phố có tổ", "hamlets_covered"), ("Số thành viên của các tổ", "members"),
+                       ("Số thành viên đã dự tập huấn", "members_trained")):
+        cell = row_of(ws, label)[4]
         assert cell.value == total[key] and cell.data_type == "n"
         assert cell.number_format == "#,##0"
-    for label, key in (("Số lượt hỗ trợ", "visits"), ("Số hộ được hỗ trợ", "households_reached"),
-                       ("Số người được hỗ trợ", "people_helped")):
+    for label, key in (("Số lượt hỗ trợ hộ gia đình", "visits"), ("Số hộ được hỗ trợ", "households_reached"),
+                       ("Số lượt người được hỗ trợ", "people_helped")):
         row = row_of(ws, label)
-        assert [c.value for c in row[3:6]] == [total[key]["month"], total[key]["ytd"], total[key]["total"]]
-        assert all(c.data_type == "n" for c in row[3:6])
-    pct = row_of(ws, "Tỷ lệ thôn, tổ dân phố có tổ")[3]
+        assert [c.value for c in row[4:7]] == [total[key]["month"], total[key]["ytd"], total[key]["total"]]
+        assert all(c.data_type == "n" for c in row[4:7])
+    pct = row_of(ws, "Tỷ lệ thôn, tổ dân phố có tổ")[4]
     assert pct.value == pytest.approx(total["hamlets_covered_pct"])
     assert 0 < pct.value <= 1 and pct.number_format == "0.0%"
-    reached = row_of(ws, "Tỷ lệ hộ được hỗ trợ")[4]
+    reached = row_of(ws, "Tỷ lệ hộ được hỗ trợ")[5]
     assert reached.value == pytest.approx(total["households_reached_pct"]["ytd"]) and reached.number_format == "0.0%"
-    dvc = row_of(ws, "Dịch vụ công trực tuyến")
-    assert [c.value for c in dvc[3:6]] == [total["people_by_service"]["dvc"][p] for p in ("month", "ytd", "total")]
+    # The breakdown by service is Phụ lục III's (its total row): the summary stays on one page.
+    assert not [row for row in ws.iter_rows() if row[1].value == "Dịch vụ công trực tuyến"]
 
 
 @pytest.mark.parametrize("level", list(REPORTS))
@@ -215,7 +215,7 @@ def test_unit_appendices_have_every_row_and_the_total(tmp_path, level):
     assert [c.value for c in total_row[2:4]] == [total["visits"]["month"], total["visits"]["ytd"]]
     assert [c.value for c in total_row[8:10]] == [total["people_helped"]["month"], total["people_helped"]["ytd"]]
     assert all(c.data_type == "n" for c in total_row[2:])
-    assert activity.cell(row=5, column=9).value == "Số người được hỗ trợ"
+    assert activity.cell(row=5, column=9).value == "Số lượt người được hỗ trợ"
     assert activity.cell(row=6, column=9).value == "Tháng 10/2026"
     assert activity.cell(row=6, column=10).value == "Lũy kế năm 2026"
 
@@ -252,11 +252,11 @@ def test_a_service_a_unit_never_used_counts_zero(tmp_path):
 
 def test_targets_progress(tmp_path):
     ws = openpyxl.load_workbook(write(tmp_path, commune_report()))["Tổng hợp"]
-    people = [row for row in ws.iter_rows() if row[1].value == "Số người được hỗ trợ" and row[2].value == 2026][0]
-    assert [c.value for c in people[3:6]] == [500, 534, pytest.approx(1.068)]
-    assert people[5].number_format == "0.0%"
-    share = [row for row in ws.iter_rows() if row[1].value == "Tỷ lệ thôn, tổ dân phố có tổ" and row[2].value == 2026][0]
-    assert share[3].value == 1.0 and share[3].number_format == "0.0%"
+    people = [row for row in ws.iter_rows() if row[1].value == "Số lượt người được hỗ trợ" and row[3].value == 2026][0]
+    assert [c.value for c in people[4:7]] == [500, 534, pytest.approx(1.068)]
+    assert people[6].number_format == "0.0%"
+    share = [row for row in ws.iter_rows() if row[1].value == "Tỷ lệ thôn, tổ dân phố có tổ" and row[3].value == 2026][0]
+    assert share[4].value == 1.0 and share[4].number_format == "0.0%"
 
 
 def test_digital_citizens_when_the_report_has_them(tmp_path):
@@ -269,20 +269,23 @@ def test_digital_citizens_when_the_report_has_them(tmp_path):
                               "base": "working_age", "actual": 0.2423, "progress": 1.2115})
     wb = openpyxl.load_workbook(write(tmp_path, report))
     summary = wb["Tổng hợp"]
-    row = [r for r in summary.iter_rows() if r[1].value == "Số người đạt tiêu chí công dân số"][0]
-    assert [c.value for c in row[3:6]] == [510, 4510, 7510]
+    row = [r for r in summary.iter_rows() if r[1].value == "Số lượt người được hỗ trợ dịch vụ công dân số"][0]
+    assert [c.value for c in row[4:7]] == [510, 4510, 7510]
     units = wb["PL II - Hoạt động"]
-    assert units["K5"].value == "Số người đạt tiêu chí công dân số"
+    assert units["K5"].value == "Số lượt người được hỗ trợ dịch vụ công dân số"
     assert units["K7"].value == 100 and row_of(units, "Tổng cộng")[11].value == 4510
-    target = row_of(summary, "Số người đạt tiêu chí công dân số (tỷ lệ so với số người trong độ tuổi lao động)")
-    assert target[3].value == 0.2 and target[3].number_format == "0.0%"
-    assert target[5].value == pytest.approx(1.2115)
-    assert wb["PL IV - Biểu đồ, xu hướng"]._charts[0].series[0].val.numRef.f.startswith("'PL II - Hoạt động'!$I$7:")
+    target = row_of(summary, "Số lượt người được hỗ trợ dịch vụ công dân số (tỷ lệ so với số người trong độ tuổi "
+                             "lao động đã ghi)")
+    assert target[4].value == 0.2 and target[4].number_format == "0.0%"
+    assert target[6].value == pytest.approx(1.2115)
+    # Nothing claims more than it counts: no criteria are defined, so none is said to be met.
+    for ws in wb.worksheets:
+        assert not [v for v in values(ws) if isinstance(v, str) and "tiêu chí" in v], ws.title
 
 
 def test_no_targets_says_so(tmp_path):
     ws = openpyxl.load_workbook(write(tmp_path, district_report() | {"targets": []}))["Tổng hợp"]
-    assert "Chưa đặt chỉ tiêu kế hoạch." in values(ws)
+    assert "II. TIẾN ĐỘ THỰC HIỆN CHỈ TIÊU KẾ HOẠCH: Chưa đặt chỉ tiêu kế hoạch." in values(ws)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,7 +293,7 @@ def test_no_targets_says_so(tmp_path):
 
 
 def test_completeness_lists_missing_units_with_dates(tmp_path):
-    ws = openpyxl.load_workbook(write(tmp_path, district_report()))["PL V - Tình hình gửi"]
+    ws = openpyxl.load_workbook(write(tmp_path, district_report(), all_units=True))["PL V - Tình hình gửi"]
     missing = row_of(ws, "Xã La Bằng")
     assert missing[3].value == "Chưa gửi"
     assert missing[4].value is None and missing[5].value is None
@@ -306,7 +309,9 @@ def test_completeness_lists_missing_units_with_dates(tmp_path):
 
 def test_completeness_of_the_2025_province(tmp_path):
     ws = openpyxl.load_workbook(write(tmp_path, province_2025_report()))["PL V - Tình hình gửi"]
-    assert row_of(ws, "Phường Phan Đình Phùng")[3].value == "Chưa gửi"
+    # A unit that never sent anything is named in one line under the table, not given a row.
+    assert "1 xã chưa gửi dữ liệu và chưa có số liệu: Phường Phan Đình Phùng." in values(ws)
+    assert [ws.cell(row=r, column=2).value for r in (7, 8)] == ["Xã Đại Từ", "Xã Quân Chu"]
     summary = ws.parent["Tổng hợp"]
     assert "Đơn vị hành chính từ ngày 01/7/2025 không còn cấp huyện." in values(summary)
 
@@ -372,24 +377,59 @@ def test_times_new_roman_everywhere(tmp_path):
 # Chart and print setup
 
 
+def chart_pairs(path: Path, chart_number: int = 1) -> list[tuple[str, float]]:
+    """Each bar's label and value as the chart part of the file caches them, paired by index."""
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read(f"xl/charts/chart{chart_number}.xml").decode("utf-8")
+    cat = re.search(r"<c:cat>(.*?)</c:cat>", xml, re.S).group(1)
+    val = re.search(r"<c:val>(.*?)</c:val>", xml, re.S).group(1)
+    labels = dict(re.findall(r'<c:pt idx="(\d+)"><c:v>([^<]*)</c:v></c:pt>', cat))
+    numbers = dict(re.findall(r'<c:pt idx="(\d+)"><c:v>([^<]*)</c:v></c:pt>', val))
+    assert labels.keys() == numbers.keys() and labels
+    return [(labels[i], float(numbers[i])) for i in sorted(labels, key=int)]
+
+
 @pytest.mark.parametrize("level", list(REPORTS))
-def test_charts_appendix_has_the_bar_chart(tmp_path, level):
-    wb = openpyxl.load_workbook(write(tmp_path, REPORTS[level]()))
+def test_charts_appendix_has_the_ranked_bar_chart(tmp_path, level):
+    report = REPORTS[level]()
+    path = write(tmp_path, report)
+    wb = openpyxl.load_workbook(path)
     sheet = [name for name in wb.sheetnames if "Biểu đồ" in name][0]
     assert not wb["Tổng hợp"]._charts  # the summary stays compact: text and tables only
     charts = wb[sheet]._charts
-    assert len(charts) == 1
-    chart = charts[0]
-    assert chart.tagname == "barChart"
-    title = "".join(run.t for p in chart.title.tx.rich.p for run in (p.r or []))
-    assert title == "Số người được hỗ trợ trong tháng 10/2026"
-    # People helped this month, read from the units sheet: no copy of the figures.
-    assert chart.series[0].val.numRef.f.startswith("'PL II - Hoạt động'!$I$7:")
-    assert wb["PL II - Hoạt động"]["I5"].value == "Số người được hỗ trợ"
-    assert wb["PL II - Hoạt động"]["I6"].value == "Tháng 10/2026"
-    assert chart.y_axis.title is not None  # the value axis ("Số người")
+    assert len(charts) == 1 and charts[0].tagname == "barChart"
+    title = "".join(run.t for p in charts[0].title.tx.rich.p for run in (p.r or []))
+    assert title == "Số lượt người được hỗ trợ trong tháng 10/2026"
+    # Every bar is its own unit with its own value, highest first, read from the ranked table beside it.
+    expected = sorted(((row["unit"]["name"].replace("\x07", ""), row["people_helped"]["month"])
+                       for row in report["rows"] if row["people_helped"]["month"]), key=lambda item: -item[1])
+    pairs = chart_pairs(path)
+    assert pairs == [(name, float(value)) for name, value in expected]
+    assert charts[0].series[0].val.numRef.f.startswith(f"'{sheet}'!$N$")
     for ws in wb.worksheets:
         assert not ws._charts or ws.title == sheet
+
+
+def test_many_units_show_the_first_fifteen_and_the_rest_as_one_bar(tmp_path):
+    report = district_report()
+    template = report["rows"][0]
+    rows = []
+    for n in range(30):
+        row = {**template, "unit": unit(f"{5800 + n:05d}", f"Xã Số {n + 1}", "commune"),
+               "people_helped": flow(0 if n % 3 == 0 else 10 + n, 100, 100)}
+        rows.append(row)
+    report["rows"] = rows
+    path = write(tmp_path, report)
+    pairs = chart_pairs(path)
+    helped = sorted(((r["unit"]["name"], r["people_helped"]["month"]) for r in rows if r["people_helped"]["month"]),
+                    key=lambda item: -item[1])
+    assert pairs[:15] == [(name, float(value)) for name, value in helped[:15]]
+    assert pairs[15] == ("5 xã khác", float(sum(value for _, value in helped[15:])))
+    assert len(pairs) == 16
+    zeros = [r["unit"]["name"] for r in rows if not r["people_helped"]["month"]]
+    sheet = openpyxl.load_workbook(path)["PL IV - Biểu đồ, xu hướng"]
+    assert (f"10 xã chưa có lượt người được hỗ trợ trong tháng 10/2026: {', '.join(zeros)}."
+            in values(sheet))
 
 
 def test_no_rows_means_no_chart(tmp_path):
@@ -403,21 +443,28 @@ def test_no_rows_means_no_chart(tmp_path):
 def test_print_setup(tmp_path, level):
     wb = openpyxl.load_workbook(write(tmp_path, REPORTS[level]()))
     for ws in wb.worksheets:
-        assert ws.page_setup.orientation == "landscape"
+        # The report itself is a portrait page; the appendices' tables print landscape.
+        assert ws.page_setup.orientation == ("portrait" if ws.title == "Tổng hợp" else "landscape")
         assert int(ws.page_setup.paperSize) == 9  # A4
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
         assert ws.page_margins.left >= 0.5
-    tables = [ws for ws in wb.worksheets if ws.title != "Tổng hợp" and "Biểu đồ" not in ws.title]
+        # Every page: the unit and "Trang x/y", numbered through the workbook.
+        assert ws.oddFooter.left.text.startswith(REPORTS[level]()["unit"]["name"])
+        assert ws.oddFooter.right.text == "Trang &P/&N"
+        assert not ws.page_setup.useFirstPageNumber
+    tables = [ws for ws in wb.worksheets if ws.title != "Tổng hợp" and "Biểu đồ" not in ws.title
+              and "Cách tính" not in ws.title]
     for ws in tables:
-        # Header rows repeat on every printed page; each appendix numbers its own pages.
+        # Header rows repeat on every printed page.
         assert ws.print_title_rows == "$5:$6", ws.title
         assert ws.row_dimensions[5].height and ws["B5"].alignment.wrap_text
-        assert ws.page_setup.firstPageNumber in (None, 1) and ws.page_setup.useFirstPageNumber
-        assert ws.oddHeader.center.text.startswith("Phụ lục ")
-        # Every table cell at 10 pt or more, and the table no wider than the page (no shrinking).
+        # The table no wider than the page (no shrinking).
         widths = [d.width * (d.max - d.min + 1) for d in ws.column_dimensions.values() if d.min <= ws.max_column]
-        assert sum(widths) <= 118, (ws.title, sum(widths))
+        assert sum(widths) <= 118, (ws.title, sum(widths))  # as stored: each column a little wider than set
+    summary = wb["Tổng hợp"]
+    widths = [d.width * (d.max - d.min + 1) for d in summary.column_dimensions.values()]
+    assert sum(widths) <= 80
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -425,7 +472,7 @@ def test_print_setup(tmp_path, level):
                     assert cell.font.sz >= 10, (ws.title, cell.coordinate)
 
 
-def printed_page(ws, row, page_height=470.0):
+def printed_page(ws, row, page_height=726.0):
     """The page a row prints on, given the explicit row heights and the manual breaks."""
     breaks = {brk.id for brk in ws.row_breaks.brk}
     page, used = 0, 0.0
@@ -437,20 +484,42 @@ def printed_page(ws, row, page_height=470.0):
     return page
 
 
-@pytest.mark.parametrize("count", range(0, 24, 3))
-def test_signature_block_stays_on_one_page_with_some_text(tmp_path, count):
+@pytest.mark.parametrize("count", range(0, 30, 5))
+def test_signature_block_stays_with_figures(tmp_path, count):
     report = district_report()
     report["notes"] = [f"Ghi chú số {n}: số liệu đã được đối chiếu với sổ theo dõi của xã." for n in range(count)]
     ws = openpyxl.load_workbook(write(tmp_path, report, signer="Nguyễn Văn Đức"))["Tổng hợp"]
     start, end = find(ws, "Nơi nhận:").row, find(ws, "Nguyễn Văn Đức").row
     assert printed_page(ws, start) == printed_page(ws, end)
-    # Nghị định 30: the signature page carries the last line of text too.
-    last_text = start - 2
-    assert ws.cell(row=last_text, column=1).value
-    assert printed_page(ws, last_text) == printed_page(ws, start)
-    # Compact: the summary of a five-commune district fits on two pages, signature included.
+    # Nghị định 30: the signature page carries text too; with few notes, the last rows of figures.
+    assert printed_page(ws, start - 2) == printed_page(ws, start) and ws.cell(row=start - 2, column=1).value
+    last_figure = max(cell.row for row in ws.iter_rows() for cell in row
+                      if isinstance(cell.value, (int, float)) and cell.column >= 5)
+    if count <= 5:
+        assert printed_page(ws, last_figure) == printed_page(ws, end)
+    # Compact: the summary of a five-commune district fits on one page, signature included.
     if count == 0:
-        assert printed_page(ws, end) <= 1
+        assert printed_page(ws, end) == 0
+
+
+def test_issuer_and_signer_from_the_letterhead_settings(tmp_path):
+    report = district_report()
+    report["letterhead"] = {"issuer": "PHÒNG VĂN HÓA VÀ THÔNG TIN", "issuer_parent": "", "doc_symbol": "BC-VHTT",
+                            "signer_authority": "KT.", "signer_title": "PHÓ TRƯỞNG PHÒNG",
+                            "signer_name": "Nguyễn Văn A", "preparer": "Lê Thị B",
+                            "recipients": "UBND huyện (b/c); Lưu: VT"}
+    ws = openpyxl.load_workbook(write(tmp_path, report, number="12"))["Tổng hợp"]
+    assert ws["A1"].value == "ỦY BAN NHÂN DÂN HUYỆN ĐẠI TỪ" and not ws["A1"].font.b
+    assert ws["A2"].value == "PHÒNG VĂN HÓA VÀ THÔNG TIN" and ws["A2"].font.b
+    assert ws["A4"].value == "Số: 12/BC-VHTT"
+    found = values(ws)
+    for text in ("KT. TRƯỞNG PHÒNG", "PHÓ TRƯỞNG PHÒNG", "Nguyễn Văn A", "Lê Thị B", "- UBND huyện (b/c);",
+                 "- Lưu: VT."):
+        assert text in found, text
+    assert "TM. ỦY BAN NHÂN DÂN" not in found and "CHỦ TỊCH" not in found
+    # The command line's signer wins for one report.
+    ws = openpyxl.load_workbook(write(tmp_path, report, signer="Trần Văn C"))["Tổng hợp"]
+    assert "Trần Văn C" in values(ws) and "Nguyễn Văn A" not in values(ws)
 
 
 def test_a_full_number_is_used_as_given(tmp_path):
@@ -466,12 +535,12 @@ def test_english_workbook(tmp_path, monkeypatch):
     monkeypatch.setenv("CDT_LANG", "en")
     wb = openpyxl.load_workbook(write(tmp_path, district_report()))
     assert wb.sheetnames == ["Summary", "App I - Teams, members", "App II - Activity", "App III - Services",
-                             "App IV - Charts, trend", "App V - Reporting status"]
+                             "App IV - Charts, trend", "App V - Reporting status", "App VI - Definitions"]
     ws = wb["Summary"]
     assert ws["C1"].value == "SOCIALIST REPUBLIC OF VIETNAM"
     assert ws["A2"].value == "PEOPLE'S COMMITTEE OF HUYỆN ĐẠI TỪ"
-    assert row_of(ws, "Teams")[3].value == district_report()["total"]["teams"]
-    assert wb["App V - Reporting status"]["D9"].value == "Not sent"
+    assert row_of(ws, "Active teams")[4].value == district_report()["total"]["teams"]
+    assert "1 communes that sent nothing and have no figures: Xã La Bằng." in values(wb["App V - Reporting status"])
 
 
 def test_catalogues_have_the_same_keys():
@@ -514,21 +583,27 @@ def test_libreoffice_converts_to_pdf(tmp_path, level):
 
 
 def test_trend_appendices(tmp_path):
-    wb = openpyxl.load_workbook(write(tmp_path, with_trends(district_report())))
+    path = write(tmp_path, with_trends(district_report()))
+    wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[4:6] == ["PL IV - Biểu đồ, xu hướng", "PL V - Xu hướng theo ĐV"]
     trend = wb["PL IV - Biểu đồ, xu hướng"]
     assert trend["A1"].value == "Phụ lục IV" and trend["A2"].value == "BIỂU ĐỒ VÀ XU HƯỚNG 12 THÁNG"
-    first = find(trend, "11/2025").row
-    assert trend.cell(row=first + 11, column=1).value == "10/2026"
-    assert [trend.cell(row=first + 11, column=c).value for c in range(2, 6)] == [12, 24, 36, 48]
+    # One row per indicator, one column per month, every month's label whole.
+    head = find(trend, "11/2025")
+    assert [trend.cell(row=head.row, column=c).value for c in range(3, 15)] == \
+        ["11/2025", "12/2025"] + [f"{m:02d}/2026" for m in range(1, 11)]
+    assert [trend.cell(row=head.row + k, column=14).value for k in range(1, 5)] == [12, 24, 36, 48]
     assert [chart.tagname for chart in trend._charts] == ["barChart", "lineChart"]
-    path = row_of(trend, "Thực hiện")
-    assert [c.value for c in path[2:4]] == [5000, 10000]
+    line = trend._charts[1]
+    assert line.x_axis.tickLblSkip == 1 and line.x_axis.txPr.bodyPr.rot in (None, 0)
+    assert line.series[2].cat.strRef.f == f"'PL IV - Biểu đồ, xu hướng'!$C${head.row}:$N${head.row}"
+    points = row_of(trend, "Thực hiện")
+    assert [c.value for c in points[2:4]] == [5000, 10000]
     units = wb["PL V - Xu hướng theo ĐV"]
     assert units["B7"].value == "Thị trấn Hùng Sơn"
     assert [units.cell(row=7, column=c).value for c in range(3, 16)] == list(range(12)) + [66]
     assert row_of(units, "Tổng cộng")[-1].value == sum(3 * n for n in range(1, 13))
-    assert "Phụ lục IV: Biểu đồ và xu hướng 12 tháng" in values(wb["Tổng hợp"])
+    assert any("IV: biểu đồ, xu hướng" in str(v) for v in values(wb["Tổng hợp"]))
 
 
 def test_an_empty_month_has_no_broken_chart(tmp_path):
@@ -541,12 +616,11 @@ def test_an_empty_month_has_no_broken_chart(tmp_path):
             in values(wb["PL IV - Biểu đồ, xu hướng"]))
 
 
-def test_the_summary_repeats_section_one_head_row_on_later_pages(cdt, tmp_path):
+def test_the_summary_repeats_no_head_row(cdt, tmp_path):
+    """Section I stays on the report's page: a repeated head row would print alone on the next page."""
     from openpyxl import load_workbook
 
     ok(cdt("init", "--commune", "05761", "--structure", "legacy"))
     ok(cdt("report", "--month", "2026-10", "--xlsx", tmp_path / "r.xlsx"))
     summary = load_workbook(tmp_path / "r.xlsx").worksheets[0]
-    assert summary.print_title_rows, "the summary sheet prints section I's head row on every page"
-    head = int(summary.print_title_rows.split(":")[0].lstrip("$"))
-    assert summary.cell(head, 2).value  # a heading cell ("Chỉ tiêu"), not an empty row
+    assert not summary.print_title_rows

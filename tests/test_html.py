@@ -6,6 +6,7 @@ installed (``.ci/run`` installs them when it can) and are skipped elsewhere.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -180,71 +181,60 @@ def test_browser_screenshot_pdf_and_no_network(tmp_path):
     netlog = chromium(tmp_path, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
     assert page_requests(netlog) == []
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=True, timeout=60).stdout.decode()
-    assert re.search(r"Page size:\s+841\.\d+ x 595\.\d+ pts|Page size:\s+841\.\d+ x 594\.\d+ pts", info), info
+    # A4: the report portrait, the appendices landscape (tests/test_printing.py looks at the pages).
+    assert re.search(r"Page size:\s+59[45]\.\d+ x 841\.\d+ pts", info), info
     pages = pdf_pages(pdf)
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == len(pages)
-    # The summary (text and tables, the signature with the notes) on at most three pages, then each
-    # appendix starts a page of its own; with 30 communes none runs over more than three pages
-    # (the charts appendix: the units chart, the trend, the targets month by month).
-    labels = [i for i, p in enumerate(pages) if re.search(r"^\s*Phụ lục [IVX]+\s*$", p, flags=re.M)]
-    sections = 7  # I register, II activity, III services (two parts: six services), IV charts, V trend, VI status
-    assert len(labels) == sections and len(set(labels)) == sections
-    first_appendix = labels[0]
-    assert 2 <= first_appendix <= 3
-    assert "Nơi nhận" in pages[first_appendix - 1] and "GHI CHÚ" in pages[first_appendix - 1]
-    ends = labels[1:] + [len(pages)]
-    assert all(1 <= end - start <= 3 for start, end in zip(labels, ends)), labels
     whole = " ".join(pages)
     assert MOTTO in pages[0] and "ỦY BAN NHÂN DÂN HUYỆN ĐẠI TỪ" in pages[0]
-    assert "Nguyễn Văn Đức" in whole
-    people = f"{report['total']['people_helped']['month']:,}".replace(",", ".")
-    assert people in pages[0] or people in pages[1]
-    # Every page of a long table repeats its header row.
-    for index in range(first_appendix, len(pages)):
-        if index not in labels:
-            assert "STT" in pages[index] or "Tháng" in pages[index] \
-                or re.search(r"\d\d/\d{4}\s+\d\d/\d{4}", pages[index]), index
+    assert "Nguyễn Văn Đức" in pages[0]
+    # The page's own footer, not the browser's date and file path.
+    assert "Trang 1/" in pages[0] and "file://" not in whole and not re.search(r"\d+/\d+/\d\d, \d", whole)
 
 
-# -- the workbook, looked at through LibreOffice ------------------------------------------------------
-
-OFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-# The workbook names Times New Roman; these fonts have its metrics (fontconfig's metric aliases), so
-# LibreOffice lays the text out at the same sizes with any of them.
-TIMES_METRICS = ("Times New Roman", "Liberation Serif", "Tinos")
+# -- the charts, read back from the page ------------------------------------------------------------
 
 
-def times_font() -> str | None:
-    """The font fontconfig gives LibreOffice for Times New Roman, if it has Times New Roman's metrics."""
-    if not shutil.which("fc-match"):
-        return None
-    done = subprocess.run(["fc-match", "-f", "%{family}", "Times New Roman"], capture_output=True, text=True,
-                          timeout=60)
-    families = [family.strip() for family in done.stdout.split(",")]
-    return next((family for family in families if family in TIMES_METRICS), None)
+def bar_pairs(text: str) -> list[tuple[str, str]]:
+    """The month's bar chart as the page draws it: each bar's name and the value written at its end,
+    paired by the row they share."""
+    chart = re.search(r'<figure class="chart units-chart">(.*?)</figure>', text, re.S).group(1)
+    names = {y: html.unescape(t) for y, t in re.findall(r'<text x="194" y="([\d.]+)" text-anchor="end">([^<]*)</text>',
+                                                        chart)}
+    values = {y: html.unescape(t) for y, t in re.findall(r'<text x="(?!194")[\d.]+" y="([\d.]+)">([^<]*)</text>',
+                                                         chart)}
+    assert names.keys() == values.keys() and names
+    return [(names[y], values[y]) for y in sorted(names, key=float)]
 
 
-@pytest.mark.skipif(not (OFFICE and POPPLER and shutil.which("pdffonts")), reason="LibreOffice or poppler absent")
-@pytest.mark.skipif(not times_font(), reason="no Times New Roman nor a font with its metrics (Liberation Serif, "
-                                             "Tinos) for fontconfig: the text sizes would be another font's")
-def test_workbook_prints_at_ten_points_with_headers_on_every_page(tmp_path):
-    from cdt.export import write_report_xlsx
+@pytest.mark.parametrize("level", list(REPORTS))
+def test_bar_chart_pairs_each_unit_with_its_own_value(level):
+    report = REPORTS[level]()
+    expected = sorted(((row["unit"]["name"].replace("\x07", ""), row["people_helped"]["month"])
+                       for row in report["rows"] if row["people_helped"]["month"]), key=lambda item: -item[1])
+    assert bar_pairs(render_html(report)) == [(name, f"{value:,}".replace(",", ".")) for name, value in expected]
 
-    book = write_report_xlsx(thirty_communes(), tmp_path / "Báo cáo.xlsx")
-    out = tmp_path / "pdf"
-    result = subprocess.run([OFFICE, f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless",
-                             "--convert-to", "pdf", "--outdir", str(out), str(book)],
-                            capture_output=True, timeout=300, check=False)
-    pdf = out / "Báo cáo.pdf"
-    assert result.returncode == 0 and pdf.is_file(), result.stderr
-    # Word heights from pdftotext's boxes: no text smaller than 10 pt (a box is ~1.15 × the size).
-    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, check=True,
-                           timeout=60).stdout.decode("utf-8")
-    heights = [float(b) - float(a) for a, b in re.findall(r'yMin="([\d.]+)"[^>]*yMax="([\d.]+)"', boxes)]
-    assert heights and min(heights) >= 10 * 1.0, sorted(heights)[:5]
-    pages = pdf_pages(pdf)
-    for index, text in enumerate(pages):
-        if "Phụ lục" in text or "STT" in text or "BÁO CÁO" in text or "Nơi nhận" in text:
-            continue
-        # Pages of the trend sheet's chart carry no table.
-        assert "Tháng" in text, (index, text[:300])
+
+def test_many_units_first_fifteen_then_the_rest_and_the_silent_ones_named():
+    report = thirty_communes()
+    for n, row in enumerate(report["rows"]):
+        row["people_helped"] = flow(0 if n < 4 else n * 10, 0, 0)
+    text = render_html(report)
+    pairs = bar_pairs(text)
+    assert pairs[:15] == [(f"Xã Thử Nghiệm Số {n + 1}", f"{n * 10}") for n in range(29, 14, -1)]
+    assert pairs[15] == ("11 xã khác", f"{sum(n * 10 for n in range(4, 15)):,}".replace(",", "."))
+    assert len(pairs) == 16
+    assert ("4 xã chưa có lượt người được hỗ trợ trong tháng 10/2026: Xã Thử Nghiệm Số 1, Xã Thử Nghiệm Số 2, "
+            "Xã Thử Nghiệm Số 3, Xã Thử Nghiệm Số 4.") in text
+    assert "tiêu chí" not in text
+
+
+def test_trend_chart_shows_every_month_whole():
+    text = render_html(with_trends(REPORTS["district"]()))
+    chart = re.search(r'<figure class="chart trend-chart">(.*?)</figure>', text, re.S).group(1)
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', chart).group(1))
+    labels = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" font-size="14">(\d\d/\d{4})</text>', chart)
+    assert [label for _, label in labels] == ["11/2025", "12/2025"] + [f"{m:02d}/2026" for m in range(1, 11)]
+    # Centred on its point, the last label's half (about 4 px a character at 14 px) stays inside the chart.
+    x, label = labels[-1]
+    assert float(x) + len(label) * 4.2 <= width

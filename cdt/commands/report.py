@@ -34,6 +34,7 @@ def report(
     signer: Annotated[Optional[str], typer.Option("--signer", help=t("report.opt.signer"), show_default=False)] = None,
     preparer: Annotated[Optional[str], typer.Option("--preparer", help=t("report.opt.preparer"),
                                                     show_default=False)] = None,
+    all_units: Annotated[bool, typer.Option("--all-units", help=t("report.opt.all_units"))] = False,
 ) -> None:
     from cdt.core.errors import InvalidInput
     from cdt.domain.parsers import parse_month
@@ -54,14 +55,16 @@ def report(
         from cdt.export import write_report_xlsx
 
         with common.working(t("progress.xlsx")):
-            written = write_report_xlsx(data, xlsx, number=number, place=place, signer=signer, preparer=preparer)
+            written = write_report_xlsx(data, xlsx, number=number, place=place, signer=signer, preparer=preparer,
+                                        all_units=all_units)
         # Keep stdout clean for JSON/CSV: the confirmation goes to stderr then.
         message = t("report.xlsx_written", path=str(Path(written).resolve()))
         typer.echo(message, err=format is not ReportFormat.table)
     if html is not None:
         from cdt.reports.html import write_report_html
 
-        written = write_report_html(data, html, number=number, place=place, signer=signer, preparer=preparer)
+        written = write_report_html(data, html, number=number, place=place, signer=signer, preparer=preparer,
+                                    all_units=all_units)
         typer.echo(t("report.html_written", path=str(Path(written).resolve())), err=format is not ReportFormat.table)
 
 
@@ -152,6 +155,7 @@ def print_report(data: dict) -> None:
         periods.add_row("  " + common.escape(str(service["name"])),
                         *[common.number(flow[p]) for p in ("month", "ytd", "total")])
     out.print(periods)
+    print_rates(data)
     print_trend(data)
 
     if data["completeness"]:
@@ -181,6 +185,33 @@ def print_report(data: dict) -> None:
             goals.add_row(t(f"report.ind.{target['indicator']}"), str(target["year"]), show(target["value"]),
                           show(target["actual"]), _pct(target["progress"]))
         out.print(goals)
+
+
+def print_rates(data: dict) -> None:
+    """Each rate with what it stands on ('tính trên 1/5 xã có số hộ'), or 'chưa đủ số liệu'."""
+    from rich.table import Table
+
+    from cdt.reports.document import Document, PERCENT
+
+    document = Document(data)
+    table = Table(title=t("report.rates_title"), header_style="bold")
+    table.add_column(t("report.col.indicator"), overflow="fold", max_width=30)
+    for part in ("month", "ytd"):
+        table.add_column(t(f"report.col.{part}"), justify="right")
+    table.add_column(t("report.col.rate_base"), overflow="fold", max_width=30)
+    rates = data["total"].get("rates") or {}
+    for row in document.summary_rows():
+        if row.fmt != PERCENT:
+            continue
+        _, basis = document.rate_note(rates.get(row.key), always=True)
+        if row.missing:
+            cells = [t("xlsx_report.no_rate"), ""]
+        elif row.stock:
+            cells = [_pct(row.values[0]), ""]
+        else:
+            cells = [_pct(row.values[0]), _pct(row.values[1])]
+        table.add_row(row.label, *cells, common.escape(basis or ""))
+    common.console().print(table)
 
 
 _BARS = "▁▂▃▄▅▆▇█"

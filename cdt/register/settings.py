@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdt.core.errors import InvalidInput
 from cdt.core.text import clean
+from cdt.domain import letterhead
 from cdt.domain.services import resolve_service
 from cdt.store import Store
 
@@ -16,6 +17,9 @@ SETTING_DEFAULTS: dict[str, str] = {
     "require_sealed": "false",
     # At a district or province: whether cdt browse shows team members' names (a commune's own file always does).
     "browse_member_names": "false",
+    # The report's issuing body and signature block (cdt/domain/letterhead.py): empty means the
+    # default for the file's level and structure.
+    **letterhead.STORED_DEFAULTS,
 }
 
 
@@ -61,4 +65,21 @@ def _checked(store: Store, key: str, value: str) -> str:
         if not codes:
             raise InvalidInput("input.no_service")
         value = ",".join(dict.fromkeys(codes))
+    elif key in letterhead.KEYS:
+        value = letterhead.check(key, value)
     return value
+
+
+def document_unit(store: Store) -> letterhead.Unit:
+    """The file's unit as the document settings' defaults need it: level, name and the unit above."""
+    site = store.site
+    if site.level == "commune":
+        superior = site.district_name if site.district_code else site.province_name
+    else:
+        superior = site.province_name if site.level == "district" else None
+    return letterhead.Unit(level=site.level, name=site.unit_name or "", superior=superior or None)
+
+
+def document_defaults(store: Store) -> dict[str, str]:
+    """The document settings' defaults for this file (its level and structure, and the issuer set)."""
+    return letterhead.defaults(document_unit(store), settings(store))

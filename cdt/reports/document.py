@@ -11,10 +11,12 @@ them. Nothing here queries the database or writes a file.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from cdt.core.i18n import t
 from cdt.core.text import nfc
+from cdt.domain import letterhead
 
 # Format codes in an .xlsx file are always written in the invariant (en-US) syntax: "," means
 # "group thousands" and "." means "decimal point". Excel and LibreOffice then display them with
@@ -49,18 +51,46 @@ FLOW_ROWS = (
     ("visits", "visits", NUMBER),
     ("households_reached", "households", NUMBER),
     ("households_reached_pct", "percent", PERCENT),
-    ("people_helped", "people", NUMBER),
+    ("people_helped", "person_visits", NUMBER),
 )
 # Flows report.py may add (keys are only ever added to the report): shown when present.
-OPTIONAL_FLOW_ROWS = (("digital_citizens", "people", NUMBER),)
+OPTIONAL_FLOW_ROWS = (("digital_citizens", "person_visits", NUMBER),)
 PERCENT_KEYS = {key for key, _, fmt in STOCK_ROWS + FLOW_ROWS if fmt == PERCENT}
 SERVICES_PER_SHEET = 4
+
+
+@dataclass
+class SummaryRow:
+    """One line of section I: a stock (one figure) or a flow (month, year to date, since the start)."""
+
+    key: str
+    label: str
+    measure: str
+    fmt: str
+    values: list
+    stock: bool
+    missing: bool = False  # a rate that does not stand: "chưa đủ số liệu"
+    note: str | None = None  # what a rate stands on, under it: "tính trên 1/5 xã có số hộ"
+
+
+@dataclass
+class Ranking:
+    """A bar chart's bars, ranked: the first ones by name, the rest as one bar, the units at zero named."""
+
+    bars: list[tuple[str, float]]
+    others: tuple[int, float] | None
+    zeros: list[str]
+
+
+# A bar chart of more units than this shows the first CHART_TOP and one bar for the rest.
+CHART_MAX_BARS = 20
+CHART_TOP = 15
 
 
 class Document:
     """The report as the document shows it: what every page needs, parsed once and tolerant of missing keys."""
 
-    def __init__(self, report: dict, *, number, place, signer, preparer):
+    def __init__(self, report: dict, *, number=None, place=None, signer=None, preparer=None, all_units=False):
         self.level = str(report.get("level") or "commune")
         self.unit = report.get("unit") or {}
         self.parent = report.get("parent") or None
@@ -79,6 +109,7 @@ class Document:
         self.total = report.get("total") or {}
         self.flows = FLOW_ROWS + tuple(f for f in OPTIONAL_FLOW_ROWS if isinstance(self.total.get(f[0]), dict))
         self.services = list(report.get("services") or [])
+        self.dc_services = [str(code) for code in report.get("digital_citizen_services") or []]
         self.completeness = list(report.get("completeness") or [])
         self.targets = list(report.get("targets") or [])
         self.notes = [note for note in (report.get("notes") or []) if note]
@@ -86,8 +117,20 @@ class Document:
         self.trends = trends if isinstance(trends, dict) and trends.get("months") else None
         self.number = number
         self.place = place if place else _strip_type(self.unit_name)
-        self.signer = signer
-        self.preparer = preparer
+        self.all_units = all_units
+        settings = report.get("letterhead") if isinstance(report.get("letterhead"), dict) else {}
+        self.letter = letterhead.resolve(self._letterhead_unit(), settings, signer=signer, preparer=preparer)
+        self.signer = self.letter.signer_name
+        self.preparer = self.letter.preparer
+
+    def _letterhead_unit(self) -> letterhead.Unit:
+        superior = None
+        if self.level == "commune":
+            superior = (self.parent or {}).get("name") or (self.province or {}).get("name")
+        elif self.level == "district":
+            superior = (self.province or {}).get("name")
+        return letterhead.Unit(level=self.level, name=self.unit_name,
+                               superior=printable(superior) if superior else None)
 
     def col_month(self) -> str:
         """The head of a column of the report's month."""
@@ -101,6 +144,10 @@ class Document:
         """The unit and month under an appendix's title."""
         return t("xlsx_report.sheet_subtitle", unit=self.unit_name, month=self.month_text, year=self.year)
 
+    def footer(self) -> str:
+        """The unit and the report's month, printed beside the page number at the foot of every page."""
+        return t("xlsx_report.footer", unit=self.unit_name, month=self.month_text, year=self.year)
+
     def level_label(self, row_level: str) -> str:
         """The head of the unit column for rows of the given level (hamlet, commune, district)."""
         if row_level == "commune" and self.structure_2025:
@@ -109,28 +156,21 @@ class Document:
         label = t(key)
         return t("xlsx_report.col_unit") if label == key else label
 
+    def unit_word(self, row_level: str | None = None) -> str:
+        """How a count of units names them in a sentence ('27 xã', '4 thôn')."""
+        return t(f"xlsx_report.unit_word.{row_level or self.row_level}")
+
     def heading(self) -> tuple[str, str, bool]:
-        """The issuing body, top left: the superior's line, the body's line, and whether the first is bold."""
-        superior_name = None
-        if self.level == "commune":
-            superior_name = (self.parent or {}).get("name") or (self.province or {}).get("name")
-        elif self.level == "district":
-            superior_name = (self.province or {}).get("name")
-        unit_upper = _upper(self.unit_name)
-        if superior_name:
-            return t("xlsx_report.superior", unit=_upper(printable(superior_name))), \
-                t("xlsx_report.body", unit=unit_upper), False
-        # A province has no superior body: its own name goes on two lines, both bold.
-        return t("xlsx_report.body_top"), t("xlsx_report.body_top_unit", unit=unit_upper), True
+        """The issuing body, top left: the line above it, the body's line, and whether the first is bold."""
+        return self.letter.parent, self.letter.issuer, self.letter.parent_bold
 
     def number_line(self) -> str:
-        """'Số: 25/BC-UBND'; without a number, room to write it by hand before the suffix."""
-        number = self.number
-        if number and "/" not in number:
-            number = f"{number}{t('xlsx_report.number_suffix')}"
-        if not number:
-            number = "\u2002\u2002\u2002\u2002\u2002" + t("xlsx_report.number_suffix")
-        return t("xlsx_report.number", number=number)
+        """'Số: 25/BC-UBND'; without a number, room to write it by hand before the symbol."""
+        return self.letter.number_line(self.number)
+
+    def sign_lines(self) -> list[str]:
+        """The authority and the signer's title, above the signature."""
+        return list(self.letter.sign_lines)
 
     def place_date(self) -> str:
         """The place and the date the report was made, as Nghị định 30 writes them."""
@@ -152,17 +192,93 @@ class Document:
         return t("xlsx_report.period", start=self.start.strftime("%d/%m/%Y"), end=self.end.strftime("%d/%m/%Y"))
 
     def recipients(self) -> list[str]:
-        """'Nơi nhận:' and the recipients under it: the superior body (the ministry for a province), the archive."""
-        recipients = [t("xlsx_report.recipients")]
-        if self.level == "province":
-            recipients.append(t("xlsx_report.recipient_ministry"))
-        else:
-            superior = (self.parent or {}).get("name") if self.level == "commune" else None
-            superior = superior or (self.province or {}).get("name")
-            if superior:
-                recipients.append(t("xlsx_report.recipient_superior", unit=_in_sentence(printable(superior))))
-        recipients.append(t("xlsx_report.recipient_archive"))
-        return recipients
+        """'Nơi nhận:' and the recipients under it (the setting, else the superior body and the archive)."""
+        return [t("xlsx_report.recipients"), *self.letter.recipients]
+
+    # -- section I ------------------------------------------------------------------------------
+
+    def rate_note(self, entry, *, always: bool = False) -> tuple[bool, str | None]:
+        """Whether a rate does not stand, and what it stands on when not every unit recorded its base
+        ('tính trên 3/5 xã có số hộ'; 'chỉ 1/5 xã có số hộ' under "chưa đủ số liệu"); always: even
+        when every unit did."""
+        if not isinstance(entry, dict) or not entry.get("units"):
+            return False, None
+        based, units = int(entry.get("base_units") or 0), int(entry.get("units") or 0)
+        words = {"based": based, "units": units, "unit": self.unit_word(str(entry.get("unit_level") or "commune")),
+                 "base": t(f"xlsx_report.rate_has.{entry.get('base')}")}
+        if entry.get("base") == "hamlets" and entry.get("unit_level") == "hamlet":
+            # Every hamlet is its own base: "tính trên 4/4 thôn".
+            return False, t("xlsx_report.rate_units", **words) if always else None
+        if not entry.get("sufficient"):
+            return True, t("xlsx_report.rate_missing", **words)
+        if based < units or always:
+            return False, t("xlsx_report.rate_partial", **words)
+        return False, None
+
+    def summary_rows(self) -> list[SummaryRow]:
+        """Section I: the stocks at the month's end, then the flows, each rate with what it stands on."""
+        total, rates = self.total, self.total.get("rates") or {}
+        rows = []
+        for key, measure, fmt in STOCK_ROWS:
+            missing, note = self.rate_note(rates.get(key)) if fmt == PERCENT else (False, None)
+            rows.append(SummaryRow(key, t(f"xlsx_report.ind.{key}"), t(f"xlsx_report.measure.{measure}"), fmt,
+                                   [stock_value(total, key)], True, missing, note))
+        for key, measure, fmt in self.flows:
+            missing, note = self.rate_note(rates.get(key)) if fmt == PERCENT else (False, None)
+            rows.append(SummaryRow(key, t(f"xlsx_report.ind.{key}"), t(f"xlsx_report.measure.{measure}"), fmt,
+                                   [flow_value(total, key, part) for part in ("month", "ytd", "total")], False,
+                                   missing, note))
+        return rows
+
+    def target_note(self, target: dict) -> tuple[bool, str | None]:
+        """As rate_note, for a percent target."""
+        if not target.get("percent") or "units" not in target:
+            return False, None
+        return self.rate_note({**target, "base": target.get("base")})
+
+    # -- the appendices' rows -------------------------------------------------------------------
+
+    def fold(self, rows: list[dict], shows) -> tuple[list[dict], list[str]]:
+        """The rows a table prints (in the official order) and the names of those folded into one
+        line because they have nothing to show in it (every row with --all-units)."""
+        shown, folded = [], []
+        for row in rows:
+            if self.all_units or shows(row):
+                shown.append(row)
+            else:
+                folded.append(unit_name(row))
+        return shown, folded
+
+    def fold_line(self, kind: str, names: list[str], row_level: str | None = None) -> str | None:
+        """'27 xã chưa có hoạt động trong năm 2026: …' for the rows a table folded."""
+        if not names:
+            return None
+        return t(f"xlsx_report.folded.{kind}", count=len(names), unit=self.unit_word(row_level), year=self.year,
+                 names=", ".join(names))
+
+    def ranking(self, rows: list[dict], key: str = "people_helped", part: str = "month") -> Ranking:
+        """Units ranked by a flow: all of them up to CHART_MAX_BARS bars, else the first CHART_TOP and
+        one bar for the rest; units at zero are named, not drawn."""
+        valued = [(unit_name(row), flow_value(row, key, part) or 0) for row in rows]
+        zeros = [name for name, value in valued if not value]
+        ranked = sorted(((name, value) for name, value in valued if value), key=lambda item: -item[1])
+        if len(rows) > CHART_MAX_BARS and len(ranked) > CHART_TOP:
+            rest = ranked[CHART_TOP:]
+            return Ranking(ranked[:CHART_TOP], (len(rest), sum(value for _, value in rest)), zeros)
+        return Ranking(ranked, None, zeros)
+
+    def others_label(self, count: int, row_level: str | None = None) -> str:
+        """The bar of the units beyond the first ones: '12 xã khác'."""
+        return t("xlsx_report.chart_others", count=count, unit=self.unit_word(row_level))
+
+    def zeros_line(self, names: list[str], row_level: str | None = None) -> str | None:
+        """The sentence under a chart naming the units with nobody helped in the month."""
+        if not names:
+            return None
+        return t("xlsx_report.chart_zeros", count=len(names), unit=self.unit_word(row_level),
+                 month=f"{self.month:02d}", year=self.year, names=", ".join(names))
+
+    # -- notes and definitions ------------------------------------------------------------------
 
     def completeness_counts(self) -> tuple[int, int, list[str]]:
         """Units expected, units whose pack came, and the names of those missing."""
@@ -170,17 +286,47 @@ class Document:
         missing = [unit_name(entry) for entry in self.completeness if not entry.get("reported")]
         return len(self.completeness), sent, missing
 
-    def summary_notes(self) -> list[str]:
-        """The report's notes, then (above a commune) how many units sent their pack and who did not."""
+    def summary_notes(self, completeness_numeral: str = "") -> list[str]:
+        """The report's notes, then (above a commune) how many units sent their pack and who did not:
+        by name when they are few, else by count (the reporting-status appendix names them)."""
         notes = [str(note) for note in self.notes]
         if self.level != "commune":
             expected, sent, missing = self.completeness_counts()
-            if expected and missing:
-                missing_names = ", ".join(missing)
-                notes.append(t("xlsx_report.completeness_some", sent=sent, expected=expected, missing=missing_names))
+            said = t("report.note_missing", count=len(missing), total=expected)
+            notes = [note for note in notes if note != said]  # the sentence below says it too
+            if expected and missing and len(missing) <= MISSING_BY_NAME:
+                notes.append(t("xlsx_report.completeness_some", sent=sent, expected=expected,
+                               missing=", ".join(missing)))
+            elif expected and missing:
+                notes.append(t("xlsx_report.completeness_many", sent=sent, expected=expected, count=len(missing),
+                               unit=self.unit_word("commune"), numeral=completeness_numeral))
             elif expected:
                 notes.append(t("xlsx_report.completeness_all", expected=expected))
         return notes
+
+    def method_lines(self) -> list[tuple[str, str]]:
+        """'Cách tính': one line for every indicator the document shows, in the order it shows them."""
+        lines = []
+        shown = [key for key, _, _ in STOCK_ROWS] + [key for key, _, _ in self.flows]
+        for key in shown:
+            text = t(f"xlsx_report.method.{key}", unit=self.unit_word("commune" if self.level != "commune"
+                                                                           else "hamlet"))
+            if key == "digital_citizens":
+                names = {str(s.get("code")): str(s.get("name") or s.get("code")) for s in self.services}
+                listed = ", ".join(names.get(code, code) for code in self.dc_services) or "–"
+                text = t("xlsx_report.method.digital_citizens", services=listed)
+            lines.append((t(f"xlsx_report.ind.{key}"), text))
+        if self.services:
+            lines.append((t("xlsx_report.by_service").rstrip(":"), t("xlsx_report.method.by_service")))
+        lines.append((t("xlsx_report.method.periods_label"), t("xlsx_report.method.periods", year=self.year)))
+        if any(target.get("percent") for target in self.targets):
+            lines.append((t("xlsx_report.method.targets_label"), t("xlsx_report.method.targets")))
+        lines.append((t("xlsx_report.method.rates_label"), t("xlsx_report.method.rates")))
+        return lines
+
+
+# Above this many units missing, the summary counts them and the reporting-status appendix names them.
+MISSING_BY_NAME = 5
 
 
 def _parse_month(value, period) -> tuple[int, int]:
@@ -239,17 +385,6 @@ def _strip_type(name: str) -> str:
     return _split_type(name)[1]
 
 
-def _in_sentence(name: str) -> str:
-    """A unit name inside a sentence: the type word in lower case ('UBND huyện Đại Từ')."""
-    kind, rest = _split_type(name)
-    return f"{kind.lower()} {rest}" if kind else name
-
-
-def _upper(name: str) -> str:
-    # str.upper is right for Vietnamese once the text is composed (NFC): ư -> Ư, đ -> Đ.
-    return nfc(name).upper()
-
-
 def printable(value) -> str:
     """Text as a cell may hold it: NFC, without characters that XML or Excel reject."""
     text = _ILLEGAL.sub("", nfc(str(value)))
@@ -285,7 +420,7 @@ def service_value(row: dict, code: str, part: str):
 def unit_name(row: dict) -> str:
     """The name of a row's unit (its code when it has no name)."""
     unit = row.get("unit") or {}
-    return str(unit.get("name") or unit.get("code") or "")
+    return printable(unit.get("name") or unit.get("code") or "")
 
 
 def number_or_none(value):
@@ -322,3 +457,32 @@ def target_label(target: dict) -> str:
 def appendix_line(numeral: str, title: str) -> str:
     """An appendix as the summary lists it ('Phụ lục I: …', the title in sentence case)."""
     return t("xlsx_report.appendix_line", numeral=numeral, title=sentence_case(title))
+
+
+# -- what a unit's row has to show in each appendix (a row with nothing is folded into one line) ---
+
+
+def shows_register(row: dict) -> bool:
+    """A unit with any hamlet, team or member recorded."""
+    return any(stock_value(row, key) for key, _, fmt in STOCK_ROWS if fmt != PERCENT)
+
+
+def shows_activity(row: dict) -> bool:
+    """A unit with any visit, household or person helped in the month or the year to date."""
+    return any(flow_value(row, key, part) for key, _, fmt in FLOW_ROWS + OPTIONAL_FLOW_ROWS if fmt != PERCENT
+               for part in ("month", "ytd"))
+
+
+def shows_services(row: dict) -> bool:
+    """A unit with anybody helped in the month or the year to date."""
+    return any(flow_value(row, "people_helped", part) for part in ("month", "ytd"))
+
+
+def shows_trend(row: dict) -> bool:
+    """A unit of the trend with anybody helped in one of its months."""
+    return any(isinstance(v, (int, float)) and v for v in row.get("people_helped") or [])
+
+
+def shows_completeness(entry: dict) -> bool:
+    """A unit that sent its pack, or whose data reached the file some other month."""
+    return bool(entry.get("reported") or entry.get("packed_at") or entry.get("merged_at"))

@@ -13,13 +13,14 @@ from datetime import date
 from cdt.core.errors import InvalidInput
 from cdt.core.i18n import t
 from cdt.core.text import vi_key
-from cdt.domain import units
+from cdt.domain import letterhead, units
 from cdt.domain.indicators import CUMULATIVE_TARGETS, FLOW_KEYS, PARTS, PERCENT_BASE
 from cdt.domain.services import service_catalogue
 from cdt.register.settings import settings
 from cdt.register.targets import own_targets, plain_number
 from cdt.reports.figures import (buckets, commune_of_origin, empty_figures, households_total, load_buckets,
                                  measure, origins, period, ratio, sum_figures, unit_dict)
+from cdt.reports.rates import apply_rates, has_figures, rate_base, rate_value
 from cdt.reports.trends import build_trends
 from cdt.store import Store
 from cdt.core.rows import now, ref_of
@@ -27,6 +28,8 @@ from cdt.core.rows import now, ref_of
 SCHEMA = "cdt.report/1"
 
 NO_DISTRICT_NOTE = "report.note_no_district"
+# The bases a commune records for its hamlets (the others are counted from its records).
+BASE_FIGURES = ("households", "working_age")
 
 
 # -- the month ------------------------------------------------------------------------------------
@@ -197,7 +200,8 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
     level = _check_level(store, level)
     dates = period(year, month)
     params = {"start": dates["start"], "end": dates["end"], "year_start": dates["year_start"]}
-    dc_codes = [c for c in settings(store)["digital_citizen_services"].split(",") if c]
+    stored = settings(store)
+    dc_codes = [c for c in stored["digital_citizen_services"].split(",") if c]
     own, parent, province, unit = _site_unit(store)
     notes: list[str] = []
     today = date.today()
@@ -251,8 +255,10 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
     if level == "province":
         commune_rows = rows if row_level == "commune" else _assemble(communes, measured, "commune", seen, codes)
     total = _finish(total, codes)
+    leaves, unit_level = _apply_rates(level, row_level, rows, commune_rows, total, district_of)
 
     done = completeness(store, year, month, communes) if level != "commune" else []
+    _missing_bases(done, commune_rows if level == "province" else rows)
     missing = [entry["unit"]["name"] for entry in done if not entry["reported"]]
     if missing:
         notes.append(t("report.note_missing", count=len(missing), total=len(done)))
@@ -260,7 +266,7 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
     if doubled:
         notes.append(t("valid.report.second_file", count=len(doubled), names=", ".join(doubled)))
 
-    targets = target_progress(store, year, total)
+    targets = target_progress(store, year, total, leaves=leaves, unit_level=unit_level)
     trends = build_trends(store, year, month, by_hamlet=level == "commune", dc_codes=dc_codes, rows=rows,
                           row_key=lambda row: row["unit"].get("id") or row["unit"]["code"],
                           roll_up=(lambda code: district_of.get(code) or "") if district_of else None,
@@ -284,37 +290,79 @@ def build_report(store: Store, *, year: int | None = None, month: int | None = N
         "targets": targets,
         "notes": notes,
         "trends": trends,
+        "letterhead": {key: stored[key] for key in letterhead.KEYS},
     }
+
+
+def _missing_bases(done: list[dict], communes: list[dict]) -> None:
+    """Say, for each expected commune with figures, which bases of the rates it has not recorded."""
+    by_code = {row["unit"].get("code"): row for row in communes}
+    for entry in done:
+        row = by_code.get(entry["unit"].get("code"))
+        entry["missing_bases"] = [base for base in BASE_FIGURES if not row[base]] \
+            if row is not None and has_figures(row) else []
+
+
+def _apply_rates(level: str, row_level: str, rows: list[dict], commune_rows: list[dict], total: dict,
+                 district_of: dict[str, str | None] | None) -> tuple[list[dict], str]:
+    """Every row's and the total's rates over the units that recorded their base (cdt/reports/rates.py);
+    returns the leaves (hamlets of a commune, communes with figures above) and their level."""
+    if level == "commune":
+        for row in rows:
+            apply_rates(row, [row], "hamlet")
+        apply_rates(total, rows, "hamlet", whole_households=total["households_reached"])
+        return rows, "hamlet"
+    communes = commune_rows if level == "province" else rows
+    leaves = [row for row in communes if has_figures(row)]
+    for row in communes:
+        apply_rates(row, [row] if has_figures(row) else [], "commune")
+    if row_level == "district":
+        by_district: dict[str, list[dict]] = {}
+        for row in leaves:
+            code = (district_of or {}).get(row["unit"].get("code")) or ""
+            by_district.setdefault(code, []).append(row)
+        for row in rows:
+            apply_rates(row, by_district.get(row["unit"].get("code"), []), "commune")
+    apply_rates(total, leaves, "commune")
+    return leaves, "commune"
 
 
 # -- targets ----------------------------------------------------------------------------------------
 
 
-def target_progress(store: Store, year: int, total: dict) -> list[dict]:
+def target_progress(store: Store, year: int, total: dict, *, leaves: list[dict] | None = None,
+                    unit_level: str = "commune") -> list[dict]:
     """The file's targets for the report's year and later, with the actual value and progress.
 
     Stock indicators compare their value at the month's end; flows their year-to-date value
     (``digital_citizens``: everything up to the month's end). A percent target (stored as 0–100,
-    shown as a fraction) divides that by its base: working-age residents, households, hamlets,
-    teams or members, as ``PERCENT_BASE`` says.
+    shown as a fraction) divides that by its base (working-age residents, households, hamlets,
+    teams or members, as ``PERCENT_BASE`` says), over the ``leaves`` that recorded the base
+    (cdt/reports/rates.py): the entry then says its numerator, denominator and units, and has no
+    actual value when fewer than half of the units recorded the base.
     """
     result = []
     for r in own_targets(store):
         if r["year"] < year:
             continue
         key = r["indicator"]
-        if key in FLOW_KEYS:
-            count = total[key]["total" if key in CUMULATIVE_TARGETS else "ytd"]
-        else:
-            count = total.get(key)
+        part = ("total" if key in CUMULATIVE_TARGETS else "ytd") if key in FLOW_KEYS else None
+        count = total[key][part] if part else total.get(key)
+        entry = {"indicator": key, "year": r["year"], "percent": bool(r["percent"]),
+                 "base": PERCENT_BASE.get(key) if r["percent"] else None}
         if r["percent"]:
             goal = r["value"] / 100
-            actual = ratio(count, total.get(PERCENT_BASE.get(key, ""), 0))
+            base = PERCENT_BASE.get(key, "")
+            if leaves is None:
+                actual = ratio(count, total.get(base, 0))
+            else:
+                counted = rate_base(leaves, key, base, part=part, unit_level=unit_level, whole=count)
+                actual = rate_value(counted)
+                entry.update({name: counted[name] for name in ("numerator", "denominator", "base_units", "units",
+                                                                "unit_level", "sufficient")})
         else:
             goal = plain_number(r["value"])
             actual = count
         progress = round(actual / goal, 6) if actual is not None and goal else None
-        result.append({"indicator": key, "year": r["year"], "value": goal, "percent": bool(r["percent"]),
-                       "base": PERCENT_BASE.get(key) if r["percent"] else None,
-                       "actual": actual, "progress": progress})
+        result.append({**entry, "value": goal, "actual": actual, "progress": progress})
     return result

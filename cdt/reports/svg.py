@@ -84,12 +84,13 @@ def _short(label: object, width: int) -> str:
 
 
 def lines(months: Sequence[str], series: Sequence[tuple[str, Sequence[Number]]], *, title: str,
-          fmt: Callable[[Number], str] = _plain, width: int = 720, height: int = 260) -> str | None:
+          fmt: Callable[[Number], str] = _plain, width: int = 900, height: int = 260) -> str | None:
     """Series over the same months, sharing one axis from zero; None when all are zero."""
     if not months or not series or max((_num(v) for _, vals in series for v in vals), default=0) <= 0:
         return None
     top = _nice_max(max(_num(v) for _, vals in series for v in vals))
-    left, right, upper, lower = 60, 15, 12, 62
+    # Room on the right for half of the last month's label, which is centred on its point.
+    left, right, upper, lower = 60, 34, 12, 62
     plot_w, plot_h = width - left - right, height - upper - lower
     step = plot_w / max(1, len(months) - 1)
     out = [_open(width, height, title), f"<title>{_esc(title)}</title>"]
@@ -97,10 +98,10 @@ def lines(months: Sequence[str], series: Sequence[tuple[str, Sequence[Number]]],
         value = top * k / 4
         y = upper + plot_h - plot_h * k / 4
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ccc"/>')
-        out.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end" font-size="13.5">{_esc(fmt(value))}</text>')
+        out.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end" font-size="14">{_esc(fmt(value))}</text>')
     for i, month in enumerate(months):
         x = left + i * step
-        out.append(f'<text x="{x:.1f}" y="{upper + plot_h + 16}" text-anchor="middle" font-size="13.5">'
+        out.append(f'<text x="{x:.1f}" y="{upper + plot_h + 16}" text-anchor="middle" font-size="14">'
                    f"{_esc(month)}</text>")
     for n, (name, values) in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
@@ -115,7 +116,7 @@ def lines(months: Sequence[str], series: Sequence[tuple[str, Sequence[Number]]],
         ly = height - 26 + (n // 2) * 16
         out.append(f'<line x1="{lx:.1f}" y1="{ly - 4}" x2="{lx + 22:.1f}" y2="{ly - 4}" stroke="{colour}" '
                    f'stroke-width="2"{dash}/>')
-        out.append(f'<text x="{lx + 28:.1f}" y="{ly}" font-size="13.5">{_esc(name)}</text>')
+        out.append(f'<text x="{lx + 28:.1f}" y="{ly}" font-size="14">{_esc(name)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -151,7 +152,7 @@ def progress(items: Sequence[tuple[str, float | None, float | None]], *, title: 
         out.append(f'<text x="{label_width + plot + 5:.1f}" y="{y + row * 0.64:.1f}">{_esc(text)}</text>')
     out.append(f'<line x1="{goal_x:.1f}" y1="0" x2="{goal_x:.1f}" y2="{height - 20}" stroke="#000" '
                f'stroke-dasharray="3 3"/>')
-    out.append(f'<text x="{goal_x:.1f}" y="{height - 6}" text-anchor="middle" font-size="13.5">{_esc(fmt(1.0))}</text>')
+    out.append(f'<text x="{goal_x:.1f}" y="{height - 6}" text-anchor="middle" font-size="14">{_esc(fmt(1.0))}</text>')
     out.append("</svg>")
     return "".join(out)
 

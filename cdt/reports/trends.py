@@ -263,7 +263,8 @@ def target_paths(store: Store, year: int, month: int, *, targets: list[dict], to
 
     ``actual`` at a month is what the report of that month would show for the target (stocks at
     the month's end, flows for the year to date, ``digital_citizens`` everything up to the
-    month's end; percent targets divided by their base), ``progress`` is actual / target and
+    month's end; percent targets divided by their base; only the report's month when some units
+    have not recorded the base), ``progress`` is actual / target and
     ``line`` the straight line from zero in January to the target in December (flows only: a
     count that builds up over the year). Targets of later years get an empty path.
     """
@@ -296,7 +297,11 @@ def target_paths(store: Store, year: int, month: int, *, targets: list[dict], to
                     count = sum(f[key] for f in flows_by_month[:m])
                 else:
                     count = stocks(m).get(key)
-                if target.get("percent"):
+                if target.get("percent") and target.get("base_units", 0) < target.get("units", 0):
+                    # Some units never recorded the base: only the report's month is counted over
+                    # the units that did (cdt/reports/rates.py); earlier months are not redrawn.
+                    actual = target.get("actual") if m == month else None
+                elif target.get("percent"):
                     base_key = PERCENT_BASE.get(key, "")
                     base = stocks(m).get(base_key) if base_key in ("teams", "members", "hamlets") \
                         else total.get(base_key)

@@ -213,3 +213,60 @@ def with_trends(report):
                                "line": 5000 * m} for m in range(1, 11)]}],
     }
     return report
+
+
+def _area_report(level, this_unit, parent, codes_names, active, structure="legacy"):
+    """A report of many communes, most of them silent, as report.py makes it (rates included)."""
+    from cdt.reports.rates import apply_rates, has_figures
+
+    rows = []
+    for n, (code, name) in enumerate(codes_names):
+        if n in active:
+            k = active.index(n)
+            households = 633 if k == 1 else 0
+            values = indicators(3 + k, 3, 3 + k, 3 + k, 8 + k, 5, households, 1415 if households else 0,
+                                (26 + k, 62 + k, 62 + k), (24 - k, 51, 51), (75 + 4 * k, 193, 193),
+                                {"dvc": (22 + k, 68, 68), "vneid": (37, 74, 74), "ctn": (14, 43, 43)})
+        else:
+            values = indicators(0, 0, 0, 0, 0, 0, 0, 0, (0, 0, 0), (0, 0, 0), (0, 0, 0), {})
+        values["digital_citizens"] = flow(values["people_helped"]["month"] - 10 if n in active else 0, 0, 0)
+        rows.append({"unit": unit(code, name, "commune", structure), **values})
+    total = add_rows(rows)
+    total["digital_citizens"] = flow(sum(r["digital_citizens"]["month"] for r in rows), 0, 0)
+    leaves = [row for row in rows if has_figures(row)]
+    for row in rows:
+        apply_rates(row, [row] if has_figures(row) else [], "commune")
+    apply_rates(total, leaves, "commune")
+    completeness = [{"unit": r["unit"], "reported": n in active,
+                     "packed_at": "2026-11-02T08:00:00" if n in active else None,
+                     "merged_at": "2026-11-03T09:00:00" if n in active else None,
+                     "missing_bases": [] if r["households"] or n not in active else ["households", "working_age"]}
+                    for n, r in enumerate(rows)]
+    report = base(level, this_unit, parent, "commune", rows, total=total, completeness=completeness,
+                  commune_rows=rows if level == "province" else [],
+                  notes=[f"Còn {len(rows) - len(active)}/{len(rows)} xã chưa gửi số liệu tháng này."])
+    report["digital_citizen_services"] = ["dvc", "vneid", "payment"]
+    return with_trends(report)
+
+
+def dai_tu_report():
+    """Huyện Đại Từ as the demo leaves it: 27 communes, 5 of them reporting, households of one only."""
+    from cdt.domain import units
+
+    district = units.get("171", level="district", structure="legacy")
+    communes = [(u.code, u.name) for u in units.communes_in(district)]
+    return _area_report("district", unit("171", "Huyện Đại Từ", "district"),
+                        {"code": "19", "name": "Tỉnh Thái Nguyên", "level": "province"}, communes, [0, 1, 2, 3, 4])
+
+
+def dak_lak_2025_report():
+    """Tỉnh Đắk Lắk after 1 July 2025: 102 communes, three of them reporting."""
+    from cdt.domain import units
+
+    province = units.get("66", level="province", structure="2025")
+    communes = [(u.code, u.name) for u in units.communes_in(province)]
+    report = _area_report("province", unit("66", province.name, "province", "2025"), None, communes, [3, 40, 77],
+                          structure="2025")
+    report["province"] = {"code": "66", "name": province.name}
+    report["notes"].insert(0, "Từ 1/7/2025 không còn cấp huyện: báo cáo tỉnh có một dòng cho mỗi xã.")
+    return report
